@@ -1,0 +1,161 @@
+"""The ``resonance`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from app import __version__, pipelines
+from app.config import ConfigError, Settings, example_config, load_settings
+from app.logs import setup_logging
+from app.repository import Repository
+
+EXIT_CONFIG = 2
+EXIT_BUSY = 3
+
+
+def _settings_or_exit(repository: Repository) -> Settings:
+    try:
+        return load_settings(repository.saved_settings())
+    except ConfigError as exc:
+        print("resonance: the settings are wrong:", file=sys.stderr)
+        for message in exc.messages:
+            print(f"  {message}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handle(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def gunicorn_command(settings: Settings, host: str | None = None, port: int | None = None) -> list[str]:
+    bind = f"{host or settings.web.host}:{port or settings.web.port}"
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--bind", bind,
+        "--workers", str(settings.web.workers),
+        "--threads", str(settings.web.threads),
+        "--worker-class", "gthread",
+        "--graceful-timeout", "20",
+        "--error-logfile", "-",
+        "--log-level", settings.general.log_level.lower(),
+        "app:create_app()",
+    ]
+
+
+def cmd_check_config(args) -> int:
+    repository = Repository()
+    settings = _settings_or_exit(repository)
+    print(f"Settings are valid (file: {settings.config_path}, data dir: {repository.data_dir}).")
+    for name, source in sorted(settings.sources.items()):
+        if source != "default":
+            print(f"  {name} set by {source}")
+    return 0
+
+
+def cmd_example_config(args) -> int:
+    print(example_config())
+    return 0
+
+
+def cmd_job(args) -> int:
+    from jobs.runner import JobRunner
+
+    repository = Repository()
+    settings = _settings_or_exit(repository)
+    setup_logging(settings.general.log_level, settings.secret_values())
+    try:
+        runner = JobRunner(args.name, repository)
+    except LookupError as exc:
+        print(f"resonance: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    _stop_on_signals(runner.stop_event)
+    if args.once:
+        result = runner.run(trigger="cli")
+        if result is None:
+            print(f"resonance: {args.name} is already running", file=sys.stderr)
+            return EXIT_BUSY
+        print(f"{args.name}: {result.outcome}: {result.summary}" + (f" ({result.error})" if result.error else ""))
+        return 1 if result.error else 0
+    runner.serve()
+    return 0
+
+
+def cmd_web(args) -> int:
+    repository = Repository()
+    settings = _settings_or_exit(repository)
+    command = gunicorn_command(settings, args.host, args.port)
+    os.execv(command[0], command)  # gunicorn replaces this process: nothing left in between
+    return 0  # not reached
+
+
+def cmd_run(args) -> int:
+    """Everything in one go for a local install: runners as threads, web under gunicorn."""
+    from jobs.runner import JobRunner
+
+    repository = Repository()
+    settings = _settings_or_exit(repository)
+    setup_logging(settings.general.log_level, settings.secret_values())
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    threads = []
+    for job in sorted(pipelines.PIPELINES):
+        runner = JobRunner(job, repository, stop_event=stop)
+        thread = threading.Thread(target=runner.serve, name=job, daemon=True)
+        thread.start()
+        threads.append(thread)
+    web = subprocess.Popen(gunicorn_command(settings, args.host, args.port))
+    host, port = args.host or settings.web.host, args.port or settings.web.port
+    print(f"Resonance {__version__} is running on http://{host}:{port} (data in {repository.data_dir}); Ctrl-C stops it.",
+          flush=True)
+    while not stop.wait(1.0):
+        if web.poll() is not None:
+            print("resonance: the web server stopped; shutting down", file=sys.stderr)
+            stop.set()
+    if web.poll() is None:
+        web.terminate()
+    for thread in threads:
+        thread.join(timeout=60)
+    return web.wait() if web.returncode not in (None, 0, -signal.SIGTERM) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="resonance", description="Self-hosted music discovery.")
+    parser.add_argument("--version", action="version", version=f"resonance {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="web UI and all pipelines in one process tree (local use)")
+    web = commands.add_parser("web", help="the web UI under gunicorn")
+    for sub in (run, web):
+        sub.add_argument("--host", help="address to listen on (default: web.host)")
+        sub.add_argument("--port", type=int, help="port (default: web.port)")
+    run.set_defaults(func=cmd_run)
+    web.set_defaults(func=cmd_web)
+
+    job = commands.add_parser("job", help="run one pipeline on its schedule, or once")
+    job.add_argument("name", help="lb-fetch, catalog-discovery or slskd-downloader")
+    job.add_argument("--once", action="store_true", help="run once now and exit")
+    job.set_defaults(func=cmd_job)
+
+    check = commands.add_parser("check-config", help="validate the settings and say where each comes from")
+    check.set_defaults(func=cmd_check_config)
+    example = commands.add_parser("example-config", help="print a config file with every key and its default")
+    example.set_defaults(func=cmd_example_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

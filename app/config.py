@@ -1,0 +1,410 @@
+"""Settings: one validated object built from four layers.
+
+    defaults  <  YAML file (RESONANCE_CONFIG)  <  saved from the web UI  <  environment
+
+Every setting is declared once in ``SETTINGS`` below, with its marshmallow
+field (type and validation), default and help text; the docs, the example
+config, the settings form and the API all come from that table.
+
+Environment: ``RESONANCE_<SECTION>__<KEY>`` for any setting (e.g.
+``RESONANCE_SLSKD__API_KEY``), the architecture's names (``LB_FETCH_INTERVAL``,
+``CATALOG_INTERVAL``, ``SLSKD_INTERVAL``, ``LOG_LEVEL``), and ``<NAME>_FILE``
+for either form to read the value from a file (Docker secrets).
+
+A wrong value raises ``ConfigError`` whose messages name the key, the reason
+and where the value came from. Secret values never appear in messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field as dataclass_field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Mapping
+
+import yaml
+from marshmallow import ValidationError, fields, validate
+
+CONFIG_ENV = "RESONANCE_CONFIG"
+DEFAULT_CONFIG_PATH = "./config.yaml"
+ENV_PREFIX = "RESONANCE_"
+MASK = "••••••••"
+
+
+class ConfigError(Exception):
+    """One or more settings are wrong; ``messages`` holds one line per problem."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+        super().__init__("; ".join(messages))
+
+
+# --- field types ------------------------------------------------------------
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_RE = re.compile(r"(\d+)\s*([smhdw])")
+
+
+class Duration(fields.Field):
+    """Seconds, given as a number ("3600") or with units ("6h", "1h30m", "7d", "1w")."""
+
+    default_error_messages = {
+        "invalid": 'Not a duration: use seconds or units like "90s", "30m", "6h", "7d", "1w".',
+        "zero": "Must be at least one second.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        text = str(value).strip().lower().replace(" ", "")
+        if text.isdigit():
+            seconds = int(text)
+        elif not text or _DURATION_RE.sub("", text):
+            raise self.make_error("invalid")
+        else:
+            seconds = sum(int(n) * _DURATION_UNITS[unit] for n, unit in _DURATION_RE.findall(text))
+        if seconds < 1:
+            raise self.make_error("zero")
+        return seconds
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+class StringList(fields.Field):
+    """A list of strings; from the environment as comma-separated text."""
+
+    default_error_messages = {"invalid": "Not a list of text values."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+            return [str(v).strip() for v in value if str(v).strip()]
+        raise self.make_error("invalid")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return list(value)
+
+
+def _url(required: bool = False) -> fields.Field:
+    """An http(s) URL; empty is allowed for services that are optional."""
+
+    def check(value: str) -> None:
+        if not value and not required:
+            return
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValidationError("Not an http:// or https:// URL.")
+
+    return fields.String(validate=check)
+
+
+def _bool() -> fields.Field:
+    # Strict on purpose: a typo like "ture" must fail, not silently mean False.
+    return fields.Boolean(truthy={True, "true", "True", "TRUE", "1", 1, "yes"}, falsy={False, "false", "False", "FALSE", "0", 0, "no"})
+
+
+def _int(low: int | None = None, high: int | None = None) -> fields.Field:
+    return fields.Integer(strict=False, validate=validate.Range(min=low, max=high))
+
+
+def _float(low: float | None = None, high: float | None = None) -> fields.Field:
+    return fields.Float(validate=validate.Range(min=low, max=high))
+
+
+def _choice(*options: str) -> fields.Field:
+    return fields.String(validate=validate.OneOf(options))
+
+
+def _text(max_length: int = 1000) -> fields.Field:
+    return fields.String(validate=validate.Length(max=max_length))
+
+
+@dataclass(frozen=True)
+class Setting:
+    section: str
+    key: str
+    field: fields.Field
+    default: Any
+    help: str
+    secret: bool = False
+    env_aliases: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.section}.{self.key}"
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        return (f"{ENV_PREFIX}{self.section.upper()}__{self.key.upper()}", *self.env_aliases)
+
+
+S = Setting
+SETTINGS: tuple[Setting, ...] = (
+    # general
+    S("general", "approval_mode", _choice("manual", "auto"), "manual",
+      "manual: discoveries wait in the pending queue for approval; auto: they go straight to the wishlist."),
+    S("general", "log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO",
+      "Log level of every process.", env_aliases=("LOG_LEVEL",)),
+    S("general", "contact", _text(200), "",
+      "Your e-mail or URL, sent in the User-Agent; MusicBrainz asks clients for a contact."),
+    # web UI
+    S("web", "host", _text(100), "127.0.0.1",
+      "Address the web UI listens on. 127.0.0.1 keeps it private to this machine; the container uses 0.0.0.0."),
+    S("web", "port", _int(1, 65535), 8080, "Port of the web UI."),
+    S("web", "auth", _choice("basic", "api_key", "proxy", "none"), "basic",
+      "How people and scripts sign in: basic (username + password), api_key, proxy (Authelia and friends), none."),
+    S("web", "username", _text(200), "", "HTTP Basic username."),
+    S("web", "password", _text(500), "", "HTTP Basic password (or give password_hash instead).", secret=True),
+    S("web", "password_hash", _text(500), "",
+      "A werkzeug password hash used instead of a plain password.", secret=True),
+    S("web", "api_key", _text(500), "", "Key for scripts: 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.", secret=True),
+    S("web", "proxy_user_header", _text(100), "Remote-User", "Header carrying the signed-in user from the proxy."),
+    S("web", "trusted_proxies", StringList(), ["127.0.0.1/32", "::1/128"],
+      "Addresses or CIDRs of the reverse proxies whose user header is trusted."),
+    S("web", "workers", _int(1, 32), 2, "gunicorn worker processes."),
+    S("web", "threads", _int(1, 64), 4, "Threads per gunicorn worker."),
+    S("web", "secret_key", _text(500), "", "Key signing sessions and CSRF tokens; generated when empty.", secret=True),
+    # schedules
+    S("schedule", "lb_fetch", Duration(), 6 * 3600, "How often lb-fetch runs.", env_aliases=("LB_FETCH_INTERVAL",)),
+    S("schedule", "catalog_discovery", Duration(), 7 * 86400, "How often catalog-discovery runs.",
+      env_aliases=("CATALOG_INTERVAL",)),
+    S("schedule", "slskd_downloader", Duration(), 3600, "How often slskd-downloader runs.",
+      env_aliases=("SLSKD_INTERVAL",)),
+    S("schedule", "run_on_start", _bool(), True, "Run each pipeline once when its runner starts."),
+    S("schedule", "log_lines", _int(10, 5000), 300, "Recent log lines kept per job for the web UI."),
+    # ListenBrainz
+    S("listenbrainz", "base_url", _url(required=True), "https://api.listenbrainz.org", "ListenBrainz API."),
+    S("listenbrainz", "username", _text(200), "", "Your ListenBrainz user name; lb-fetch is skipped while empty."),
+    S("listenbrainz", "token", _text(200), "", "ListenBrainz user token (optional for the public endpoints).", secret=True),
+    S("listenbrainz", "source", _choice("cf", "weekly", "both"), "cf",
+      "cf: collaborative-filtering recommendations; weekly: the Weekly Exploration playlist; both."),
+    S("listenbrainz", "fetch_count", _int(1, 1000), 100, "Recommendations fetched per run."),
+    S("listenbrainz", "mode", _choice("album", "track"), "album",
+      "album: resolve recommendations to albums; track: keep single tracks."),
+    S("listenbrainz", "skip_secondary_types", StringList(), [],
+      "Release-group secondary types to leave out, e.g. Live, Compilation."),
+    # MusicBrainz and Cover Art Archive
+    S("musicbrainz", "base_url", _url(required=True), "https://musicbrainz.org",
+      "MusicBrainz server (a local mirror works too)."),
+    S("musicbrainz", "rate_limit", _float(0.1, 100), 1.0,
+      "Requests per second; 1 is MusicBrainz's rule, a private mirror may allow more."),
+    S("coverart", "base_url", _url(required=True), "https://coverartarchive.org", "Cover Art Archive."),
+    # Last.fm
+    S("lastfm", "base_url", _url(required=True), "https://ws.audioscrobbler.com/2.0/", "Last.fm API."),
+    S("lastfm", "api_key", _text(200), "", "Last.fm API key; catalog-discovery is skipped while empty.", secret=True),
+    # Subsonic (Navidrome)
+    S("subsonic", "base_url", _url(), "", "Your Navidrome/Subsonic server, e.g. http://navidrome:4533."),
+    S("subsonic", "username", _text(200), "", "Subsonic user."),
+    S("subsonic", "password", _text(500), "", "Subsonic password.", secret=True),
+    S("subsonic", "legacy_auth", _bool(), False,
+      "Send the password hex-encoded (p=enc:) for servers without token auth, e.g. LDAP-backed ones."),
+    S("subsonic", "verify_tls", _bool(), True, "Check the server's TLS certificate."),
+    # catalog-discovery
+    S("catalog", "artists_per_run", _int(1, 10000), 50, "Library artists asked about on Last.fm per run."),
+    S("catalog", "refresh_days", _int(1, 3650), 30, "Days before a library artist is asked about again."),
+    S("catalog", "similar_limit", _int(1, 250), 50, "Similar artists requested per library artist."),
+    S("catalog", "min_similarity", _float(0, 1), 0.3, "Smallest Last.fm match (0-1) a candidate needs."),
+    S("catalog", "max_artists_per_run", _int(1, 1000), 10, "New artists whose albums are added per run."),
+    S("catalog", "albums_per_artist", _int(1, 50), 2, "Albums added per new artist."),
+    S("catalog", "include_secondary_types", StringList(), [],
+      "Secondary types to keep (Live, Compilation, Remix, Soundtrack, Demo...); all are left out by default."),
+    # slskd-downloader
+    S("slskd", "base_url", _url(), "http://localhost:5030", "slskd web address."),
+    S("slskd", "url_base", _text(200), "/", "slskd's URL base path (web.url_base), e.g. /slskd."),
+    S("slskd", "api_key", _text(500), "", "slskd API key.", secret=True),
+    S("slskd", "search_timeout", _int(5, 300), 15, "Seconds without new responses before a search ends."),
+    S("slskd", "max_concurrent_searches", _int(1, 2), 2, "Searches in flight at once."),
+    S("slskd", "searches_per_window", _int(1, 100), 34, "Searches allowed per window (Soulseek bans faster clients)."),
+    S("slskd", "search_window", Duration(), 220, "The window for searches_per_window."),
+    S("slskd", "preferred_formats", StringList(), ["flac", "mp3"], "Formats in order of preference."),
+    S("slskd", "min_bitrate", _int(0, 5000), 192, "Lossy files below this bitrate (kbps) are not accepted."),
+    S("slskd", "include_extra_files", _bool(), True, "Download cover, .cue and .log files with the album."),
+    S("slskd", "min_score", _float(0, 1), 0.6, "Folders scoring below this are not downloaded."),
+    S("slskd", "max_attempts", _int(1, 100), 6, "Searches per wishlist entry before it is given up."),
+    S("slskd", "remote_queue_timeout", Duration(), 1800, "Give up on a peer that keeps us queued this long."),
+    S("slskd", "stall_timeout", Duration(), 3600, "Give up on a transfer that makes no progress this long."),
+)
+del S
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+SECTIONS = tuple(dict.fromkeys(s.section for s in SETTINGS))
+
+
+def _check(setting: Setting, value: Any, origin: str) -> tuple[Any, str | None]:
+    try:
+        return setting.field.deserialize(value), None
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+        shown = "" if setting.secret else f" (got {value!r})"
+        return None, f"{setting.name}: {' '.join(map(str, messages))}{shown} [from {origin}]"
+
+
+# --- the settings object ------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    values: dict[str, Any]  # "section.key" -> value
+    sources: dict[str, str] = dataclass_field(default_factory=dict)  # "section.key" -> default|file|ui|env:NAME
+    config_path: Path | None = None
+
+    def __getattr__(self, section: str) -> SimpleNamespace:
+        if section not in SECTIONS:
+            raise AttributeError(section)
+        return SimpleNamespace(**{s.key: self.values[s.name] for s in SETTINGS if s.section == section})
+
+    def get(self, name: str) -> Any:
+        return self.values[name]
+
+    def source(self, name: str) -> str:
+        return self.sources.get(name, "default")
+
+    def from_env(self, name: str) -> bool:
+        return self.source(name).startswith("env:")
+
+    def secret_values(self) -> list[str]:
+        return [str(self.values[s.name]) for s in SETTINGS if s.secret and self.values[s.name]]
+
+    def redacted(self) -> dict[str, dict[str, Any]]:
+        """Section -> key -> value, with secrets shown only as set (MASK) or unset ("")."""
+        result: dict[str, dict[str, Any]] = {}
+        for s in SETTINGS:
+            value = self.values[s.name]
+            result.setdefault(s.section, {})[s.key] = (MASK if value else "") if s.secret else value
+        return result
+
+
+def _env_value(setting: Setting, env: Mapping[str, str]) -> tuple[str, str] | None:
+    for name in setting.env_names:
+        if name in env:
+            return env[name], f"env:{name}"
+        file_name = f"{name}_FILE"
+        if file_name in env:
+            try:
+                return Path(env[file_name]).read_text(encoding="utf-8").strip(), f"env:{file_name}"
+            except OSError as exc:
+                raise ConfigError([f"{setting.name}: cannot read {env[file_name]} named by {file_name}: {exc.strerror}"])
+    return None
+
+
+def _unknown_env_names(env: Mapping[str, str]) -> list[str]:
+    known = {name for s in SETTINGS for name in s.env_names}
+    known |= {f"{name}_FILE" for name in known}
+    return sorted(
+        f"{name}: not a Resonance setting"
+        for name in env
+        if name.startswith(ENV_PREFIX) and "__" in name and name not in known
+    )
+
+
+def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
+    """The YAML file as section -> key -> value; missing file = empty."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigError([f"{path}: expected sections (general:, web:, ...) each holding key: value lines"])
+    return data
+
+
+def _layer_errors(layer: Mapping[str, Any], origin: str) -> list[str]:
+    errors = []
+    for section, values in layer.items():
+        for key in values or {}:
+            if f"{section}.{key}" not in SETTINGS_BY_NAME:
+                errors.append(f"{section}.{key}: not a Resonance setting [from {origin}]")
+    return errors
+
+
+def load_settings(saved: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings; ``saved`` is what the web UI stored (repository.saved_settings())."""
+    env = os.environ if env is None else env
+    path = Path(env.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+    file_layer = read_config_file(path)
+    saved = saved or {}
+    errors = _layer_errors(file_layer, str(path)) + _layer_errors(saved, "settings saved in the web UI")
+    errors += _unknown_env_names(env)
+    values, sources = {}, {}
+    for setting in SETTINGS:
+        candidates = [(setting.default, "default")]
+        if setting.key in file_layer.get(setting.section, {}) or {}:
+            candidates.append((file_layer[setting.section][setting.key], str(path)))
+        if setting.key in saved.get(setting.section, {}):
+            candidates.append((saved[setting.section][setting.key], "web UI"))
+        from_env = _env_value(setting, env)
+        if from_env:
+            candidates.append(from_env)
+        raw, origin = candidates[-1]
+        value, error = _check(setting, raw, origin)
+        if error:
+            errors.append(error)
+            continue
+        values[setting.name] = value
+        sources[setting.name] = {"default": "default", "web UI": "ui"}.get(origin, origin if origin.startswith("env:") else "file")
+    if errors:
+        raise ConfigError(errors)
+    return Settings(values, sources, path)
+
+
+def validate_changes(changes: Mapping[str, Mapping[str, Any]], current: Settings) -> tuple[dict, dict]:
+    """Check changes from the web UI/API: (clean section->key->value, errors "section.key"->[messages]).
+
+    A blank secret keeps the current value; settings fixed by the environment cannot change.
+    """
+    clean: dict[str, dict[str, Any]] = {}
+    errors: dict[str, list[str]] = {}
+    for section, values in changes.items():
+        for key, raw in (values or {}).items():
+            name = f"{section}.{key}"
+            setting = SETTINGS_BY_NAME.get(name)
+            if setting is None:
+                errors[name] = ["Not a Resonance setting."]
+                continue
+            if setting.secret and raw in ("", None, MASK):
+                continue
+            if current.from_env(name):
+                errors[name] = [f"Set by the environment variable {current.source(name)[4:]}; change it there."]
+                continue
+            try:
+                clean.setdefault(section, {})[key] = setting.field.deserialize(raw)
+            except ValidationError as exc:
+                errors[name] = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+    return clean, errors
+
+
+def example_config() -> str:
+    """config.example.yaml: every key with its default and help."""
+    lines = ["# Resonance settings: every key with its default. See docs/configuration.md.", ""]
+    for section in SECTIONS:
+        lines.append(f"{section}:")
+        for s in (s for s in SETTINGS if s.section == section):
+            lines.append(f"  # {s.help}" + (" (secret)" if s.secret else ""))
+            lines.append(f"  {s.key}: {yaml.safe_dump(s.default, default_flow_style=True, allow_unicode=True).strip().removesuffix('...').strip()}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def configuration_reference() -> str:
+    """The settings table of docs/configuration.md (kept in step with SETTINGS by a test)."""
+    rows = []
+    for section in SECTIONS:
+        rows.append(f"\n### `{section}`\n")
+        rows.append("| key | default | environment | meaning |")
+        rows.append("|---|---|---|---|")
+        for s in (s for s in SETTINGS if s.section == section):
+            default = s.default if not isinstance(s.default, list) else ", ".join(s.default) or "(none)"
+            default = "(empty)" if default == "" else default
+            env = "<br>".join(f"`{name}`" for name in s.env_names)
+            secret = " Secret: never shown or logged." if s.secret else ""
+            rows.append(f"| `{s.key}` | `{default}` | {env} | {s.help}{secret} |")
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,67 @@
+"""Marshmallow schemas for the records Resonance keeps in the data dir.
+
+Records are validated where data comes in (a pipeline adding albums, the
+API, a settings form). Reading the data files back does not re-validate
+every field: what the repository wrote is already valid, and a page of a
+10,000-item queue must load in milliseconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+ITEM_TYPES = ("album", "track")
+
+
+def utc_now_iso() -> str:
+    """Timestamps in the data files: ISO-8601 UTC with a Z, to the second."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class QueueItemSchema(Schema):
+    """One album (or track) suggested by a discovery source."""
+
+    class Meta:
+        unknown = EXCLUDE  # older files may carry keys this version does not use
+
+    artist = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    album = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    mbid = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    type = fields.String(load_default="album", validate=validate.OneOf(ITEM_TYPES))
+    added_at = fields.String(load_default=None, allow_none=True)
+    score = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    source = fields.String(load_default="manual", validate=validate.Length(min=1, max=50))
+    similar_to = fields.List(fields.String(), load_default=list)
+    source_track = fields.String(load_default=None, allow_none=True)
+    cover_url = fields.String(load_default=None, allow_none=True)
+    year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1000, max=3000))
+
+    @validates_schema
+    def check_added_at(self, data, **kwargs):
+        value = data.get("added_at")
+        if value is None:
+            return
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("Not an ISO-8601 date and time.", "added_at") from None
+
+
+queue_item_schema = QueueItemSchema()
+
+
+def load_queue_items(raw_items: list[dict]) -> list[dict]:
+    """Validate incoming items; fill added_at. Raises ValidationError naming the item index."""
+    items = queue_item_schema.load(raw_items, many=True)
+    now = utc_now_iso()
+    for item in items:
+        item["added_at"] = item["added_at"] or now
+        # Keep the file lean: optional fields that carry nothing are left out.
+        for key in ("score", "source_track", "cover_url", "year"):
+            if item.get(key) is None:
+                item.pop(key, None)
+        if not item["similar_to"]:
+            item.pop("similar_to")
+    return items

@@ -1,0 +1,1 @@
+"""Job runners: one schedule loop per pipeline (see jobs.runner)."""

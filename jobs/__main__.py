@@ -1,0 +1,8 @@
+"""``python -m jobs NAME [--once]``: an alias of ``resonance job``."""
+
+import sys
+
+from app.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["job", *sys.argv[1:]]))

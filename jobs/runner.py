@@ -1,0 +1,158 @@
+"""The job runner shared by the three pipelines.
+
+A runner is a small driver around ``run_once``: the ``schedule`` library says
+when the next run is due, the web UI can ask for a run through the
+repository, and a stop request (SIGTERM) lets the current run finish its item
+and ends the loop. At most one run of a job happens at a time across every
+process, guarded by a lock in the data dir.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import schedule
+
+from app import pipelines
+from app.config import ConfigError, Settings, load_settings
+from app.logs import JobLogHandler, current_job
+from app.pipelines import JobContext, RunResult
+from app.records import utc_now_iso
+from app.repository import AlreadyLocked, Repository
+
+log = logging.getLogger("resonance.runner")
+
+INTERVAL_SETTING = {
+    "lb-fetch": "schedule.lb_fetch",
+    "catalog-discovery": "schedule.catalog_discovery",
+    "slskd-downloader": "schedule.slskd_downloader",
+}
+DEFAULT_INTERVAL_SETTING = "schedule.lb_fetch"
+POLL_SECONDS = 2.0  # how soon a "Run now" from the web UI is picked up
+
+
+def interval_for(job: str, settings: Settings) -> int:
+    return settings.get(INTERVAL_SETTING.get(job, DEFAULT_INTERVAL_SETTING))
+
+
+class JobRunner:
+    def __init__(
+        self,
+        job: str,
+        repository: Repository,
+        run_once: Callable[[JobContext], RunResult] | None = None,
+        stop_event: threading.Event | None = None,
+        poll_seconds: float = POLL_SECONDS,
+    ):
+        self.job = job
+        self.repository = repository
+        self.run_once = run_once or pipelines.load(job)
+        self.stop_event = stop_event or threading.Event()
+        self.poll_seconds = poll_seconds
+        self.scheduler = schedule.Scheduler()
+        self.interval: int | None = None
+        self.log_handler: JobLogHandler | None = None
+
+    # settings are read again before every run: the web UI may have changed them
+    def load_settings(self) -> Settings:
+        return load_settings(self.repository.saved_settings())
+
+    def run(self, trigger: str = "manual") -> RunResult | None:
+        """One run under the job lock; None when another process is running it."""
+        token = current_job.set(self.job)
+        try:
+            with self.repository.job_lock(self.job):
+                return self._run_locked(trigger)
+        except AlreadyLocked:
+            log.warning("%s is already running elsewhere; this run is skipped", self.job)
+            return None
+        finally:
+            if self.log_handler:
+                self.log_handler.flush()
+            current_job.reset(token)
+
+    def _run_locked(self, trigger: str) -> RunResult:
+        started = utc_now_iso()
+        self.repository.update_job_status(self.job, state="running", started_at=started, trigger=trigger)
+        log.info("%s run started (%s)", self.job, trigger)
+        clock = time.monotonic()
+        try:
+            settings = self.load_settings()
+            context = JobContext(self.job, settings, self.repository, self.stop_event.is_set,
+                                 logging.getLogger(f"resonance.{self.job}"))
+            result = self.run_once(context)
+        except ConfigError as exc:
+            result = RunResult("not run: the settings are wrong", error=str(exc))
+        except Exception as exc:  # a failed run is reported, and the runner lives on
+            log.exception("%s run crashed", self.job)
+            result = RunResult("run crashed", error=f"{type(exc).__name__}: {exc}")
+        seconds = time.monotonic() - clock
+        level = logging.ERROR if result.error else logging.INFO
+        log.log(level, "%s run %s in %.1f s: %s%s", self.job, result.outcome, seconds, result.summary,
+                f" (error: {result.error})" if result.error else "")
+        self.repository.update_job_status(
+            self.job,
+            state="idle",
+            last_run={
+                "started_at": started,
+                "finished_at": utc_now_iso(),
+                "seconds": round(seconds, 2),
+                "trigger": trigger,
+                "outcome": result.outcome,
+                "summary": result.summary,
+                "error": result.error,
+            },
+        )
+        return result
+
+    def _schedule(self, settings: Settings) -> None:
+        interval = interval_for(self.job, settings)
+        if interval != self.interval:
+            self.scheduler.clear()
+            self.scheduler.every(interval).seconds.do(self.run, trigger="schedule")
+            self.interval = interval
+            log.info("%s runs every %s", self.job, timedelta(seconds=interval))
+
+    def _publish_next_run(self) -> None:
+        seconds = self.scheduler.idle_seconds or 0
+        next_run = datetime.now(timezone.utc) + timedelta(seconds=max(0.0, seconds))
+        self.repository.update_job_status(self.job, next_run=next_run.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    def serve(self, run_on_start: bool | None = None) -> None:
+        """Run on schedule and on request until the stop event is set."""
+        token = current_job.set(self.job)
+        settings = self.load_settings()
+        self.log_handler = JobLogHandler(self.repository, self.job, settings.schedule.log_lines,
+                                         settings.secret_values())
+        logging.getLogger().addHandler(self.log_handler)
+        try:
+            self._schedule(settings)
+            self.repository.update_job_status(self.job, state="idle", runner_started_at=utc_now_iso())
+            if settings.schedule.run_on_start if run_on_start is None else run_on_start:
+                self.run(trigger="start")
+            self._publish_next_run()
+            while not self.stop_event.is_set():
+                if self.repository.take_run_request(self.job):
+                    self.run(trigger="manual")
+                    self._publish_next_run()
+                if self.scheduler.idle_seconds is not None and self.scheduler.idle_seconds <= 0:
+                    self.scheduler.run_pending()
+                    self._reschedule_from_settings()
+                    self._publish_next_run()
+                self.stop_event.wait(self.poll_seconds)
+            log.info("%s runner stopped", self.job)
+            self.repository.update_job_status(self.job, state="stopped", next_run=None)
+        finally:
+            self.log_handler.flush()
+            logging.getLogger().removeHandler(self.log_handler)
+            current_job.reset(token)
+
+    def _reschedule_from_settings(self) -> None:
+        try:
+            self._schedule(self.load_settings())
+        except ConfigError as exc:
+            log.error("keeping the current schedule: %s", exc)

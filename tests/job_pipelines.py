@@ -1,0 +1,47 @@
+"""Trivial pipelines that prove the job runtime (registered by the tests)."""
+
+import sys
+import time
+import uuid
+
+from app import pipelines
+from app.pipelines import RunResult
+
+
+def count_run(ctx):
+    ctx.repository.mark_processed([str(uuid.uuid4())])
+    ctx.log.info("counted one run")
+    return RunResult(f"{len(ctx.repository.processed())} runs so far")
+
+
+def slow_run(ctx):
+    """Ten items of 0.3 s; stops between items when asked."""
+    done = 0
+    for n in range(10):
+        if ctx.stop_requested():
+            ctx.log.info("stop requested after %d items", done)
+            break
+        time.sleep(0.3)
+        ctx.repository.mark_processed([f"item-{n}"])
+        done += 1
+    return RunResult(f"{done} items done")
+
+
+def broken_run(ctx):
+    raise ValueError("upstream said no")
+
+
+TEST_PIPELINES = {"count": "job_pipelines:count_run", "slow": "job_pipelines:slow_run", "broken": "job_pipelines:broken_run"}
+
+
+def register_all():
+    for name, target in TEST_PIPELINES.items():
+        pipelines.register(name, target)
+
+
+if __name__ == "__main__":
+    # A runner process with the test pipelines registered: job_pipelines.py NAME [--once]
+    register_all()
+    from app.cli import main
+
+    sys.exit(main(["job", *sys.argv[1:]]))

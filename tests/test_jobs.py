@@ -1,0 +1,119 @@
+import logging
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from job_pipelines import broken_run, count_run, register_all
+
+from app import pipelines
+from jobs.runner import JobRunner
+
+SCRIPT = Path(__file__).with_name("job_pipelines.py")
+
+
+@pytest.fixture(autouse=True)
+def test_pipelines(monkeypatch):
+    monkeypatch.setattr(pipelines, "PIPELINES", dict(pipelines.PIPELINES))
+    register_all()
+
+
+def wait_for(condition, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def start_runner(python, env, *args):
+    return subprocess.Popen([python, str(SCRIPT), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def test_it_runs_a_registered_pipeline_and_records_its_status(repository):
+    result = JobRunner("count", repository).run()
+    assert result.outcome == "ok" and result.summary == "1 runs so far"
+    status = repository.job_statuses()["count"]
+    assert status["state"] == "idle"
+    assert status["last_run"]["outcome"] == "ok"
+    assert status["last_run"]["summary"] == "1 runs so far"
+    assert status["last_run"]["error"] is None
+
+
+def test_it_reports_a_crashed_run_and_lives_on(repository):
+    runner = JobRunner("broken", repository, run_once=broken_run)
+    result = runner.run()
+    assert result.outcome == "failed" and result.error == "ValueError: upstream said no"
+    assert repository.job_statuses()["broken"]["last_run"]["error"] == "ValueError: upstream said no"
+    assert runner.run().outcome == "failed"  # still usable
+
+
+def test_it_fails_a_run_with_wrong_settings_without_crashing(repository, monkeypatch):
+    monkeypatch.setenv("RESONANCE_WEB__PORT", "nope")
+    result = JobRunner("count", repository, run_once=count_run).run()
+    assert result.outcome == "failed" and "web.port" in result.error
+
+
+def test_it_runs_on_request_and_on_schedule_and_keeps_a_log(repository, monkeypatch, caplog):
+    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("LB_FETCH_INTERVAL", "1")  # the count job uses the default (lb-fetch) interval
+    runner = JobRunner("count", repository, poll_seconds=0.1)
+    thread = threading.Thread(target=runner.serve, kwargs={"run_on_start": False})
+    thread.start()
+    try:
+        assert wait_for(lambda: repository.job_statuses().get("count", {}).get("next_run"))
+        assert wait_for(lambda: len(repository.processed()) >= 2, timeout=5)  # scheduled every second
+        before = len(repository.processed())
+        repository.request_run("count")
+        assert wait_for(lambda: repository.job_statuses()["count"].get("last_run", {}).get("trigger") == "manual")
+        assert len(repository.processed()) > before
+    finally:
+        runner.stop_event.set()
+        thread.join(timeout=10)
+    assert repository.job_statuses()["count"]["state"] == "stopped"
+    messages = [event["message"] for event in repository.job_log("count")]
+    assert "counted one run" in messages
+    assert any("run ok" in m for m in messages)
+
+
+def test_it_runs_a_job_once_at_a_time_across_processes(python, subprocess_env, repository):
+    first = start_runner(python, subprocess_env, "slow", "--once")
+    assert wait_for(lambda: repository.job_statuses().get("slow", {}).get("state") == "running")
+    second = start_runner(python, subprocess_env, "slow", "--once")
+    out, err = second.communicate(timeout=30)
+    assert second.returncode == 3
+    assert "slow is already running" in err
+    out, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err
+    assert "slow: ok: 10 items done" in out
+
+
+def test_it_stops_cleanly_on_sigterm(python, subprocess_env, repository):
+    runner = start_runner(python, subprocess_env, "slow")
+    assert wait_for(lambda: len(repository.processed()) >= 2)
+    runner.send_signal(signal.SIGTERM)
+    out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 0, err
+    status = repository.job_statuses()["slow"]
+    assert status["state"] == "stopped"
+    assert status["last_run"]["summary"].endswith("items done")
+    assert len(repository.processed()) < 10  # the run was cut short between items
+    assert "stop requested after" in out
+
+
+def test_it_exits_non_zero_on_a_bad_config(python, subprocess_env):
+    env = {**subprocess_env, "SLSKD_INTERVAL": "often"}
+    runner = start_runner(python, env, "count", "--once")
+    out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 2
+    assert "schedule.slskd_downloader: Not a duration" in err
+
+
+def test_it_names_the_known_jobs_for_an_unknown_one(python, subprocess_env):
+    runner = start_runner(python, subprocess_env, "nosuch", "--once")
+    out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 2 and "unknown job 'nosuch'" in err and "count" in err
