@@ -1,0 +1,545 @@
+"""The one place outbound HTTP goes through.
+
+``HttpClient`` wraps a ``requests.Session`` with a Resonance User-Agent,
+explicit (connect, read) timeouts, optional pacing (``RateLimiter``) and a
+bounded retry loop with exponential backoff + jitter. Retries happen only on
+connection errors, timeouts and HTTP 429/502/503/504; ``Retry-After`` (or a
+service-specific header) is honoured. Every failure surfaces as an
+``UpstreamError`` subclass whose message never contains query strings,
+credentials or other configured secrets.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from app import __version__
+
+log = logging.getLogger(__name__)
+
+#: HTTP statuses that are retried inside ``HttpClient.request``.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class UpstreamError(Exception):
+    """A call to an outside service failed.
+
+    ``retryable`` tells the caller whether trying again later can help;
+    ``retry_after`` (seconds) is the server's hint when it gave one and
+    ``code`` a service-level error code (Last.fm, Subsonic) when known.
+    """
+
+    default_retryable = False
+
+    def __init__(
+        self,
+        service: str,
+        message: str,
+        status: int | None = None,
+        retryable: bool | None = None,
+        *,
+        retry_after: float | None = None,
+        code: int | None = None,
+    ) -> None:
+        self.service = service
+        self.message = message
+        self.status = status
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.retry_after = retry_after
+        self.code = code
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.service}: {self.message}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(service={self.service!r}, message={self.message!r}, "
+            f"status={self.status!r}, retryable={self.retryable!r})"
+        )
+
+
+class AuthError(UpstreamError):
+    """Credentials or API key rejected: permanent until the user fixes the settings."""
+
+
+class NotFound(UpstreamError):
+    """The requested resource does not exist upstream."""
+
+
+class BadRequest(UpstreamError):
+    """The service refused the request as malformed (programming or input error)."""
+
+
+class RateLimited(UpstreamError):
+    """Too many requests; wait ``retry_after`` seconds (when known) and try again."""
+
+    default_retryable = True
+
+
+class Unavailable(UpstreamError):
+    """Connection failure, timeout or 5xx: the service may work again later."""
+
+    default_retryable = True
+
+
+class BadResponse(UpstreamError):
+    """The service answered, but not with the JSON shape we expected."""
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+_QUERY_RE = re.compile(r"\?[^\s'\"<>)]*")
+
+
+def safe_url(url: str) -> str:
+    """``url`` without userinfo, query string or fragment (safe to log)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid url>"
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def safe_path(url: str) -> str:
+    """Only the path of ``url`` (no host, query or fragment)."""
+    try:
+        return urlsplit(url).path or "/"
+    except ValueError:
+        return "<invalid url>"
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove query strings and every non-empty secret from ``text``."""
+    text = _QUERY_RE.sub("?…", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+# --------------------------------------------------------------------------- pacing
+
+
+class RateLimiter:
+    """Minimum spacing between requests, shared by all threads holding it.
+
+    ``wait()`` blocks until ``min_interval`` seconds have passed since the
+    previous slot; ``defer(seconds)`` pushes the next slot back (used when a
+    server says its window is exhausted).
+    """
+
+    def __init__(
+        self,
+        min_interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if min_interval < 0:
+            raise ValueError("min_interval must be >= 0")
+        self.min_interval = float(min_interval)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next = float("-inf")
+
+    @classmethod
+    def per_second(cls, rate: float, **kwargs: Any) -> RateLimiter:
+        """A limiter allowing at most ``rate`` requests per second."""
+        if rate <= 0:
+            raise ValueError("rate must be > 0")
+        return cls(1.0 / rate, **kwargs)
+
+    def wait(self) -> float:
+        """Block until the next slot is free; returns the time slept."""
+        with self._lock:
+            now = self._clock()
+            delay = self._next - now
+            if delay > 0:
+                self._sleep(delay)
+                now = self._clock()
+                # A fake or coarse clock may not have advanced as much as asked.
+                now = max(now, self._next)
+            else:
+                delay = 0.0
+            self._next = now + self.min_interval
+            return delay
+
+    def defer(self, seconds: float) -> None:
+        """Make the next ``wait()`` last until at least ``seconds`` from now."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + max(0.0, seconds))
+
+
+_shared_limiters: dict[tuple[str, str, float], RateLimiter] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_limiter(service: str, base_url: str, min_interval: float) -> RateLimiter:
+    """The process-wide limiter for ``service`` at ``base_url``'s host."""
+    parts = urlsplit(base_url)
+    key = (service, (parts.hostname or "").lower() + f":{parts.port or ''}", float(min_interval))
+    with _shared_lock:
+        limiter = _shared_limiters.get(key)
+        if limiter is None:
+            limiter = _shared_limiters[key] = RateLimiter(min_interval)
+        return limiter
+
+
+# --------------------------------------------------------------------------- session
+
+
+def user_agent(contact: str | None = None) -> str:
+    """``Resonance/<version> ( <contact> )`` — the contact part only when given."""
+    agent = f"Resonance/{__version__}"
+    return f"{agent} ( {contact} )" if contact else agent
+
+
+def build_session(contact: str | None = None) -> requests.Session:
+    """A ``requests.Session`` carrying the Resonance User-Agent."""
+    session = requests.Session()
+    session.headers["User-Agent"] = user_agent(contact)
+    session.headers["Accept"] = "application/json"
+    return session
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How many attempts, how long to wait between them, and the total budget."""
+
+    max_attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    max_total_wait: float = 60.0
+    jitter: float = 0.25
+
+    def backoff(self, attempt: int, rand: float) -> float:
+        """Delay after failed ``attempt`` (1-based): doubling, capped, plus up to ``jitter``×."""
+        delay = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return delay + delay * self.jitter * rand
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+def parse_retry_after(value: str | None, *, now: Callable[[], datetime] | None = None) -> float | None:
+    """Seconds from a ``Retry-After``-style header (delta seconds or HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = now() if now else datetime.now(timezone.utc)
+    return max(0.0, (when - current).total_seconds())
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def body_json(response: requests.Response) -> Any:
+    """The decoded JSON body, ``None`` for an empty body; raises ``ValueError`` otherwise."""
+    content = response.content
+    if not content or not content.strip():
+        return None
+    return json.loads(content)  # bytes: UTF-8/16/32 and a UTF-8 BOM are detected
+
+
+def error_detail(response: requests.Response) -> str | None:
+    """A short human text from an error body: JSON ``error``/``message`` or a JSON string."""
+    try:
+        data = body_json(response)
+    except (ValueError, UnicodeDecodeError):
+        ctype = response.headers.get("Content-Type", "")
+        if "html" in ctype.lower() or response.content.lstrip()[:1] == b"<":
+            return "non-JSON (HTML) body"
+        text = response.text.strip()
+        return text[:200] if text else None
+    if isinstance(data, str):
+        return data[:500] or None
+    if isinstance(data, dict):
+        for key in ("error", "message", "detail", "title"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                return value[:500]
+    return None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """ISO-8601 timestamp (with or without ``Z``/offset, up to 7 fraction digits) → aware UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Python < 3.11 and .NET emit up to 7 fractional digits; trim to 6.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def as_int(value: Any) -> int | None:
+    """``int`` from an int, float or numeric string; ``None`` otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def as_float(value: Any) -> float | None:
+    """``float`` from a number or numeric string; ``None`` otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_str(value: Any) -> str | None:
+    """A non-empty string or ``None``."""
+    return value if isinstance(value, str) and value else None
+
+
+# --------------------------------------------------------------------------- client
+
+
+Check = Callable[[requests.Response], "UpstreamError | None"]
+
+
+class HttpClient:
+    """Session + timeouts + retries + pacing + error mapping for one service."""
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        session: requests.Session | None = None,
+        contact: str | None = None,
+        timeout: tuple[float, float] | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+        rate_limiter: RateLimiter | None = None,
+        verify: bool = True,
+        secrets: Iterable[str] = (),
+        retry_after_headers: tuple[str, ...] = ("Retry-After",),
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.service = service
+        self.session = session if session is not None else build_session(contact)
+        agent = self.session.headers.get("User-Agent") or ""
+        if not agent or agent.startswith("python-requests"):
+            self.session.headers["User-Agent"] = user_agent(contact)
+        self.timeout = timeout or DEFAULT_TIMEOUT
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep or time.sleep
+        self.rate_limiter = rate_limiter
+        self.verify = verify
+        self.secrets = [s for s in secrets if s]
+        self.retry_after_headers = retry_after_headers
+        self.rand = rand
+
+    # -- helpers -------------------------------------------------------------
+
+    def add_secret(self, secret: str | None) -> None:
+        """Register a value that must be scrubbed from every message."""
+        if secret and secret not in self.secrets:
+            self.secrets.append(secret)
+
+    def scrub(self, text: str) -> str:
+        return scrub(text, self.secrets)
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """Server wait hint from the configured headers, in seconds."""
+        for name in self.retry_after_headers:
+            seconds = parse_retry_after(response.headers.get(name))
+            if seconds is not None:
+                return seconds
+        return None
+
+    def describe(self, response: requests.Response) -> str:
+        method = response.request.method if response.request is not None else "GET"
+        return f"{method} {self.scrub(safe_path(response.url or ''))}"
+
+    def status_error(
+        self,
+        response: requests.Response,
+        detail: str | None = None,
+        *,
+        message: str | None = None,
+    ) -> UpstreamError:
+        """The error class matching ``response.status_code``."""
+        status = response.status_code
+        if message is None:
+            message = f"{self.describe(response)} failed with HTTP {status}"
+            if detail:
+                message += f": {self.scrub(detail)}"
+        else:
+            message = self.scrub(message)
+        kwargs: dict[str, Any] = {"status": status}
+        if status in (401, 403):
+            return AuthError(self.service, message, **kwargs)
+        if status in (404, 410):
+            return NotFound(self.service, message, **kwargs)
+        if status == 429:
+            return RateLimited(self.service, message, retry_after=self.retry_after(response), **kwargs)
+        if status >= 500:
+            return Unavailable(self.service, message, retry_after=self.retry_after(response), **kwargs)
+        if status in (400, 422):
+            return BadRequest(self.service, message, **kwargs)
+        return UpstreamError(self.service, message, **kwargs)
+
+    def default_check(self, response: requests.Response) -> UpstreamError | None:
+        """``None`` for < 400, otherwise the mapped error with the body's detail."""
+        if response.status_code < 400:
+            return None
+        return self.status_error(response, error_detail(response))
+
+    def json(self, response: requests.Response, *, allow_empty: bool = False) -> Any:
+        """Decode the body as JSON or raise ``BadResponse`` (empty → ``None`` if allowed)."""
+        try:
+            data = body_json(response)
+        except (ValueError, UnicodeDecodeError):
+            ctype = response.headers.get("Content-Type", "unknown type") or "unknown type"
+            raise BadResponse(
+                self.service,
+                f"{self.describe(response)} returned a non-JSON body ({self.scrub(ctype)}, "
+                f"HTTP {response.status_code})",
+                status=response.status_code,
+            ) from None
+        if data is None and not allow_empty:
+            raise BadResponse(
+                self.service,
+                f"{self.describe(response)} returned an empty body (HTTP {response.status_code})",
+                status=response.status_code,
+            )
+        return data
+
+    def bad_shape(self, response: requests.Response, what: str) -> BadResponse:
+        """A ``BadResponse`` for a JSON body that lacks the expected structure."""
+        return BadResponse(
+            self.service,
+            f"{self.describe(response)} returned an unexpected JSON shape: {what}",
+            status=response.status_code,
+        )
+
+    # -- the request loop ------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        check: Check | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> requests.Response:
+        """Send a request, retrying transient failures; return the accepted response.
+
+        ``check(response)`` returns ``None`` to accept the response or an
+        ``UpstreamError`` to fail; failures are retried only when retryable and
+        caused by a transport error or a status in ``RETRY_STATUSES``.
+        """
+        check = check or self.default_check
+        policy = self.retry
+        waited = 0.0
+        attempt = 0
+        where = f"{method} {self.scrub(safe_path(url))}"
+        while True:
+            attempt += 1
+            if self.rate_limiter is not None:
+                self.rate_limiter.wait()
+            error: UpstreamError
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=dict(headers) if headers else None,
+                    timeout=timeout or self.timeout,
+                    verify=self.verify,
+                )
+            except requests.exceptions.SSLError as exc:
+                raise UpstreamError(
+                    self.service,
+                    f"{where}: TLS error ({self.scrub(str(exc))[:300]}); "
+                    "for a self-signed certificate turn TLS verification off",
+                    retryable=False,
+                ) from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
+                error = Unavailable(
+                    self.service, f"{where} {kind} ({type(exc).__name__}: {self.scrub(str(exc))[:300]})"
+                )
+                transient = True
+            except requests.exceptions.RequestException as exc:
+                raise UpstreamError(
+                    self.service, f"{where} could not be sent ({type(exc).__name__}: {self.scrub(str(exc))[:300]})"
+                ) from None
+            else:
+                found = check(response)
+                if found is None:
+                    return response
+                error = found
+                transient = response.status_code in RETRY_STATUSES
+
+            if not (error.retryable and transient) or attempt >= policy.max_attempts:
+                if error.retryable and transient and attempt > 1:
+                    error.message += f" (gave up after {attempt} attempts)"
+                raise error
+            hint = error.retry_after
+            delay = hint if hint is not None else policy.backoff(attempt, self.rand())
+            if waited + delay > policy.max_total_wait:
+                error.message += f" (retry budget of {policy.max_total_wait:g} s exhausted)"
+                raise error
+            log.warning(
+                "%s: %s, retrying in %.1f s (attempt %d/%d)",
+                self.service, error.message, delay, attempt, policy.max_attempts,
+            )
+            self.sleep(delay)
+            waited += delay

@@ -1,0 +1,239 @@
+"""Shared HTTP helper: User-Agent, timeouts, retry rules, errors, secrets, pacing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from app import __version__
+from app.clients.http import (
+    AuthError,
+    BadRequest,
+    BadResponse,
+    HttpClient,
+    NotFound,
+    RateLimited,
+    RateLimiter,
+    RetryPolicy,
+    Unavailable,
+    UpstreamError,
+    build_session,
+    parse_datetime,
+    parse_retry_after,
+    scrub,
+    shared_limiter,
+    user_agent,
+)
+
+URL = "https://svc.example/api/thing"
+
+
+def make(sleeps, retry, **kwargs) -> HttpClient:
+    return HttpClient("svc", sleep=sleeps.append, retry=retry, **kwargs)
+
+
+def test_it_builds_the_user_agent_with_version_and_optional_contact():
+    assert user_agent() == f"Resonance/{__version__}"
+    assert user_agent("https://example.org/resonance") == f"Resonance/{__version__} ( https://example.org/resonance )"
+    session = build_session("mailto:me@example.org")
+    assert session.headers["User-Agent"] == f"Resonance/{__version__} ( mailto:me@example.org )"
+
+
+def test_it_sends_user_agent_and_explicit_timeouts(requests_mock, sleeps, retry):
+    requests_mock.get(URL, json={"ok": True})
+    http = make(sleeps, retry, contact="https://example.org", timeout=(3.0, 20.0))
+    response = http.request("GET", URL)
+    assert http.json(response) == {"ok": True}
+    sent = requests_mock.last_request
+    assert sent.headers["User-Agent"] == f"Resonance/{__version__} ( https://example.org )"
+    assert sent.timeout == (3.0, 20.0)
+
+
+def test_it_replaces_the_default_requests_user_agent_of_an_injected_session(requests_mock, sleeps, retry):
+    requests_mock.get(URL, json={})
+    http = make(sleeps, retry, session=requests.Session())
+    http.request("GET", URL)
+    assert requests_mock.last_request.headers["User-Agent"].startswith("Resonance/")
+
+
+def test_it_retries_503_honouring_retry_after_then_succeeds(requests_mock, sleeps, retry):
+    requests_mock.get(URL, [
+        {"status_code": 503, "headers": {"Retry-After": "3"}, "text": "busy"},
+        {"status_code": 200, "json": {"ok": 1}},
+    ])
+    response = make(sleeps, retry).request("GET", URL)
+    assert response.status_code == 200
+    assert sleeps == [3.0]
+    assert requests_mock.call_count == 2
+
+
+def test_it_backs_off_exponentially_with_jitter_on_502_504_and_429(requests_mock, sleeps):
+    policy = RetryPolicy(max_attempts=4, base_delay=1.0, jitter=0.5, max_total_wait=60)
+    requests_mock.get(URL, [
+        {"status_code": 502, "text": "<html>bad gateway</html>", "headers": {"Content-Type": "text/html"}},
+        {"status_code": 504, "text": ""},
+        {"status_code": 429, "text": ""},
+        {"status_code": 200, "json": {}},
+    ])
+    http = HttpClient("svc", sleep=sleeps.append, retry=policy, rand=lambda: 1.0)
+    http.request("GET", URL)
+    assert sleeps == [1.5, 3.0, 6.0]
+
+
+def test_it_retries_connection_errors_and_timeouts(requests_mock, sleeps, retry):
+    requests_mock.get(URL, [
+        {"exc": requests.exceptions.ConnectionError("refused")},
+        {"exc": requests.exceptions.ReadTimeout("slow")},
+        {"status_code": 200, "json": {"fine": True}},
+    ])
+    assert make(sleeps, retry).request("GET", URL).json() == {"fine": True}
+    assert sleeps == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "status, error",
+    [(400, BadRequest), (401, AuthError), (403, AuthError), (404, NotFound)],
+)
+def test_it_never_retries_client_errors(requests_mock, sleeps, retry, status, error):
+    requests_mock.get(URL, status_code=status, json={"error": "nope"})
+    with pytest.raises(error) as caught:
+        make(sleeps, retry).request("GET", URL)
+    assert requests_mock.call_count == 1
+    assert sleeps == []
+    assert caught.value.status == status
+    assert caught.value.retryable is False
+    assert "nope" in str(caught.value)
+
+
+def test_it_does_not_retry_a_plain_500_but_marks_it_retryable(requests_mock, sleeps, retry):
+    requests_mock.get(URL, status_code=500, json={"error": "boom"})
+    with pytest.raises(Unavailable) as caught:
+        make(sleeps, retry).request("GET", URL)
+    assert requests_mock.call_count == 1
+    assert caught.value.retryable
+
+
+def test_it_raises_unavailable_when_the_retry_budget_is_exhausted(requests_mock, sleeps, retry):
+    requests_mock.get(URL, status_code=503, text="<html><body>Service Unavailable</body></html>",
+                      headers={"Content-Type": "text/html"})
+    with pytest.raises(Unavailable) as caught:
+        make(sleeps, retry).request("GET", URL)
+    assert requests_mock.call_count == 4
+    assert sleeps == [1.0, 2.0, 4.0]
+    assert caught.value.status == 503
+    assert "gave up after 4 attempts" in str(caught.value)
+    assert "<html>" not in str(caught.value)
+
+
+def test_it_stops_when_the_server_asks_for_longer_than_the_total_budget(requests_mock, sleeps, retry):
+    requests_mock.get(URL, status_code=429, headers={"Retry-After": "600"})
+    with pytest.raises(RateLimited) as caught:
+        make(sleeps, retry).request("GET", URL)
+    assert sleeps == []
+    assert caught.value.retry_after == 600.0
+    assert caught.value.retryable
+
+
+def test_it_reads_retry_after_as_an_http_date():
+    now = datetime(2025, 11, 20, 10, 0, 0, tzinfo=timezone.utc)
+    header = format_datetime(now + timedelta(seconds=7), usegmt=True)
+    assert parse_retry_after(header, now=lambda: now) == pytest.approx(7.0)
+    assert parse_retry_after("2.5") == 2.5
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+
+
+def test_it_maps_a_200_html_body_to_bad_response(requests_mock, sleeps, retry):
+    requests_mock.get(URL, text="<!doctype html><html>app</html>", headers={"Content-Type": "text/html"})
+    http = make(sleeps, retry)
+    response = http.request("GET", URL)
+    with pytest.raises(BadResponse) as caught:
+        http.json(response)
+    assert "non-JSON" in str(caught.value)
+    assert caught.value.retryable is False
+
+
+def test_it_never_puts_query_secrets_or_registered_secrets_in_messages(requests_mock, sleeps, retry):
+    secret = "s3cr3t-key-0123456789"
+    url = f"https://svc.example/api/thing?api_key={secret}&t=abcdef"
+    requests_mock.get(url, exc=requests.exceptions.ConnectionError(
+        f"HTTPSConnectionPool(host='svc.example'): Max retries exceeded with url: /api/thing?api_key={secret}&t=abcdef"
+    ))
+    http = make(sleeps, RetryPolicy(max_attempts=1), secrets=[secret])
+    with pytest.raises(Unavailable) as caught:
+        http.request("GET", url)
+    text = str(caught.value) + repr(caught.value)
+    assert secret not in text
+    assert "abcdef" not in text
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+def test_it_scrubs_secrets_echoed_in_error_bodies(requests_mock, sleeps, retry):
+    requests_mock.get(URL, status_code=400, json={"error": "bad key topsecret"})
+    with pytest.raises(BadRequest) as caught:
+        make(sleeps, retry, secrets=["topsecret"]).request("GET", URL)
+    assert "topsecret" not in str(caught.value)
+    assert scrub("x?a=1 b topsecret", ["topsecret"]) == "x?… b ***"
+
+
+def test_it_spaces_requests_with_the_rate_limiter(clock):
+    limiter = RateLimiter(1.0, clock=clock, sleep=clock.sleep)
+    limiter.wait()
+    limiter.wait()
+    clock.now += 0.25
+    limiter.wait()
+    assert clock.sleeps == [1.0, 0.75]
+    limiter.defer(5.0)
+    limiter.wait()
+    assert clock.sleeps[-1] == 5.0
+
+
+def test_it_keeps_spacing_across_threads():
+    limiter = RateLimiter(0.02)
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def worker():
+        for _ in range(3):
+            limiter.wait()
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stamps.sort()
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    assert len(stamps) == 12
+    assert min(gaps) >= 0.019
+
+
+def test_it_shares_one_limiter_per_service_and_host():
+    a = shared_limiter("mb-test", "https://musicbrainz.org", 1.0)
+    b = shared_limiter("mb-test", "https://musicbrainz.org/ws/2/", 1.0)
+    c = shared_limiter("mb-test", "http://mirror:5000", 1.0)
+    assert a is b
+    assert a is not c
+
+
+def test_it_parses_timestamps_with_and_without_z():
+    with_z = parse_datetime("2025-11-20T18:05:10.2141234Z")
+    without = parse_datetime("2025-11-20T18:05:10.214123")
+    assert with_z == without
+    assert with_z.tzinfo is not None
+    assert parse_datetime("") is None
+    assert parse_datetime("not a date") is None
+
+
+def test_it_reports_errors_as_upstream_errors_with_service_names():
+    err = Unavailable("musicbrainz", "GET /ws/2/x failed", status=503)
+    assert isinstance(err, UpstreamError)
+    assert str(err) == "musicbrainz: GET /ws/2/x failed"
+    assert err.retryable
