@@ -503,6 +503,14 @@ class Repository:
             lines.extend(events)
             del lines[: max(0, len(lines) - keep)]
 
+    # library and block list ----------------------------------------------------
+
+    def library_snapshot(self) -> dict:
+        return self.store.read(CATALOG_ARTISTS)
+
+    def blocked_artists(self) -> list[str]:
+        return self.store.read(BLOCKED_ARTISTS)
+
     # settings saved from the web UI -------------------------------------------
 
     def saved_settings(self) -> dict:
