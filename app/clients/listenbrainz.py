@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -335,37 +335,49 @@ class ListenBrainzClient:
 
     def recording_metadata(self, mbids: Iterable[str]) -> dict[str, RecordingMetadata]:
         """Bulk metadata keyed by (lower-case) recording MBID; unknown MBIDs are absent."""
+        result: dict[str, RecordingMetadata] = {}
+        for key, block in self._bulk_metadata("recording", mbids, "artist release"):
+            record = _recording_metadata(key, block)
+            if record is not None:
+                result[record.recording_mbid] = record
+        return result
+
+    def release_group_types(self, mbids: Iterable[str]) -> dict[str, str | None]:
+        """Primary type ("Album", "Single", ...) of each release group LB knows; unknown MBIDs are absent.
+
+        Bulk recording metadata names one release per recording, which may be a
+        single; this tells such cases apart in one call.
+        """
+        result: dict[str, str | None] = {}
+        for key, block in self._bulk_metadata("release_group", mbids, "release_group"):
+            group = block.get("release_group") if isinstance(block, dict) else None
+            if isinstance(group, dict):
+                result[key.lower()] = as_str(group.get("type"))
+        return result
+
+    def _bulk_metadata(self, entity: str, mbids: Iterable[str], inc: str) -> Iterator[tuple[str, Any]]:
+        """(mbid, block) pairs from /1/metadata/<entity>/, GET for short batches, POST for long ones."""
         wanted: list[str] = []
         seen: set[str] = set()
         for mbid in mbids:
             if not is_mbid(mbid):
-                log.warning("listenbrainz: skipping malformed recording MBID %r", mbid)
+                log.warning("listenbrainz: skipping malformed %s MBID %r", entity, mbid)
                 continue
             key = mbid.strip().lower()
             if key not in seen:
                 seen.add(key)
                 wanted.append(key)
-        result: dict[str, RecordingMetadata] = {}
+        name = f"{entity}_mbids"
         for start in range(0, len(wanted), MAX_PAGE):
             batch = wanted[start : start + MAX_PAGE]
             if len(batch) <= GET_BATCH:
-                response = self._call(
-                    "GET",
-                    "metadata/recording/",
-                    params={"recording_mbids": ",".join(batch), "inc": "artist release"},
-                )
+                response = self._call("GET", f"metadata/{entity}/", params={name: ",".join(batch), "inc": inc})
             else:
-                response = self._call(
-                    "POST", "metadata/recording/", json={"recording_mbids": batch, "inc": "artist release"}
-                )
+                response = self._call("POST", f"metadata/{entity}/", json={name: batch, "inc": inc})
             data = self.http.json(response, allow_empty=True) or {}
             if not isinstance(data, dict):
                 raise self.http.bad_shape(response, "metadata body is not an object")
-            for key, block in data.items():
-                record = _recording_metadata(key, block)
-                if record is not None:
-                    result[record.recording_mbid] = record
-        return result
+            yield from data.items()
 
 
 # --------------------------------------------------------------------------- parsing

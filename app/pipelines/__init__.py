@@ -14,7 +14,9 @@ from typing import Callable
 from app.config import Settings
 from app.repository import Repository
 
-PIPELINES: dict[str, str] = {}
+PIPELINES: dict[str, str] = {
+    "lb-fetch": "app.pipelines.lb_fetch:run_once",
+}
 
 
 @dataclass

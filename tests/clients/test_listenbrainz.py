@@ -392,3 +392,16 @@ def test_it_extracts_mbids_from_urls():
     assert mbid_from_url(f"https://listenbrainz.org/playlist/{WEEK_NEW}/") == WEEK_NEW
     assert mbid_from_url("https://example.org/nothing") is None
     assert mbid_from_url(None) is None
+
+
+def test_it_reads_release_group_primary_types_in_one_call(requests_mock, lb):
+    single = str(uuid.uuid4())
+    requests_mock.get(f"{BASE}/1/metadata/release_group/", json={
+        DUMMY_RG: {"release_group": {"name": "Dummy", "date": "1994-08-22", "type": "Album", "rels": []}},
+        single: {"release_group": {"name": "Sour Times", "type": "Single"}},
+    })
+    types = lb.release_group_types([DUMMY_RG, single.upper(), "not-an-mbid"])
+    assert types == {DUMMY_RG: "Album", single: "Single"}
+    sent = query(requests_mock.last_request)
+    assert sent["inc"] == ["release_group"]
+    assert sent["release_group_mbids"] == [f"{DUMMY_RG},{single}"]

@@ -1,0 +1,69 @@
+"""lb-fetch: one run resolving 100 recommendations against the sandbox, real rate limits.
+
+Targets: at most 5 upstream requests and under 5 s when ListenBrainz's bulk
+metadata resolves everything; about 10 s (not 100) when 10 of 100 recordings
+need MusicBrainz at 1 request/s; no MusicBrainz 503s.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.config import load_settings  # noqa: E402
+from app.pipelines import JobContext  # noqa: E402
+from app.pipelines.lb_fetch import run_once  # noqa: E402
+from app.repository import Repository  # noqa: E402
+from app.sandbox import Catalogue, Sandbox, SandboxSettings  # noqa: E402
+
+SERVICES = ("listenbrainz", "musicbrainz", "coverart")
+
+
+def _on_album(catalogue: Catalogue, mbid: str) -> bool:
+    release = catalogue.chosen_release(mbid)
+    return release is not None and catalogue.release_group_of(release).primary_type == "Album"
+
+
+def scenario(name: str, uncached_count: int) -> None:
+    catalogue = Catalogue.generate()
+    listener = catalogue.listener("rob")
+    # The 100 best recommendations that are on an album, so "resolves everything" holds.
+    on_album = [rec for rec in listener.recommendations if _on_album(catalogue, rec.recording_mbid)][:100]
+    listener.recommendations[:] = on_album
+    catalogue.uncached_recordings = {rec.recording_mbid for rec in on_album[:uncached_count]}
+    with Sandbox(catalogue, settings=SandboxSettings()) as sandbox, tempfile.TemporaryDirectory() as data:
+        env = {
+            "RESONANCE_CONFIG": os.path.join(data, "none.yaml"),
+            "RESONANCE_LISTENBRAINZ__BASE_URL": sandbox.urls["listenbrainz"],
+            "RESONANCE_LISTENBRAINZ__USERNAME": "rob",
+            "RESONANCE_LISTENBRAINZ__FETCH_COUNT": "100",
+            "RESONANCE_MUSICBRAINZ__BASE_URL": sandbox.urls["musicbrainz"],
+            "RESONANCE_COVERART__BASE_URL": sandbox.urls["coverart"],
+            "RESONANCE_GENERAL__CONTACT": "bench@example.invalid",
+        }
+        ctx = JobContext("lb-fetch", load_settings(env=env), Repository(data))
+        start = time.perf_counter()
+        result = run_once(ctx)
+        wall = time.perf_counter() - start
+        calls = {service: len(sandbox.requests(service)) for service in SERVICES}
+        statuses = Counter(r.status for r in sandbox.requests("musicbrainz"))
+    total = sum(calls.values())
+    print(f"{name}: {result.outcome}: {result.summary}")
+    print(f"  wall time {wall:.2f} s; upstream requests {total} "
+          + ", ".join(f"{s} {n}" for s, n in calls.items())
+          + f"; MusicBrainz 503s: {statuses.get(503, 0)}")
+
+
+def main() -> None:
+    scenario("100 recommendations, all in ListenBrainz's cache (target <= 5 requests, < 5 s)", 0)
+    scenario("100 recommendations, 10 need MusicBrainz (target about 10 s)", 10)
+
+
+if __name__ == "__main__":
+    main()

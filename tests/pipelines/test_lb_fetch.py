@@ -1,0 +1,216 @@
+"""lb-fetch end to end against the sandbox's ListenBrainz and MusicBrainz."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.clients.http import RetryPolicy
+from app.clients.listenbrainz import ListenBrainzClient
+from app.clients.musicbrainz import MusicBrainzClient
+from app.config import load_settings
+from app.pipelines import JobContext
+from app.pipelines.lb_fetch import ListenBrainzSource, run_once
+from app.sandbox import Sandbox, SandboxSettings
+
+TAKK = "Takk..."
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox(settings=SandboxSettings.fast()) as sb:
+        yield sb
+
+
+@pytest.fixture
+def lb_env(sandbox, monkeypatch):
+    monkeypatch.setenv("RESONANCE_LISTENBRAINZ__BASE_URL", sandbox.urls["listenbrainz"])
+    monkeypatch.setenv("RESONANCE_LISTENBRAINZ__USERNAME", sandbox.credentials["listenbrainz"]["user"])
+    monkeypatch.setenv("RESONANCE_MUSICBRAINZ__BASE_URL", sandbox.urls["musicbrainz"])
+    monkeypatch.setenv("RESONANCE_MUSICBRAINZ__RATE_LIMIT", "50")  # the fast sandbox has no MB limit
+    monkeypatch.setenv("RESONANCE_COVERART__BASE_URL", sandbox.urls["coverart"])
+    monkeypatch.setenv("RESONANCE_GENERAL__CONTACT", "tests@example.invalid")
+    return monkeypatch
+
+
+@pytest.fixture
+def run(repository, lb_env):
+    def run_lb_fetch(source_factory=None, **env):
+        for name, value in env.items():
+            lb_env.setenv(name, value)
+        ctx = JobContext("lb-fetch", load_settings(), repository)
+        return run_once(ctx, source_factory(ctx) if source_factory else None)
+
+    return run_lb_fetch
+
+
+def no_retry_source(sandbox):
+    """Clients that give up at once, so fault tests don't wait out real backoff."""
+    def make(ctx):
+        once = RetryPolicy(max_attempts=1)
+        return ListenBrainzSource(
+            ctx,
+            lb=ListenBrainzClient(sandbox.urls["listenbrainz"], retry=once),
+            mb=MusicBrainzClient(sandbox.urls["musicbrainz"], rate=50, retry=once, contact="tests@example.invalid"),
+        )
+
+    return make
+
+
+def pending_titles(repository):
+    return {(item["artist"], item["album"]) for item in repository.queue()["pending"]}
+
+
+def test_it_fills_the_pending_queue_with_albums(run, repository, sandbox):
+    result = run()
+    assert result.outcome == "ok", result
+    pending = repository.queue()["pending"]
+    titles = {item["album"] for item in pending}
+    assert {"Finally We Are No One", "Go", TAKK, "Young Team", "The Earth Is Not a Cold Dead Place"} <= titles
+    # an album reached through several recordings appears once
+    assert len([item for item in pending if item["album"] == "Finally We Are No One"]) == 1
+    assert len(titles) == len(pending)
+    first = next(item for item in pending if item["album"] == "Finally We Are No One")
+    assert first["source"] == "listenbrainz" and first["score"] == 100.0
+    assert first["source_track"]
+    assert first["cover_url"] == f"{sandbox.urls['coverart']}/release-group/{first['mbid']}/front-250"
+    assert result.summary.startswith(f"{len(pending)} albums added to the pending queue")
+    assert {item["mbid"] for item in pending} <= set(repository.processed())
+
+
+def test_it_looks_up_a_recording_on_no_album_only_once(run, repository, sandbox):
+    run()
+    demo = "3379ed63-70d7-5e2c-9a16-3f0c62b93149"  # an unreleased demo: on no release at all
+    assert demo in repository.processed()
+    sandbox.clear_requests()
+    run()
+    assert not [r for r in sandbox.requests("musicbrainz") if r.path.endswith(demo)]
+
+
+def test_it_files_a_recording_under_its_album_not_the_single(run, repository):
+    run()
+    titles = {item["album"] for item in repository.queue()["pending"]}
+    assert "Random Access Memories" in titles
+    assert "Get Lucky" not in titles
+
+
+def test_it_resolves_uncached_recordings_on_musicbrainz_only(run, repository, sandbox):
+    run()
+    looked_up = {r.path.rsplit("/", 1)[-1] for r in sandbox.requests("musicbrainz")
+                 if r.path.startswith("/ws/2/recording/")}
+    catalogue = sandbox.catalogue
+    recommended = {rec.recording_mbid for rec in catalogue.listener("rob").recommendations}
+
+    def bulk_names_an_album(mbid):
+        release = None if mbid in catalogue.uncached_recordings else catalogue.chosen_release(mbid)
+        group = catalogue.release_group_of(release) if release else None
+        return group is not None and group.primary_type == "Album"
+
+    # Only what ListenBrainz could not file under an album went to MusicBrainz:
+    # recordings missing from its cache, on no release, or on a single.
+    assert looked_up == {mbid for mbid in recommended if not bulk_names_an_album(mbid)}
+    assert set(catalogue.uncached_recordings) & recommended <= looked_up
+    assert len(sandbox.requests("listenbrainz")) == 3  # recommendations, recordings, release-group types
+    assert "Young Team" in {item["album"] for item in repository.queue()["pending"]}  # an uncached one
+
+
+def test_it_writes_the_wishlist_in_auto_mode(run, repository):
+    result = run(RESONANCE_GENERAL__APPROVAL_MODE="auto")
+    assert result.outcome == "ok"
+    assert repository.queue()["pending"] == []
+    entries = {(e.artist, e.title) for e in repository.wishlist_entries()}
+    assert ("Sigur Rós", TAKK) in entries
+    assert all(e.kind == "album" for e in repository.wishlist_entries())
+    assert "added to the wishlist" in result.summary
+
+
+def test_it_adds_nothing_twice_across_runs(run, repository):
+    first = run()
+    count = len(repository.queue()["pending"])
+    second = run()
+    assert len(repository.queue()["pending"]) == count
+    assert second.summary.startswith("0 albums added to the pending queue")
+    assert f"{count} seen before" in second.summary
+    assert first.outcome == second.outcome == "ok"
+
+
+def test_it_never_brings_back_a_rejected_album(run, repository):
+    run()
+    takk = next(item for item in repository.queue()["pending"] if item["album"] == TAKK)
+    repository.reject([takk["mbid"]])
+    # even if processed.json were lost, the rejection alone keeps it out
+    from app.repository import PROCESSED
+
+    with repository.store.transaction(PROCESSED) as processed:
+        processed.clear()
+    run()
+    assert TAKK not in {item["album"] for item in repository.queue()["pending"]}
+
+
+def test_it_skips_secondary_types_by_setting(run, repository):
+    run(RESONANCE_LISTENBRAINZ__SKIP_SECONDARY_TYPES="Live,Soundtrack")
+    titles = {item["album"] for item in repository.queue()["pending"]}
+    assert "Inni" not in titles and "Chernobyl" not in titles
+    assert "Go" in titles
+
+
+def test_it_keeps_tracks_in_track_mode(run, repository):
+    run(RESONANCE_LISTENBRAINZ__MODE="track", RESONANCE_GENERAL__APPROVAL_MODE="auto")
+    entries = repository.wishlist_entries()
+    assert entries and all(e.kind == "track" for e in entries)
+    assert ("Sigur Rós", "Hoppípolla") in {(e.artist, e.title) for e in entries}
+
+
+def test_it_reads_the_weekly_exploration_playlist(run, repository):
+    result = run(RESONANCE_LISTENBRAINZ__SOURCE="weekly")
+    assert result.outcome == "ok"
+    titles = {item["album"] for item in repository.queue()["pending"]}
+    assert "Riceboy Sleeps" in titles  # on this week's playlist
+    assert "So Tonight That I Might See" not in titles  # only on last week's
+
+
+def test_it_says_so_when_there_are_no_recommendations_yet(run, repository, sandbox):
+    sandbox.catalogue.listener("rob").recommendations.clear()
+    result = run()
+    assert result.outcome == "skipped"
+    assert result.summary == "ListenBrainz has no recommendations for this user yet"
+    assert repository.queue()["pending"] == []
+
+
+def test_it_skips_without_a_username(run, repository):
+    result = run(RESONANCE_LISTENBRAINZ__USERNAME="")
+    assert result.outcome == "skipped" and "listenbrainz.username" in result.summary
+
+
+def test_it_keeps_what_was_resolved_when_musicbrainz_fails_and_finishes_next_run(run, repository, sandbox):
+    sandbox.faults("musicbrainz").set(error=503)
+    broken = run(no_retry_source(sandbox))
+    assert broken.outcome == "failed" and "musicbrainz" in broken.error.lower()
+    assert "left for the next run" in broken.summary
+    first_titles = pending_titles(repository)
+    assert first_titles and "Young Team" not in {album for _, album in first_titles}
+
+    sandbox.faults("musicbrainz").clear()
+    fixed = run(no_retry_source(sandbox))
+    assert fixed.outcome == "ok", fixed
+    titles = {album for _, album in pending_titles(repository)}
+    assert "Young Team" in titles
+    mbids = [item["mbid"] for item in repository.queue()["pending"]]
+    assert len(mbids) == len(set(mbids))
+
+
+def test_it_loses_nothing_when_listenbrainz_is_down(run, repository, sandbox):
+    sandbox.faults("listenbrainz").set(refuse=True)
+    result = run(no_retry_source(sandbox))
+    assert result.outcome == "failed" and "listenbrainz" in result.error.lower()
+    assert repository.queue()["pending"] == [] and repository.processed() == []
+    sandbox.faults("listenbrainz").clear()
+    assert run(no_retry_source(sandbox)).outcome == "ok"
+    assert repository.queue()["pending"]
+
+
+def test_it_survives_a_malformed_musicbrainz_reply(run, repository, sandbox):
+    sandbox.faults("musicbrainz").set(malformed=True)
+    result = run(no_retry_source(sandbox))
+    assert result.outcome == "failed" and "musicbrainz" in result.error.lower()
+    titles = {album for _, album in pending_titles(repository)}
+    assert "Go" in titles and "Young Team" not in titles  # bulk-resolved kept, the rest waits
