@@ -17,6 +17,9 @@ from app.repository import Repository
 EXIT_CONFIG = 2
 EXIT_BUSY = 3
 
+# How a runner starts the process of one run: this same command line tool.
+RUN_COMMAND = [sys.executable, "-m", "app.cli", "job"]
+
 
 def _settings_or_exit(repository: Repository) -> Settings:
     try:
@@ -47,6 +50,7 @@ def gunicorn_command(settings: Settings, host: str | None = None, port: int | No
         "--graceful-timeout", "20",
         "--error-logfile", "-",
         "--log-level", settings.general.log_level.lower(),
+        "--no-control-socket",  # unused, and it would want a writable home directory
         "app:create_app()",
     ]
 
@@ -73,13 +77,14 @@ def cmd_job(args) -> int:
     settings = _settings_or_exit(repository)
     setup_logging(settings.general.log_level, settings.secret_values())
     try:
-        runner = JobRunner(args.name, repository)
+        runner = JobRunner(args.name, repository, isolate=not args.once, child_command=RUN_COMMAND)
     except LookupError as exc:
         print(f"resonance: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     _stop_on_signals(runner.stop_event)
     if args.once:
-        result = runner.run(trigger="cli")
+        with runner.keeping_log(settings):
+            result = runner.run(trigger=args.trigger)
         if result is None:
             print(f"resonance: {args.name} is already running", file=sys.stderr)
             return EXIT_BUSY
@@ -99,23 +104,29 @@ def cmd_web(args) -> int:
 
 def cmd_run(args) -> int:
     """Everything in one go for a local install: runners as threads, web under gunicorn."""
-    from jobs.runner import JobRunner
-
     repository = Repository()
     settings = _settings_or_exit(repository)
     setup_logging(settings.general.log_level, settings.secret_values())
+    return serve_all(settings, repository, args.host, args.port)
+
+
+def serve_all(settings: Settings, repository: Repository, host: str | None = None, port: int | None = None,
+              run_on_start: bool | None = None, banner: str = "") -> int:
+    """Job runners as threads of this process, the web UI as a gunicorn child; until SIGTERM or Ctrl-C."""
+    from jobs.runner import JobRunner
+
     stop = threading.Event()
     _stop_on_signals(stop)
     threads = []
     for job in sorted(pipelines.PIPELINES):
-        runner = JobRunner(job, repository, stop_event=stop)
-        thread = threading.Thread(target=runner.serve, name=job, daemon=True)
+        runner = JobRunner(job, repository, stop_event=stop, isolate=True, child_command=RUN_COMMAND)
+        thread = threading.Thread(target=runner.serve, kwargs={"run_on_start": run_on_start}, name=job, daemon=True)
         thread.start()
         threads.append(thread)
-    web = subprocess.Popen(gunicorn_command(settings, args.host, args.port))
-    host, port = args.host or settings.web.host, args.port or settings.web.port
-    print(f"Resonance {__version__} is running on http://{host}:{port} (data in {repository.data_dir}); Ctrl-C stops it.",
-          flush=True)
+    web = subprocess.Popen(gunicorn_command(settings, host, port))
+    host, port = host or settings.web.host, port or settings.web.port
+    print(banner or f"Resonance {__version__} is running on http://{host}:{port} (data in {repository.data_dir}); "
+          "Ctrl-C stops it.", flush=True)
     while not stop.wait(1.0):
         if web.poll() is not None:
             print("resonance: the web server stopped; shutting down", file=sys.stderr)
@@ -125,6 +136,12 @@ def cmd_run(args) -> int:
     for thread in threads:
         thread.join(timeout=60)
     return web.wait() if web.returncode not in (None, 0, -signal.SIGTERM) else 0
+
+
+def cmd_demo(args) -> int:
+    from app.demo import run_demo
+
+    return run_demo(data_dir=args.data_dir, port=args.port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,7 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     job = commands.add_parser("job", help="run one pipeline on its schedule, or once")
     job.add_argument("name", help="lb-fetch, catalog-discovery or slskd-downloader")
     job.add_argument("--once", action="store_true", help="run once now and exit")
+    job.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)  # what asked for the run, for its status
     job.set_defaults(func=cmd_job)
+
+    demo = commands.add_parser("demo", help="try Resonance against built-in fake services, no accounts needed")
+    demo.add_argument("--data-dir", default="./demo-data", help="where the demo keeps its data (default ./demo-data)")
+    demo.add_argument("--port", type=int, default=8080, help="port of the web UI (default 8080)")
+    demo.set_defaults(func=cmd_demo)
 
     check = commands.add_parser("check-config", help="validate the settings and say where each comes from")
     check.set_defaults(func=cmd_check_config)

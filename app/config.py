@@ -164,7 +164,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("web", "proxy_user_header", _text(100), "Remote-User", "Header carrying the signed-in user from the proxy."),
     S("web", "trusted_proxies", StringList(), ["127.0.0.1/32", "::1/128"],
       "Addresses or CIDRs of the reverse proxies whose user header is trusted."),
-    S("web", "workers", _int(1, 32), 2, "gunicorn worker processes."),
+    S("web", "workers", _int(1, 32), 1, "gunicorn worker processes; one with threads suits a household."),
     S("web", "threads", _int(1, 64), 4, "Threads per gunicorn worker."),
     S("web", "secret_key", _text(500), "", "Key signing sessions and CSRF tokens; generated when empty.", secret=True),
     # schedules
@@ -224,6 +224,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("slskd", "include_extra_files", _bool(), True, "Download cover, .cue and .log files with the album."),
     S("slskd", "min_score", _float(0, 1), 0.6, "Folders scoring below this are not downloaded."),
     S("slskd", "max_attempts", _int(1, 100), 6, "Searches per wishlist entry before it is given up."),
+    S("slskd", "retry_delay", Duration(), 3600,
+      "Wait before an entry without an acceptable result is searched again; doubles after each search."),
     S("slskd", "remote_queue_timeout", Duration(), 1800, "Give up on a peer that keeps us queued this long."),
     S("slskd", "stall_timeout", Duration(), 3600, "Give up on a transfer that makes no progress this long."),
 )

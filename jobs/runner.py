@@ -5,11 +5,21 @@ when the next run is due, the web UI can ask for a run through the
 repository, and a stop request (SIGTERM) lets the current run finish its item
 and ends the loop. At most one run of a job happens at a time across every
 process, guarded by a lock in the data dir.
+
+With ``isolate`` (what ``resonance job`` and ``resonance run`` use) each run
+happens in a child process (``resonance job NAME --once``): the pipeline, its
+HTTP clients and their memory come and go with the run, so an idle runner
+stays small. A stop request is passed on to the child, which finishes its
+current item.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -47,12 +57,18 @@ class JobRunner:
         run_once: Callable[[JobContext], RunResult] | None = None,
         stop_event: threading.Event | None = None,
         poll_seconds: float = POLL_SECONDS,
+        isolate: bool = False,
+        child_command: list[str] | None = None,
     ):
+        if run_once is None and job not in pipelines.PIPELINES:
+            pipelines.load(job)  # raises LookupError naming the known jobs
         self.job = job
         self.repository = repository
-        self.run_once = run_once or pipelines.load(job)
+        self._run_once = run_once
         self.stop_event = stop_event or threading.Event()
         self.poll_seconds = poll_seconds
+        self.isolate = isolate
+        self.child_command = child_command or [sys.executable, "-m", "jobs"]
         self.scheduler = schedule.Scheduler()
         self.interval: int | None = None
         self.log_handler: JobLogHandler | None = None
@@ -84,7 +100,8 @@ class JobRunner:
             settings = self.load_settings()
             context = JobContext(self.job, settings, self.repository, self.stop_event.is_set,
                                  logging.getLogger(f"resonance.{self.job}"))
-            result = self.run_once(context)
+            run_once = self._run_once or pipelines.load(self.job)  # imported on first use only
+            result = run_once(context)
         except ConfigError as exc:
             result = RunResult("not run: the settings are wrong", error=str(exc))
         except Exception as exc:  # a failed run is reported, and the runner lives on
@@ -113,9 +130,39 @@ class JobRunner:
         interval = interval_for(self.job, settings)
         if interval != self.interval:
             self.scheduler.clear()
-            self.scheduler.every(interval).seconds.do(self.run, trigger="schedule")
+            self.scheduler.every(interval).seconds.do(self.run_now, trigger="schedule")
             self.interval = interval
             log.info("%s runs every %s", self.job, timedelta(seconds=interval))
+
+    def run_now(self, trigger: str) -> None:
+        """A run for the serve loop: in a child process with ``isolate``, else here."""
+        if self.isolate:
+            self._run_in_child(trigger)
+        else:
+            self.run(trigger)
+
+    def _run_in_child(self, trigger: str) -> None:
+        # The child records its own status and log; its exit code is only echoed.
+        child = subprocess.Popen([*self.child_command, self.job, "--once", "--trigger", trigger])
+        stop_sent = False
+        while child.poll() is None:
+            if self.stop_event.wait(0.2) and not stop_sent:
+                child.send_signal(signal.SIGTERM)  # finish the current item, then stop
+                stop_sent = True
+        if child.returncode not in (0, 1):
+            log.warning("%s run process ended with status %s", self.job, child.returncode)
+
+    @contextlib.contextmanager
+    def keeping_log(self, settings: Settings):
+        """Keep this job's log events in the data dir for the web UI while the block runs."""
+        self.log_handler = JobLogHandler(self.repository, self.job, settings.schedule.log_lines,
+                                         settings.secret_values())
+        logging.getLogger().addHandler(self.log_handler)
+        try:
+            yield
+        finally:
+            self.log_handler.flush()
+            logging.getLogger().removeHandler(self.log_handler)
 
     def _publish_next_run(self) -> None:
         seconds = self.scheduler.idle_seconds or 0
@@ -126,30 +173,29 @@ class JobRunner:
         """Run on schedule and on request until the stop event is set."""
         token = current_job.set(self.job)
         settings = self.load_settings()
-        self.log_handler = JobLogHandler(self.repository, self.job, settings.schedule.log_lines,
-                                         settings.secret_values())
-        logging.getLogger().addHandler(self.log_handler)
         try:
-            self._schedule(settings)
-            self.repository.update_job_status(self.job, state="idle", runner_started_at=utc_now_iso())
-            if settings.schedule.run_on_start if run_on_start is None else run_on_start:
-                self.run(trigger="start")
-            self._publish_next_run()
-            while not self.stop_event.is_set():
-                if self.repository.take_run_request(self.job):
-                    self.run(trigger="manual")
-                    self._publish_next_run()
-                if self.scheduler.idle_seconds is not None and self.scheduler.idle_seconds <= 0:
-                    self.scheduler.run_pending()
-                    self._reschedule_from_settings()
-                    self._publish_next_run()
-                self.stop_event.wait(self.poll_seconds)
-            log.info("%s runner stopped", self.job)
-            self.repository.update_job_status(self.job, state="stopped", next_run=None)
+            with self.keeping_log(settings):
+                self._serve(settings, run_on_start)
         finally:
-            self.log_handler.flush()
-            logging.getLogger().removeHandler(self.log_handler)
             current_job.reset(token)
+
+    def _serve(self, settings: Settings, run_on_start: bool | None) -> None:
+        self._schedule(settings)
+        self.repository.update_job_status(self.job, state="idle", runner_started_at=utc_now_iso())
+        if settings.schedule.run_on_start if run_on_start is None else run_on_start:
+            self.run_now(trigger="start")
+        self._publish_next_run()
+        while not self.stop_event.is_set():
+            if self.repository.take_run_request(self.job):
+                self.run_now(trigger="manual")
+                self._publish_next_run()
+            if self.scheduler.idle_seconds is not None and self.scheduler.idle_seconds <= 0:
+                self.scheduler.run_pending()
+                self._reschedule_from_settings()
+                self._publish_next_run()
+            self.stop_event.wait(self.poll_seconds)
+        log.info("%s runner stopped", self.job)
+        self.repository.update_job_status(self.job, state="stopped", next_run=None)
 
     def _reschedule_from_settings(self) -> None:
         try:

@@ -1,5 +1,6 @@
 """Trivial pipelines that prove the job runtime (registered by the tests)."""
 
+import os
 import sys
 import time
 import uuid
@@ -27,11 +28,17 @@ def slow_run(ctx):
     return RunResult(f"{done} items done")
 
 
+def whoami_run(ctx):
+    ctx.repository.mark_processed([f"pid:{os.getpid()}"])
+    return RunResult("noted the process id")
+
+
 def broken_run(ctx):
     raise ValueError("upstream said no")
 
 
-TEST_PIPELINES = {"count": "job_pipelines:count_run", "slow": "job_pipelines:slow_run", "broken": "job_pipelines:broken_run"}
+TEST_PIPELINES = {"count": "job_pipelines:count_run", "slow": "job_pipelines:slow_run", "broken": "job_pipelines:broken_run",
+                  "whoami": "job_pipelines:whoami_run"}
 
 
 def register_all():
@@ -40,8 +47,9 @@ def register_all():
 
 
 if __name__ == "__main__":
-    # A runner process with the test pipelines registered: job_pipelines.py NAME [--once]
+    # The resonance command with the test pipelines registered: job_pipelines.py job NAME [--once]
     register_all()
-    from app.cli import main
+    from app import cli
 
-    sys.exit(main(["job", *sys.argv[1:]]))
+    cli.RUN_COMMAND = [sys.executable, __file__, "job"]  # runs happen in children like this one
+    sys.exit(cli.main(sys.argv[1:]))

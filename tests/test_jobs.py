@@ -1,4 +1,5 @@
 import logging
+import os
 import signal
 import subprocess
 import threading
@@ -30,7 +31,7 @@ def wait_for(condition, timeout=10.0, interval=0.05):
 
 
 def start_runner(python, env, *args):
-    return subprocess.Popen([python, str(SCRIPT), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.Popen([python, str(SCRIPT), "job", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
 
@@ -78,6 +79,25 @@ def test_it_runs_on_request_and_on_schedule_and_keeps_a_log(repository, monkeypa
     messages = [event["message"] for event in repository.job_log("count")]
     assert "counted one run" in messages
     assert any("run ok" in m for m in messages)
+
+
+def test_it_runs_each_run_in_a_child_process_when_isolated(python, repository, subprocess_env, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", subprocess_env["PYTHONPATH"])
+    runner = JobRunner("whoami", repository, poll_seconds=0.1, isolate=True, child_command=[python, str(SCRIPT), "job"])
+    thread = threading.Thread(target=runner.serve, kwargs={"run_on_start": True})
+    thread.start()
+    try:
+        assert wait_for(lambda: repository.processed(), timeout=20)
+        repository.request_run("whoami")
+        assert wait_for(lambda: len(repository.processed()) == 2, timeout=20)
+    finally:
+        runner.stop_event.set()
+        thread.join(timeout=20)
+    child_pids = {int(entry.split(":")[1]) for entry in repository.processed()}
+    assert len(child_pids) == 2 and os.getpid() not in child_pids  # a fresh process per run
+    status = repository.job_statuses()["whoami"]
+    assert status["last_run"]["trigger"] == "manual" and status["last_run"]["outcome"] == "ok"
+    assert status["state"] == "stopped"
 
 
 def test_it_runs_a_job_once_at_a_time_across_processes(python, subprocess_env, repository):

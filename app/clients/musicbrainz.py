@@ -252,14 +252,30 @@ class MusicBrainzClient:
 
     # -- browse ------------------------------------------------------------------------
 
-    def release_groups_by_artist(self, artist_mbid: str, primary_type: str | None = "album") -> list[ReleaseGroup]:
-        """All release groups credited to the artist (paged by 100); filter secondary types yourself."""
+    def release_groups_by_artist(
+        self,
+        artist_mbid: str,
+        primary_type: str | None = "album",
+        *,
+        release_group_status: str | None = None,
+        artist_credits: bool = False,
+    ) -> list[ReleaseGroup]:
+        """All release groups credited to the artist (paged by 100); filter secondary types yourself.
+
+        ``release_group_status="website-default"`` keeps only groups with an
+        official release (browse refuses ``status=``); ``artist_credits`` adds
+        each group's credit (``artist_credit_name``).
+        """
         groups: list[ReleaseGroup] = []
         offset = 0
         while True:
             params: dict[str, Any] = {"artist": artist_mbid, "limit": BROWSE_LIMIT, "offset": offset}
             if primary_type:
                 params["type"] = primary_type
+            if release_group_status:
+                params["release-group-status"] = release_group_status
+            if artist_credits:
+                params["inc"] = "artist-credits"
             data, response = self._get("release-group", params)
             rows = data.get("release-groups")
             if not isinstance(rows, list):

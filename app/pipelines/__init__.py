@@ -16,6 +16,7 @@ from app.repository import Repository
 
 PIPELINES: dict[str, str] = {
     "lb-fetch": "app.pipelines.lb_fetch:run_once",
+    "catalog-discovery": "app.pipelines.catalog:run_once",
 }
 
 

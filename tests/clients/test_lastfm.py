@@ -194,6 +194,16 @@ def test_it_url_encodes_names_with_specials(requests_mock, lastfm):
     assert "artist=Simon+%26+Garfunkel+%2B+AC%2FDC+%231%3F" in requests_mock.last_request.url
 
 
+def test_it_sends_unicode_names_as_utf8_and_reads_them_back(requests_mock, lastfm):
+    requests_mock.get(BASE, json={"similarartists": {
+        "artist": [{"name": "Yellow Magic Orchestra", "mbid": "", "match": "1"}, {"name": "Hildur Guðnadóttir", "match": "0.4"}],
+        "@attr": {"artist": "Ryuichi Sakamoto"}}})
+    result = lastfm.similar_artists(name="坂本龍一")
+    assert "artist=%E5%9D%82%E6%9C%AC%E9%BE%8D%E4%B8%80" in requests_mock.last_request.url
+    assert query(requests_mock.last_request)["artist"] == "坂本龍一"
+    assert result.corrected_name == "Ryuichi Sakamoto" and result.artists[1].name == "Hildur Guðnadóttir"
+
+
 def test_it_spaces_requests_below_five_per_second(requests_mock, clock, sleeps):
     limiter = RateLimiter(0.22, clock=clock, sleep=clock.sleep)
     client = LastFmClient(BASE, KEY, sleep=sleeps.append, limiter=limiter)

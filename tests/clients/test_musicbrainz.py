@@ -122,6 +122,17 @@ def test_it_pages_release_groups_of_an_artist(requests_mock, mb):
     assert all("status" not in c for c in calls)
 
 
+def test_it_browses_only_official_release_groups_with_credits_when_asked(requests_mock, mb):
+    credit = [{"name": "Björk", "joinphrase": "", "artist": {"id": ARTIST, "name": "Björk"}}]
+    requests_mock.get(f"{WS}/release-group", json={"release-group-count": 1, "release-group-offset": 0,
+                                                   "release-groups": [dict(rg("rg-1", "Homogenic"), **{"artist-credit": credit})]})
+    groups = mb.release_groups_by_artist(ARTIST, release_group_status="website-default", artist_credits=True)
+    assert groups[0].artist_credit_name == "Björk" and groups[0].artist_mbid == ARTIST
+    sent = query(requests_mock.last_request)
+    assert sent["release-group-status"] == ["website-default"] and sent["inc"] == ["artist-credits"]
+    assert "status" not in sent
+
+
 def test_it_looks_up_a_release_group(requests_mock, mb):
     requests_mock.get(f"{WS}/release-group/{RG}", json={
         "id": RG, "title": "Ágætis byrjun", "first-release-date": "1999-06-12", "primary-type": "Album",

@@ -1,0 +1,80 @@
+"""The JSON API under /api/v1: queue, wishlist, jobs, settings, block list, health.
+
+Handlers load their input through the marshmallow schemas in ``schemas``
+(400 with the field messages when it is wrong), call the repository, and dump
+their answer through a schema. The same schemas, attached to each handler by
+``@doc``, generate /api/v1/openapi.json.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from app import __version__
+from app.web.api import schemas as s
+from app.web.context import repository
+from app.web.errors import Problem
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def doc(summary: str, *, tag: str, query: type[Schema] | None = None, body: type[Schema] | None = None,
+        responses: dict[int, type[Schema] | str] | None = None, public: bool = False, description: str = ""):
+    """Attach what the OpenAPI document says about a handler."""
+
+    def attach(view):
+        view.openapi = {"summary": summary, "tag": tag, "query": query, "body": body, "public": public,
+                        "responses": responses or {}, "description": description}
+        return view
+
+    return attach
+
+
+def load_body(schema: Schema) -> dict:
+    data = request.get_json(silent=True) if request.content_length else {}
+    if data is None:
+        raise Problem(400, "The body is not valid JSON.")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise Problem(400, "Invalid input.", details=exc.messages) from None
+
+
+def load_json_object() -> dict:
+    """A body checked only for its shape (settings are validated against the SETTINGS table)."""
+    data = request.get_json(silent=True) if request.content_length else None
+    if not isinstance(data, dict):
+        raise Problem(400, "Send a JSON object.")
+    return data
+
+
+def load_query(schema: Schema) -> dict:
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        raise Problem(400, "Invalid query parameters.", details=exc.messages) from None
+
+
+def answer(schema: Schema, value, status: int = 200):
+    response = jsonify(schema.dump(value))
+    response.status_code = status
+    return response
+
+
+from app.web.api import views  # noqa: E402,F401  (routes register on bp)
+from app.web.api.openapi import openapi_document  # noqa: E402
+
+
+@bp.get("/openapi.json")
+@doc("This document", tag="meta", public=False)
+def openapi():
+    return jsonify(openapi_document(current_app))
+
+
+@bp.get("/health")
+@doc("Liveness: no auth, no secrets", tag="meta", responses={200: s.HealthSchema}, public=True)
+def health():
+    problems = [f"{path.name} was unreadable and moved aside" for path in repository().quarantined_files()]
+    return answer(s.HealthSchema(), {"status": "ok", "version": __version__, "warnings": problems})
+

@@ -1,0 +1,201 @@
+"""Handlers of the JSON API (registered on app.web.api.bp)."""
+
+from __future__ import annotations
+
+from app.web.api import answer, bp, doc, load_body, load_json_object, load_query
+from app.web.api import schemas as s
+from app.web.context import load_request_settings, repository, settings
+from app.web.errors import Problem
+from app.web.jobs import LOG_LINES, job_names, job_views
+from app.web.queue import DEFAULT_ORDER
+from app.web.settings import apply_changes
+from app.web.wishlist import entry_from, owned, wishlist_rows
+
+INVALID = {400: s.ErrorSchema}
+MISSING = {404: s.ErrorSchema}
+
+# --- queue -----------------------------------------------------------------------------------
+
+
+@bp.get("/queue")
+@doc("Pending albums, filtered, sorted and paged", tag="queue", query=s.QueueQuerySchema,
+     responses={200: s.QueuePageSchema, **INVALID})
+def queue_list():
+    query = load_query(s.QueueQuerySchema())
+    order = query["order"] or DEFAULT_ORDER[query["sort"]]
+    items, total = repository().pending_page(
+        offset=query["offset"], limit=query["limit"], sort=query["sort"], descending=order == "desc",
+        source=query["source"], text=query["q"],
+    )
+    return answer(s.QueuePageSchema(), {"items": items, "total": total, "offset": query["offset"],
+                                        "limit": query["limit"]})
+
+
+def _decide(action: str):
+    selection = load_body(s.SelectionSchema())
+    repo = repository()
+    if selection["all"]:
+        kwargs = {"source": selection["source"], "text": selection["q"]}
+        matching = [item["mbid"] for item in repo.matching_pending(**kwargs)]
+        requested = matching
+    else:
+        requested = list(dict.fromkeys(selection["mbids"]))
+    act = {"approve": repo.approve, "reject": repo.reject, "remove": repo.remove_pending}[action]
+    moved = act(requested)
+    done = {item["mbid"] for item in moved}
+    not_pending = [mbid for mbid in requested if mbid not in done]
+    if requested and not moved and not selection["all"]:
+        raise Problem(404, "None of these MBIDs is pending.", details={"not_pending": not_pending})
+    return answer(s.DecisionSchema(), {"count": len(moved), "items": moved, "not_pending": not_pending})
+
+
+@bp.post("/queue/approve")
+@doc("Approve pending albums (they go on the wishlist)", tag="queue", body=s.SelectionSchema,
+     responses={200: s.DecisionSchema, **INVALID, **MISSING})
+def queue_approve():
+    return _decide("approve")
+
+
+@bp.post("/queue/reject")
+@doc("Reject pending albums (never suggested again)", tag="queue", body=s.SelectionSchema,
+     responses={200: s.DecisionSchema, **INVALID, **MISSING})
+def queue_reject():
+    return _decide("reject")
+
+
+@bp.post("/queue/remove")
+@doc("Remove pending albums without rejecting them", tag="queue", body=s.SelectionSchema,
+     responses={200: s.DecisionSchema, **INVALID, **MISSING})
+def queue_remove():
+    return _decide("remove")
+
+
+# --- wishlist ---------------------------------------------------------------------------------
+
+
+def _row(row: dict) -> dict:
+    entry = row["entry"]
+    return {"artist": entry.artist, "title": entry.title, "kind": entry.kind, "text": entry.text,
+            "state": row["state"], "label": row["label"], "detail": row["detail"]}
+
+
+@bp.get("/wishlist")
+@doc("Wishlist entries with their download state", tag="wishlist", responses={200: s.WishlistSchema})
+def wishlist_list():
+    rows, malformed = wishlist_rows()
+    return answer(s.WishlistSchema(), {"entries": [_row(row) for row in rows], "malformed": malformed})
+
+
+@bp.post("/wishlist")
+@doc("Add an entry by hand (refused with 409 when owned, unless force)", tag="wishlist",
+     body=s.WishlistEntryInSchema, responses={201: s.WishlistRowSchema, **INVALID, 409: s.ErrorSchema})
+def wishlist_add():
+    data = load_body(s.WishlistEntryInSchema())
+    entry = entry_from(data)
+    if owned(entry) and not data["force"]:
+        raise Problem(409, f"{entry.text} is already in your library.", code="owned")
+    if not repository().add_to_wishlist([entry]):
+        raise Problem(409, f"{entry.text} is already on the wishlist.", code="already_on_wishlist")
+    row = {"entry": entry, "state": "wanted", "label": "Waiting", "detail": None}
+    return answer(s.WishlistRowSchema(), _row(row), 201)
+
+
+@bp.post("/wishlist/remove")
+@doc("Remove an entry", tag="wishlist", body=s.WishlistEntryInSchema,
+     responses={200: s.RemovedSchema, **INVALID, **MISSING})
+def wishlist_remove():
+    entry = entry_from(load_body(s.WishlistEntryInSchema()))
+    removed = repository().remove_from_wishlist([entry])
+    if not removed:
+        raise Problem(404, f"{entry.text} is not on the wishlist.")
+    return answer(s.RemovedSchema(), {"removed": removed})
+
+
+# --- jobs -----------------------------------------------------------------------------------------
+
+
+@bp.get("/jobs")
+@doc("Every job: state, last run, next run", tag="jobs", responses={200: s.JobsSchema})
+def jobs_list():
+    return answer(s.JobsSchema(), {"jobs": job_views(settings())})
+
+
+def _known_job(job: str) -> str:
+    if job not in job_names():
+        raise Problem(404, f"There is no job called {job}.")
+    return job
+
+
+@bp.get("/jobs/<job>/log")
+@doc("A job's recent log lines, oldest first", tag="jobs", responses={200: s.JobLogSchema, **MISSING})
+def job_log(job: str):
+    lines = repository().job_log(_known_job(job))[-LOG_LINES * 5:]
+    return answer(s.JobLogSchema(), {"job": job, "lines": lines})
+
+
+@bp.post("/jobs/<job>/run")
+@doc("Ask the job's runner for a run now (taken within seconds)", tag="jobs",
+     responses={202: s.RunRequestedSchema, **MISSING, 409: s.ErrorSchema})
+def job_run(job: str):
+    repo = repository()
+    if repo.job_running(_known_job(job)):
+        raise Problem(409, f"{job} is running now.", code="already_running")
+    repo.request_run(job)
+    return answer(s.RunRequestedSchema(), {"job": job, "requested_at": repo.run_requests().get(job)}, 202)
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def _settings_answer(current, changed=()):
+    return answer(s.SettingsSchema(), {"settings": current.redacted(), "sources": dict(current.sources),
+                                       "changed": list(changed)})
+
+
+@bp.get("/settings")
+@doc("Every setting (secrets masked) and where each value comes from", tag="settings",
+     responses={200: s.SettingsSchema})
+def settings_read():
+    current = settings()
+    return _settings_answer(current)
+
+
+@bp.patch("/settings")
+@doc("Change settings: {section: {key: value}}; a blank secret keeps its value", tag="settings",
+     body=s.SettingsValuesSchema, responses={200: s.SettingsSchema, **INVALID})
+def settings_update():
+    changes, errors = apply_changes(load_json_object(), settings())
+    if errors:
+        raise Problem(400, "Invalid settings.", details=errors)
+    load_request_settings()  # answer with what was just saved
+    return _settings_answer(settings(), sorted(f"{sec}.{key}" for sec, values in changes.items() for key in values))
+
+
+# --- block list --------------------------------------------------------------------------------------
+
+
+@bp.get("/blocklist")
+@doc("Artists neither pipeline may suggest", tag="blocklist", responses={200: s.BlocklistSchema})
+def blocklist_list():
+    return answer(s.BlocklistSchema(), {"artists": repository().blocked_artists()})
+
+
+@bp.post("/blocklist")
+@doc("Block an artist: their pending albums are rejected", tag="blocklist", body=s.ArtistSchema,
+     responses={201: s.BlockedSchema, **INVALID})
+def blocklist_add():
+    artist = load_body(s.ArtistSchema())["artist"]
+    try:
+        rejected = repository().block_artist(artist)
+    except ValueError:
+        raise Problem(400, "Invalid input.", details={"artist": ["The name is empty."]}) from None
+    return answer(s.BlockedSchema(), {"artist": artist.strip(), "rejected": len(rejected)}, 201)
+
+
+@bp.post("/blocklist/remove")
+@doc("Unblock an artist", tag="blocklist", body=s.ArtistSchema, responses={200: s.RemovedSchema, **MISSING})
+def blocklist_remove():
+    artist = load_body(s.ArtistSchema())["artist"]
+    if not repository().unblock_artist(artist):
+        raise Problem(404, "That artist is not on the block list.")
+    return answer(s.RemovedSchema(), {"removed": 1})

@@ -1,0 +1,104 @@
+"""How records read on a page: labels, reasons, research links, times.
+
+Everything here returns plain text or URLs; the templates escape it (Jinja's
+autoescape), so names from outside never reach the page as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from flask import Flask
+
+SOURCE_LABELS = {"listenbrainz": "ListenBrainz", "catalog": "Similar artists", "manual": "Added by hand"}
+
+
+def source_label(source: str | None) -> str:
+    return SOURCE_LABELS.get(source or "manual", (source or "manual").replace("_", " ").capitalize())
+
+
+def why(item: dict) -> str:
+    """Why an album is in the queue, in a few words."""
+    similar = [name for name in item.get("similar_to") or [] if name]
+    if similar:
+        shown = ", ".join(similar[:3]) + (f" and {len(similar) - 3} more" if len(similar) > 3 else "")
+        return f"similar to {shown}"
+    if item.get("source_track"):
+        return f"from your listening: {item['source_track']}"
+    if item.get("source") == "listenbrainz":
+        return "recommended by ListenBrainz"
+    return source_label(item.get("source")).lower()
+
+
+def score_text(score) -> str:
+    if score is None:
+        return ""
+    value = float(score)
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+
+
+def cover_url(item: dict) -> str | None:
+    """The cover's address, only if it is plain http(s)."""
+    url = item.get("cover_url")
+    if isinstance(url, str) and url.startswith(("https://", "http://")) and not any(c in url for c in " \"'<>\\"):
+        return url
+    return None
+
+
+def musicbrainz_url(item: dict) -> str:
+    kind = "recording" if item.get("type") == "track" else "release-group"
+    return f"https://musicbrainz.org/{kind}/{quote(item.get('mbid', ''), safe='')}"
+
+
+def listenbrainz_url(item: dict) -> str:
+    if item.get("type") == "track":
+        return f"https://listenbrainz.org/search/?search_term={quote(item.get('artist', ''), safe='')}&search_type=artist"
+    return f"https://listenbrainz.org/album/{quote(item.get('mbid', ''), safe='')}/"
+
+
+def parse_time(value) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def ago(value, now: datetime | None = None) -> str:
+    """'3 min ago', 'in 2 h', '5 d ago': short, for a phone."""
+    when = parse_time(value)
+    if when is None:
+        return "never" if not value else str(value)
+    seconds = ((now or datetime.now(timezone.utc)) - when).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            text = f"{int(seconds // size)} {unit}"
+            break
+    else:
+        return "just now" if not future else "in a moment"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def duration_text(seconds) -> str:
+    """Seconds as the shortest duration text the settings accept back ("6h", "1h30m", "90s")."""
+    seconds = int(seconds)
+    if seconds <= 0:
+        return str(seconds)
+    parts = []
+    for size, unit in ((604800, "w"), (86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        source_label=source_label, why=why, score=score_text, ago=ago, duration=duration_text,
+    )
+    app.jinja_env.globals.update(cover_url=cover_url, musicbrainz_url=musicbrainz_url, listenbrainz_url=listenbrainz_url)

@@ -1,0 +1,214 @@
+"""The pending queue (home page): filter, approve, reject, undo, bulk, block artist.
+
+A card's Approve/Reject replaces the card with an Undo notice (htmx), or
+answers 303 back to the queue with the same notice (plain form POST). Bulk
+actions and "block artist" re-render the list for the filter in use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, render_template, request, url_for
+
+from app.repository import SORTS
+from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other
+from app.web.errors import Problem
+from app.web.security import csrf_token
+from app.wishlist import ALBUM, TRACK, WishlistEntry
+
+bp = Blueprint("queue", __name__)
+
+PAGE_SIZE = 50
+DEFAULT_ORDER = {"date": "desc", "score": "desc", "artist": "asc", "year": "desc"}
+SORT_LABELS = {"date": "Added", "score": "Score", "artist": "Artist", "year": "Year"}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    source: str = ""
+    q: str = ""
+    sort: str = "date"
+    order: str = "desc"
+    offset: int = 0
+    limit: int = PAGE_SIZE
+
+    @classmethod
+    def parse(cls, values) -> "QueueFilter":
+        """From query args or form fields; anything unknown falls back to the default."""
+        sort = values.get("sort") if values.get("sort") in SORTS else "date"
+        order = values.get("order") if values.get("order") in ("asc", "desc") else DEFAULT_ORDER[sort]
+        return cls(
+            source=(values.get("source") or "").strip()[:50],
+            q=(values.get("q") or "").strip()[:200],
+            sort=sort,
+            order=order,
+            offset=int_arg(values, "offset", 0, 0, 10_000_000),
+            limit=int_arg(values, "limit", PAGE_SIZE, 1, 200),
+        )
+
+    def page(self):
+        return repository().pending_page(
+            offset=self.offset, limit=self.limit, sort=self.sort, descending=self.order == "desc",
+            source=self.source or None, text=self.q or None,
+        )
+
+    def query(self, **changes) -> dict:
+        """Query-string values for a link to this filter (defaults left out)."""
+        values = {"source": self.source, "q": self.q, "sort": self.sort, "order": self.order,
+                  "offset": self.offset, **changes}
+        defaults = {"source": "", "q": "", "sort": "date", "order": DEFAULT_ORDER[values["sort"]], "offset": 0}
+        return {k: v for k, v in values.items() if v != defaults.get(k)}
+
+
+def card_context(back: str | None = None) -> dict:
+    """What every card on a page shares, worked out once per page rather than once per card."""
+    return {
+        "card_urls": {name: url_for(f"queue.{name}") for name in ("approve", "reject", "block")},
+        "card_token": csrf_token(),
+        # where a card's plain form POST comes back to: this page, or the page an htmx POST came from
+        "card_next": back or (_back() if request.method == "POST" else request.full_path),
+    }
+
+
+def _list_context(queue_filter: QueueFilter) -> dict:
+    items, total = queue_filter.page()
+    return {
+        "items": items,
+        "total": total,
+        "f": queue_filter,
+        "show_head": queue_filter.offset == 0 or not is_htmx(),
+        **card_context(),
+    }
+
+
+def _back() -> str:
+    return safe_next(request.form.get("next"))
+
+
+@bp.get("/")
+def index():
+    queue_filter = QueueFilter.parse(request.args)
+    notice = _notice_from_args()
+    return render(
+        "pages/queue.html", "partials/queue_list.html",
+        sources=sorted(set(repository().pending_sources()) | {"listenbrainz", "catalog"}),
+        sort_labels=SORT_LABELS, notice=notice, **_list_context(queue_filter),
+    )
+
+
+def _notice_from_args() -> dict | None:
+    done = request.args.get("done")
+    if done not in ("approved", "rejected", "undone", "bulk"):
+        return None
+    return {
+        "done": done,
+        "mbid": request.args.get("mbid", ""),
+        "name": request.args.get("name", "")[:300],
+        "keep": request.args.get("keep") == "1",
+    }
+
+
+def _pending_item(mbid: str) -> dict:
+    item = repository().find_pending(mbid) if mbid else None
+    if item is None:
+        raise Problem(404, "This album is no longer in the queue (decided in another tab?).")
+    return item
+
+
+def _on_wishlist(item: dict) -> bool:
+    try:
+        entry = WishlistEntry.create(item["artist"], item["album"], ALBUM if item.get("type", "album") == "album" else TRACK)
+    except ValueError:
+        return False
+    return entry.key in {existing.key for existing in repository().wishlist_entries()}
+
+
+def _decided(item: dict, was: str, keep: bool = False):
+    """After one card's decision: the Undo notice in the card's place, or 303 back."""
+    if is_htmx():
+        queue_filter = QueueFilter.parse(request.form)
+        filtered = queue_filter.source or queue_filter.q  # without a filter, no need to sort 10,000 items
+        match_total = queue_filter.page()[1] if filtered else repository().pending_count()
+        return render_template("partials/undo.html", item=item, was=was, keep=keep, match_total=match_total,
+                               next=_back())
+    return see_other(_back(), done=was, mbid=item["mbid"], name=f"{item['artist']} – {item['album']}",
+                     keep="1" if keep else None)
+
+
+@bp.post("/queue/approve")
+def approve():
+    item = _pending_item(request.form.get("mbid", ""))
+    keep = _on_wishlist(item)  # Undo must not take off an entry that was there before
+    moved = repository().approve([item["mbid"]])
+    if not moved:
+        raise Problem(404, "This album is no longer in the queue.")
+    return _decided(moved[0], "approved", keep)
+
+
+@bp.post("/queue/reject")
+def reject():
+    item = _pending_item(request.form.get("mbid", ""))
+    moved = repository().reject([item["mbid"]])
+    if not moved:
+        raise Problem(404, "This album is no longer in the queue.")
+    return _decided(moved[0], "rejected")
+
+
+@bp.post("/queue/undo")
+def undo():
+    mbid = request.form.get("mbid", "")
+    was = request.form.get("was")
+    if was == "approved":
+        restored = repository().undo_approve([mbid], keep_wishlist=request.form.get("keep") == "1")
+    elif was == "rejected":
+        restored = repository().unreject([mbid])
+    else:
+        raise Problem(400, "Nothing to undo.")
+    if not restored:
+        raise Problem(409, "Nothing to undo: the album was already put back or moved on.")
+    if is_htmx():
+        return render_template("partials/card_restored.html", item=restored[0], **card_context(_back()))
+    return see_other(_back(), done="undone", name=f"{restored[0]['artist']} – {restored[0]['album']}")
+
+
+def _after_many(message: str):
+    """After a bulk action or a block: the list for the filter in use, or 303 back."""
+    if is_htmx():
+        context = _list_context(QueueFilter.parse(request.form))
+        return render_template("partials/queue_list.html", toast=message, **context)
+    return see_other(_back(), done="bulk", name=message)
+
+
+@bp.post("/queue/bulk/<any(approve, reject):action>")
+def bulk(action: str):
+    mbids = [m for m in request.form.getlist("mbid") if m]
+    if not mbids:
+        raise Problem(400, "Select at least one album first.")
+    moved = repository().approve(mbids) if action == "approve" else repository().reject(mbids)
+    return _after_many(f"{'Approved' if action == 'approve' else 'Rejected'} {_albums(len(moved))}.")
+
+
+@bp.post("/queue/all/<any(approve, reject):action>")
+def all_matching(action: str):
+    queue_filter = QueueFilter.parse(request.form)
+    kwargs = {"source": queue_filter.source or None, "text": queue_filter.q or None}
+    if action == "approve":
+        moved = repository().approve_matching(**kwargs)
+    else:
+        moved = repository().reject_matching(**kwargs)
+    return _after_many(f"{'Approved' if action == 'approve' else 'Rejected'} {_albums(len(moved))}.")
+
+
+@bp.post("/queue/block")
+def block():
+    artist = request.form.get("artist", "")
+    try:
+        rejected = repository().block_artist(artist)
+    except ValueError:
+        raise Problem(400, "Which artist? The name is empty.") from None
+    return _after_many(f"Blocked {artist.strip()}: {_albums(len(rejected))} rejected, none will be suggested again.")
+
+
+def _albums(count: int) -> str:
+    return f"{count} album{'' if count == 1 else 's'}"

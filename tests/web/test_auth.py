@@ -1,0 +1,207 @@
+"""Who gets in, in every auth mode (three personas: the owner, a script, an outsider)."""
+
+import pytest
+from websupport import PASSWORD, USER, basic_auth
+from werkzeug.security import generate_password_hash
+
+from app.web.auth import HashCheckCache
+
+PAGES = ["/", "/wishlist", "/history/approved", "/history/rejected", "/jobs", "/settings", "/blocklist",
+         "/downloads", "/?source=catalog&q=x", "/no-such-page"]
+API = ["/api/v1/queue", "/api/v1/wishlist", "/api/v1/jobs", "/api/v1/settings", "/api/v1/blocklist",
+       "/api/v1/openapi.json", "/api/v1/jobs/lb-fetch/log"]
+MUTATIONS = [("/queue/approve", {"mbid": "x"}), ("/queue/reject", {"mbid": "x"}), ("/queue/undo", {"mbid": "x"}),
+             ("/queue/bulk/approve", {"mbid": "x"}), ("/queue/all/reject", {}), ("/queue/block", {"artist": "x"}),
+             ("/history/unreject", {"mbid": "x"}), ("/wishlist/add", {"artist": "a", "title": "b"}),
+             ("/wishlist/remove", {"artist": "a", "title": "b"}), ("/jobs/lb-fetch/run", {}),
+             ("/settings", {}), ("/settings/test/lastfm", {}), ("/blocklist/add", {"artist": "x"}),
+             ("/blocklist/remove", {"artist": "x"})]
+
+
+@pytest.mark.parametrize("path", PAGES + API)
+def test_it_asks_an_outsider_to_sign_in_everywhere(anonymous, path):
+    response = anonymous.get(path)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="Resonance"'
+    assert b"Artist" not in response.data
+
+
+@pytest.mark.parametrize("path,data", MUTATIONS)
+def test_it_refuses_every_change_from_an_outsider(anonymous, repository, path, data):
+    response = anonymous.post(path, data=data)
+    assert response.status_code == 401
+    assert repository.saved_settings().keys() <= {"web"}
+    assert repository.wishlist() == [] and repository.blocked_artists() == []
+
+
+@pytest.mark.parametrize("path", [p for p in PAGES if p != "/no-such-page"] + API)
+def test_it_lets_the_owner_in(client, path):
+    assert client.get(path).status_code == 200
+
+
+def test_it_answers_an_unknown_page_with_404_once_signed_in(client):
+    assert client.get("/no-such-page").status_code == 404
+
+
+def test_it_refuses_a_wrong_password_and_a_wrong_user(client):
+    assert client.get("/", headers={"Authorization": basic_auth(USER, "nope")}).status_code == 401
+    assert client.get("/", headers={"Authorization": basic_auth("mallory", PASSWORD)}).status_code == 401
+    assert client.get("/", headers={"Authorization": "Basic !!!"}).status_code == 401
+
+
+def test_it_keeps_health_and_static_files_public(anonymous):
+    health = anonymous.get("/health")
+    assert health.status_code == 200 and health.json["status"] == "ok"
+    assert anonymous.get("/api/v1/health").status_code == 200
+    for path in ("/static/css/app.css", "/static/js/app.js", "/static/vendor/htmx-2.0.11.min.js",
+                 "/static/manifest.webmanifest", "/static/icons/icon-192.png"):
+        assert anonymous.get(path).status_code == 200, path
+
+
+def test_it_says_nothing_secret_on_health(make_app):
+    app = make_app(api_key="k" * 32)
+    response = app.test_client().get("/health", headers={"Authorization": ""})
+    assert PASSWORD not in response.text and "kkkk" not in response.text
+
+
+def test_it_accepts_a_password_hash(make_app):
+    app = make_app(password="", password_hash=generate_password_hash("hashed-secret"))
+    client = app.test_client()
+    assert client.get("/", headers={"Authorization": basic_auth(USER, "hashed-secret")}).status_code == 200
+    assert client.get("/", headers={"Authorization": basic_auth(USER, PASSWORD)}).status_code == 401
+
+
+def test_it_remembers_a_checked_hash_only_when_it_matched(app):
+    cache = HashCheckCache()
+    stored = generate_password_hash("right")
+    with app.app_context():
+        assert cache.check(stored, "right") and cache.check(stored, "right")
+        assert not cache.check(stored, "wrong")
+        assert not cache.check("not-a-hash", "right")
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-API-Key"])
+def test_it_lets_a_script_in_with_the_api_key(make_app, header):
+    key = "a-long-api-key-for-scripts"
+    client = make_app(api_key=key).test_client()
+    client.authorization = None
+    value = f"Bearer {key}" if header == "Authorization" else key
+    assert client.get("/api/v1/queue", headers={header: value}).status_code == 200
+    wrong = "Bearer nope" if header == "Authorization" else "nope"
+    assert client.get("/api/v1/queue", headers={header: wrong}).status_code == 401
+
+
+def test_it_combines_api_key_mode_with_basic(make_app):
+    client = make_app(auth="api_key", api_key="script-key-123").test_client()
+    assert client.get("/").status_code == 200  # Basic still works when a password is set
+    client.authorization = None
+    assert client.get("/api/v1/jobs", headers={"X-API-Key": "script-key-123"}).status_code == 200
+    assert client.get("/api/v1/jobs").status_code == 401
+
+
+def test_it_ignores_an_api_key_header_when_no_key_is_set(client):
+    client.authorization = None
+    assert client.get("/api/v1/jobs", headers={"Authorization": "Bearer "}).status_code == 401
+
+
+def proxy_app(make_app, **web):
+    app = make_app(auth="proxy", username="", password="", trusted_proxies=["10.0.0.0/8", "::1/128"], **web)
+    client = app.test_client()
+    client.authorization = None
+    return client
+
+
+def test_it_trusts_the_user_header_from_a_trusted_proxy(make_app):
+    client = proxy_app(make_app)
+    response = client.get("/", headers={"Remote-User": "bob"}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert response.status_code == 200
+    ipv6 = client.get("/", headers={"Remote-User": "bob"}, environ_base={"REMOTE_ADDR": "::1"})
+    assert ipv6.status_code == 200
+
+
+def test_it_refuses_the_user_header_from_anywhere_else(make_app):
+    client = proxy_app(make_app)
+    response = client.get("/", headers={"Remote-User": "bob", "X-Forwarded-For": "10.1.2.3"},
+                          environ_base={"REMOTE_ADDR": "192.168.1.50"})
+    assert response.status_code == 403
+    api = client.get("/api/v1/queue", headers={"Remote-User": "bob"}, environ_base={"REMOTE_ADDR": "192.168.1.50"})
+    assert api.status_code == 403 and api.json["error"]["code"] == "forbidden"
+
+
+def test_it_wants_a_user_from_the_trusted_proxy(make_app):
+    client = proxy_app(make_app)
+    assert client.get("/", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 401
+
+
+def test_it_reads_the_configured_proxy_header(make_app):
+    client = proxy_app(make_app, proxy_user_header="X-Authelia-User")
+    ok = client.get("/", headers={"X-Authelia-User": "bob"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert ok.status_code == 200
+    assert client.get("/", headers={"Remote-User": "bob"}, environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 401
+
+
+def test_it_maps_ipv4_in_ipv6_addresses(make_app):
+    client = proxy_app(make_app)
+    response = client.get("/", headers={"Remote-User": "bob"}, environ_base={"REMOTE_ADDR": "::ffff:10.0.0.9"})
+    assert response.status_code == 200
+
+
+def test_it_lets_everyone_in_with_auth_none_and_says_so(make_app):
+    client = make_app(auth="none", username="", password="").test_client()
+    client.authorization = None
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Sign-in is off" in response.text
+
+
+def test_it_answers_auth_none_on_loopback_only_for_localhost(make_app):
+    client = make_app(auth="none", username="", password="").test_client()
+    client.authorization = None
+    assert client.get("/", headers={"Host": "127.0.0.1:8080"}).status_code == 200
+    assert client.get("/", headers={"Host": "evil.example:8080"}).status_code == 403  # DNS rebinding
+
+
+def test_it_shows_the_first_run_page_without_credentials(make_app):
+    client = make_app(username="", password="", host="0.0.0.0").test_client()
+    response = client.get("/", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert response.status_code == 403
+    assert "RESONANCE_WEB__USERNAME" in response.text
+    api = client.get("/api/v1/queue")
+    assert api.status_code == 403 and api.json["error"]["code"] == "setup_required"
+    assert client.get("/setup").status_code == 404
+
+
+def test_it_offers_the_setup_form_on_this_machine_only(make_app, repository):
+    client = make_app(username="", password="").test_client()
+    client.authorization = None
+    local = {"REMOTE_ADDR": "127.0.0.1"}
+    first = client.get("/", environ_base=local)
+    assert first.status_code == 303 and first.headers["Location"].endswith("/setup")
+    assert client.get("/setup", environ_base={"REMOTE_ADDR": "192.168.1.9"}).status_code == 404
+    assert client.get("/setup", environ_base=local, headers={"X-Forwarded-For": "1.2.3.4"}).status_code == 404
+    assert client.get("/setup", environ_base=local, headers={"Host": "resonance.example"}).status_code == 404
+
+    form = {"csrf_token": client.token("-setup-"), "username": "carol", "password": "short", "confirm": "short"}
+    refused = client.post("/setup", data=form, environ_base=local)
+    assert refused.status_code == 422 and "At least 8" in refused.text
+
+    form.update(password="long enough", confirm="long enough")
+    saved = client.post("/setup", data=form, environ_base=local)
+    assert saved.status_code == 303
+    web = repository.saved_settings()["web"]
+    assert web["username"] == "carol" and web["password_hash"].startswith(("scrypt:", "pbkdf2:"))
+    assert "password" not in web
+    assert client.get("/setup", environ_base=local).status_code == 404  # once only
+    assert client.get("/", headers={"Authorization": basic_auth("carol", "long enough")}).status_code == 200
+
+
+def test_it_protects_the_setup_form_from_other_sites(make_app, repository):
+    client = make_app(username="", password="").test_client()
+    client.authorization = None
+    form = {"username": "mallory", "password": "long enough", "confirm": "long enough"}
+    local = {"REMOTE_ADDR": "127.0.0.1"}
+    assert client.post("/setup", data=form, environ_base=local).status_code == 403
+    cross = client.post("/setup", data={**form, "csrf_token": client.token("-setup-")}, environ_base=local,
+                        headers={"Origin": "http://evil.example"})
+    assert cross.status_code == 403
+    assert "username" not in repository.saved_settings().get("web", {})

@@ -1,0 +1,189 @@
+"""Queue, history and block-list operations the web UI adds to the repository."""
+
+import json
+
+import pytest
+from factories import make_queue_item
+
+from app.repository import Repository
+from app.wishlist import WishlistEntry
+
+
+def wishlist_texts(repository):
+    return [entry.text for entry in repository.wishlist_entries()]
+
+
+def test_it_undoes_an_approval(repository):
+    item = make_queue_item(artist="Justice", album="Cross")
+    repository.add_pending([item, make_queue_item()])
+    repository.approve([item["mbid"]])
+    assert wishlist_texts(repository) == ["Justice - Cross"]
+
+    restored = repository.undo_approve([item["mbid"]])
+
+    assert restored == [item]
+    assert "approved_at" not in restored[0]
+    assert item["mbid"] in [i["mbid"] for i in repository.queue()["pending"]]
+    assert repository.queue()["approved"] == []
+    assert wishlist_texts(repository) == []
+
+
+def test_it_keeps_a_wishlist_entry_another_approval_still_wants(repository):
+    first = make_queue_item(artist="Justice", album="Cross")
+    second = make_queue_item(artist="Justice", album="Cross")  # same album, another release group
+    repository.add_pending([first, second])
+    repository.approve([first["mbid"], second["mbid"]])
+    repository.undo_approve([first["mbid"]])
+    assert wishlist_texts(repository) == ["Justice - Cross"]
+
+
+def test_it_ignores_an_undo_of_something_not_approved(repository):
+    item = make_queue_item()
+    repository.add_pending([item])
+    assert repository.undo_approve([item["mbid"], "unknown"]) == []
+    assert repository.queue()["pending"] == [item]
+
+
+def test_it_unrejects_back_into_the_queue(repository):
+    item = make_queue_item()
+    repository.add_pending([item])
+    repository.reject([item["mbid"]])
+    assert repository.unreject([item["mbid"]]) == [item]
+    queue = repository.queue()
+    assert queue["pending"] == [item]
+    assert queue["rejected"] == [] and queue["rejected_info"] == {}
+    # it can be suggested and decided again
+    repository.reject([item["mbid"]])
+    assert repository.queue()["rejected"] == [item["mbid"]]
+
+
+def test_it_forgets_a_bare_rejected_mbid_from_an_older_file(repository, data_dir):
+    data_dir.mkdir()
+    (data_dir / "pending_queue.json").write_text(json.dumps({"pending": [], "approved": [], "rejected": ["old-mbid"]}))
+    assert repository.unreject(["old-mbid"]) == []
+    assert repository.queue()["rejected"] == []
+    assert "old-mbid" not in repository.seen_mbids()
+
+
+def test_it_removes_pending_items_without_rejecting_them(repository):
+    keep, drop = make_queue_item(), make_queue_item()
+    repository.add_pending([keep, drop])
+    assert repository.remove_pending([drop["mbid"]]) == [drop]
+    queue = repository.queue()
+    assert queue["pending"] == [keep]
+    assert queue["rejected"] == []
+
+
+def test_it_approves_and_rejects_everything_a_filter_matches(repository):
+    lb = [make_queue_item(source="listenbrainz", artist=f"LB {n}") for n in range(3)]
+    catalog = [make_queue_item(source="catalog", artist="Kavinsky", album=f"Night {n}") for n in range(2)]
+    repository.add_pending(lb + catalog)
+
+    approved = repository.approve_matching(source="listenbrainz")
+    assert {i["mbid"] for i in approved} == {i["mbid"] for i in lb}
+    assert len(repository.wishlist_entries()) == 3
+
+    rejected = repository.reject_matching(text="night 1")
+    assert [i["mbid"] for i in rejected] == [catalog[1]["mbid"]]
+    assert [i["mbid"] for i in repository.queue()["pending"]] == [catalog[0]["mbid"]]
+
+
+def test_it_lists_the_history_newest_first(repository):
+    items = [make_queue_item(artist=f"Artist {n}") for n in range(4)]
+    repository.add_pending(items)
+    for item in items[:2]:
+        repository.approve([item["mbid"]])
+    for item in items[2:]:
+        repository.reject([item["mbid"]])
+
+    approved, total = repository.approved_page()
+    assert total == 2 and [i["mbid"] for i in approved] == [items[1]["mbid"], items[0]["mbid"]]
+    assert "approved_at" in approved[0]
+
+    rejected, total = repository.rejected_page(limit=1)
+    assert total == 2 and [i["mbid"] for i in rejected] == [items[3]["mbid"]]
+    assert repository.rejected_page(text=items[2]["artist"])[0][0]["mbid"] == items[2]["mbid"]
+
+
+def test_it_blocks_an_artist_and_rejects_their_pending_albums(repository):
+    theirs = [make_queue_item(artist="The Weeknd"), make_queue_item(artist="weeknd")]
+    other = make_queue_item(artist="Justice")
+    repository.add_pending([*theirs, other])
+
+    rejected = repository.block_artist("  The   Weeknd ")
+
+    assert {i["mbid"] for i in rejected} == {i["mbid"] for i in theirs}
+    queue = repository.queue()
+    assert queue["pending"] == [other]
+    assert set(queue["rejected"]) == {i["mbid"] for i in theirs}
+    assert repository.blocked_artists() == ["The Weeknd"]
+    assert repository.add_pending([theirs[0]]) == []  # rejected MBIDs never come back
+
+    repository.block_artist("THE WEEKND")  # the same artist is listed once
+    assert repository.blocked_artists() == ["The Weeknd"]
+
+
+def test_it_unblocks_an_artist(repository):
+    repository.block_artist("Kavinsky")
+    assert repository.unblock_artist("kavinsky") is True
+    assert repository.blocked_artists() == []
+    assert repository.unblock_artist("Kavinsky") is False
+
+
+def test_it_refuses_to_block_an_empty_name(repository):
+    with pytest.raises(ValueError):
+        repository.block_artist("   ")
+
+
+def test_it_finds_counts_and_lists_sources(repository):
+    item = make_queue_item(source="listenbrainz")
+    repository.add_pending([item, make_queue_item(source="catalog")])
+    assert repository.find_pending(item["mbid"]) == item
+    assert repository.find_pending("nope") is None
+    assert repository.pending_count() == 2
+    assert repository.pending_sources() == ["catalog", "listenbrainz"]
+
+
+def test_it_reports_a_job_running_only_while_its_lock_is_held(repository):
+    assert repository.job_running("lb-fetch") is False
+    repository.update_job_status("lb-fetch", state="running")
+    assert repository.job_running("lb-fetch") is False  # a killed runner left "running" behind
+    with repository.job_lock("lb-fetch"):
+        assert repository.job_running("lb-fetch") is True
+    repository.update_job_status("lb-fetch", state="idle")
+    with repository.job_lock("lb-fetch"):
+        assert repository.job_running("lb-fetch") is False  # idle: no probe at all
+
+
+def test_it_saves_a_generated_setting_once(repository, data_dir):
+    first = repository.saved_setting_once("web", "secret_key", lambda: "generated-1")
+    second = Repository(data_dir).saved_setting_once("web", "secret_key", lambda: "generated-2")
+    assert first == second == "generated-1"
+    assert repository.saved_settings() == {"web": {"secret_key": "generated-1"}}
+
+
+def test_it_keeps_the_lock_order_when_undoing_an_approval(repository, monkeypatch):
+    order = []
+    real_lock = repository.store.lock
+
+    def recording_lock(name, blocking=True):
+        order.append(name)
+        return real_lock(name, blocking)
+
+    item = make_queue_item()
+    repository.add_pending([item])
+    repository.approve([item["mbid"]])
+    monkeypatch.setattr(repository.store, "lock", recording_lock)
+    repository.undo_approve([item["mbid"]])
+    repository.block_artist(item["artist"])
+    assert order == ["pending_queue.json", "wishlist.txt", "pending_queue.json", "blocked_artists.json"]
+
+
+def test_it_can_leave_the_wishlist_alone_on_undo(repository):
+    repository.add_to_wishlist([WishlistEntry.create("Hand", "Added")])
+    item = make_queue_item(artist="Hand", album="Added")
+    repository.add_pending([item])
+    repository.approve([item["mbid"]])
+    repository.undo_approve([item["mbid"]], keep_wishlist=True)
+    assert wishlist_texts(repository) == ["Hand - Added"]
+    assert repository.find_pending(item["mbid"]) == item

@@ -1,0 +1,151 @@
+"""The settings form: groups, env read-only, secrets masked and kept, validation next to the field."""
+
+import pytest
+from websupport import PASSWORD, USER, basic_auth, parse
+
+
+def form_fields(page) -> dict:
+    """What the browser would submit: every enabled named field (checkboxes only when checked)."""
+    values = {}
+    for node in page.select("form#settings input") + page.select("form#settings select"):
+        name = node.get("name")
+        if not name or node.get("disabled") is not None or name == "clear":
+            continue
+        if node.get("type") == "checkbox":
+            if node.get("checked") is not None:
+                values[name] = node.get("value")
+            continue
+        if node.tag == "select":
+            chosen = [o for o in node.select("option") if o.get("selected") is not None] or node.select("option")[:1]
+            values[name] = chosen[0].get("value")
+        else:
+            values.setdefault(name, node.get("value") or "")
+    return values
+
+
+def test_it_groups_every_setting_by_service(client):
+    page = parse(client.get("/settings").data)
+    legends = [legend.text for legend in page.select("fieldset legend")]
+    assert legends[:2] == ["General", "Web UI and sign-in"] and "slskd downloads" in legends
+    assert page.one("#f-schedule-lb_fetch").get("value") == "6h"
+    assert page.one("#f-slskd-preferred_formats").get("value") == "flac, mp3"
+    assert [b.text for b in page.select("fieldset .test-row button")] == ["Test connection"] * 4
+
+
+def test_it_shows_env_values_read_only_and_secrets_masked(make_app, monkeypatch):
+    monkeypatch.setenv("RESONANCE_LASTFM__API_KEY", "lastfm-secret-value")
+    monkeypatch.setenv("RESONANCE_LISTENBRAINZ__USERNAME", "lbuser")
+    client = make_app().test_client()
+    html = client.get("/settings").text
+    assert "lastfm-secret-value" not in html and PASSWORD not in html
+    page = parse(html)
+    key = page.one("#f-lastfm-api_key")
+    assert key.get("disabled") is not None and key.get("value") == ""
+    assert "set by RESONANCE_LASTFM__API_KEY" in key.get("placeholder")
+    user = page.one("#f-listenbrainz-username")
+    assert user.get("disabled") is not None and user.get("value") == "lbuser"
+    assert page.one("#f-web-password").get("placeholder") == "set: leave blank to keep"
+
+
+def test_it_saves_only_what_changed_and_keeps_blank_secrets(client, repository):
+    page = parse(client.get("/settings").data)
+    values = form_fields(page)
+    values.update({"csrf_token": client.token(), "schedule.lb_fetch": "12h", "listenbrainz.username": "rob",
+                   "slskd.api_key": "new-slskd-key"})
+    response = client.post("/settings", data=values)
+    assert response.status_code == 303 and response.headers["Location"] == "/settings?saved=1"
+    assert repository.saved_settings() == {
+        "web": {"secret_key": repository.saved_settings()["web"]["secret_key"]},
+        "schedule": {"lb_fetch": 43200}, "listenbrainz": {"username": "rob"}, "slskd": {"api_key": "new-slskd-key"},
+    }
+    html = client.get("/settings?saved=1").text
+    assert "new-slskd-key" not in html and "Saved" in html
+    # blank again: kept
+    values = form_fields(parse(html))
+    values["csrf_token"] = client.token()
+    client.post("/settings", data=values)
+    assert repository.saved_settings()["slskd"]["api_key"] == "new-slskd-key"
+
+
+def test_it_removes_a_saved_secret_on_request(client, repository):
+    repository.save_settings({"lastfm": {"api_key": "old-key"}})
+    page = parse(client.get("/settings").data)
+    assert page.one("input[name=clear][value=lastfm.api_key]")
+    values = {**form_fields(page), "csrf_token": client.token(), "clear": "lastfm.api_key"}
+    client.post("/settings", data=values)
+    assert "lastfm" not in repository.saved_settings()
+
+
+def test_it_shows_validation_errors_next_to_the_field(client, repository):
+    values = {**form_fields(parse(client.get("/settings").data)), "csrf_token": client.token(),
+              "web.port": "eighty", "schedule.catalog_discovery": "weekly-ish"}
+    response = client.post("/settings", data=values, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    page = parse(response.data)
+    port = page.one("#f-web-port")
+    assert port.get("aria-invalid") == "true" and port.get("value") == "eighty"
+    assert page.one("#f-web-port-error").text == "Not a valid integer."
+    assert "Not a duration" in page.one("#f-schedule-catalog_discovery-error").text
+    assert "Nothing was saved" in page.text
+    assert set(repository.saved_settings()) <= {"web"} and "port" not in repository.saved_settings().get("web", {})
+
+
+def test_it_stores_a_new_password_as_a_hash(client, repository):
+    values = {**form_fields(parse(client.get("/settings").data)), "csrf_token": client.token(),
+              "web.password": "a-new-password"}
+    client.post("/settings", data=values)
+    web = repository.saved_settings()["web"]
+    assert "password" not in web and web["password_hash"].startswith(("scrypt:", "pbkdf2:"))
+    assert client.get("/", headers={"Authorization": basic_auth(USER, "a-new-password")}).status_code == 200
+    assert client.get("/", headers={"Authorization": basic_auth(USER, PASSWORD)}).status_code == 401
+
+
+def test_it_keeps_checkboxes_honest(client, repository):
+    values = form_fields(parse(client.get("/settings").data))
+    values.pop("schedule.run_on_start")  # unticked: only the hidden "false" is sent
+    client.post("/settings", data={**values, "schedule.run_on_start": "false", "csrf_token": client.token()})
+    assert repository.saved_settings()["schedule"] == {"run_on_start": False}
+
+
+def test_it_tests_a_connection_with_the_typed_values_without_saving(client, repository, requests_mock):
+    requests_mock.get("http://navidrome.test:4533/rest/ping.view", json={
+        "subsonic-response": {"status": "ok", "version": "1.16.1", "type": "navidrome", "serverVersion": "0.53.3"}})
+    values = {**form_fields(parse(client.get("/settings").data)), "csrf_token": client.token(),
+              "subsonic.base_url": "http://navidrome.test:4533", "subsonic.username": "me",
+              "subsonic.password": "subsonic-pass"}
+    response = client.post("/settings/test/subsonic", data=values, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.text.strip() == '<span class="ok">✓ Signed in to navidrome 0.53.3 (API 1.16.1).</span>'
+    assert "subsonic" not in repository.saved_settings()
+    assert requests_mock.last_request.qs["u"] == ["me"]
+
+
+def test_it_shows_a_failed_test_without_javascript(client, requests_mock):
+    requests_mock.get("https://ws.audioscrobbler.com/2.0/", status_code=403,
+                      json={"error": 10, "message": "Invalid API key - You must be granted a valid key by last.fm"})
+    values = {**form_fields(parse(client.get("/settings").data)), "csrf_token": client.token(),
+              "lastfm.api_key": "wrong-key-123"}
+    response = client.post("/settings/test/lastfm", data=values)
+    assert response.status_code == 200
+    result = parse(response.data).one("#test-lastfm")
+    assert result.text.startswith("✗") and "wrong-key-123" not in response.text
+
+
+@pytest.mark.parametrize("service", ["nope", "musicbrainz"])
+def test_it_refuses_a_test_for_an_unknown_service(client, service):
+    assert client.form(f"/settings/test/{service}", {}).status_code == 404
+
+
+def test_it_refuses_a_sign_in_change_that_would_lock_you_out(client, repository):
+    values = {**form_fields(parse(client.get("/settings").data)), "csrf_token": client.token(), "web.auth": "proxy"}
+    response = client.post("/settings", data=values)
+    assert response.status_code == 422
+    assert "lock you out" in parse(response.data).one("#f-web-auth-error").text
+    assert "auth" not in repository.saved_settings().get("web", {})
+
+
+def test_it_lets_a_script_change_the_sign_in_mode(make_app, repository):
+    client = make_app(api_key="script-key-123").test_client()
+    client.authorization = None
+    response = client.patch("/api/v1/settings", json={"web": {"auth": "proxy"}}, headers={"X-API-Key": "script-key-123"})
+    assert response.status_code == 200 and repository.saved_settings()["web"]["auth"] == "proxy"
