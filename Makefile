@@ -1,15 +1,19 @@
 # Two commands do all set-up on a fresh machine:
 #   make run    create .venv, install Resonance, start it on http://127.0.0.1:8080 (data in ./data)
+#   make demo   the same against built-in fake services, no accounts needed
 #   make test   also install the test tools and system packages (Chromium, s6, nginx), run every test
 
 VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: run test bench system-deps clean
+.PHONY: run demo test bench system-deps clean
 
 run: $(VENV)/.installed
 	$(BIN)/resonance run
+
+demo: $(VENV)/.installed
+	$(BIN)/resonance demo
 
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest

@@ -77,11 +77,15 @@ def cmd_job(args) -> int:
     settings = _settings_or_exit(repository)
     setup_logging(settings.general.log_level, settings.secret_values())
     try:
-        runner = JobRunner(args.name, repository, isolate=not args.once, child_command=RUN_COMMAND)
+        runner = JobRunner(args.name, repository, isolate=not (args.once or args.between), child_command=RUN_COMMAND)
     except LookupError as exc:
         print(f"resonance: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     _stop_on_signals(runner.stop_event)
+    if args.between:
+        with runner.keeping_log(settings):
+            result = runner.check_between_runs()
+        return 1 if result.error else 0
     if args.once:
         with runner.keeping_log(settings):
             result = runner.run(trigger=args.trigger)
@@ -160,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     job = commands.add_parser("job", help="run one pipeline on its schedule, or once")
     job.add_argument("name", help="lb-fetch, catalog-discovery or slskd-downloader")
     job.add_argument("--once", action="store_true", help="run once now and exit")
+    job.add_argument("--between", action="store_true",
+                     help="make the job's light check between runs once (slskd-downloader: follow transfers)")
     job.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)  # what asked for the run, for its status
     job.set_defaults(func=cmd_job)
 

@@ -740,6 +740,11 @@ class Repository:
         records.sort(key=lambda record: record.get("updated_at") or "", reverse=True)
         return records
 
+    def downloads_to_follow(self) -> bool:
+        """Whether any download needs its transfers followed (cheap: no request, a cached read)."""
+        entries = self.download_history().get("entries") or {}
+        return any(isinstance(record, dict) and needs_following(record) for record in entries.values())
+
     def download_record(self, key: str) -> dict | None:
         record = (self.download_history().get("entries") or {}).get(key)
         return {**record, "key": key} if isinstance(record, dict) else None
@@ -993,6 +998,12 @@ DOWNLOADS_KEPT = 10
 class _Unchanged(Exception):
     def __init__(self, record: dict | None):
         self.record = record
+
+
+def needs_following(record: dict) -> bool:
+    """A download whose transfers slskd must be asked about: active, or waiting to be cancelled."""
+    return (record.get("state") in ACTIVE_DOWNLOAD_STATES or record.get("state") == "removed"
+            or bool(record.get("cancel")) or bool(record.get("failover_requested")))
 
 
 def _deep_copy(value: Any) -> Any:

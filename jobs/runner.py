@@ -69,6 +69,8 @@ class JobRunner:
         self.poll_seconds = poll_seconds
         self.isolate = isolate
         self.child_command = child_command or [sys.executable, "-m", "jobs"]
+        self.between_runs = pipelines.BETWEEN_RUNS.get(job)
+        self._last_between = time.monotonic()
         self.scheduler = schedule.Scheduler()
         self.interval: int | None = None
         self.log_handler: JobLogHandler | None = None
@@ -137,13 +139,41 @@ class JobRunner:
     def run_now(self, trigger: str) -> None:
         """A run for the serve loop: in a child process with ``isolate``, else here."""
         if self.isolate:
-            self._run_in_child(trigger)
+            self._run_in_child(["--once", "--trigger", trigger])
         else:
             self.run(trigger)
 
-    def _run_in_child(self, trigger: str) -> None:
+    def check_between_runs(self) -> RunResult:
+        """The job's light check between runs (outside the job lock: it has its own)."""
+        token = current_job.set(self.job)
+        try:
+            context = JobContext(self.job, self.load_settings(), self.repository, self.stop_event.is_set,
+                                 logging.getLogger(f"resonance.{self.job}"))
+            result = pipelines.load(self.job, between_runs=True)(context)
+        except Exception as exc:  # a failed check waits for the next one
+            log.exception("%s check between runs failed", self.job)
+            result = RunResult("check failed", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            current_job.reset(token)
+        if not result.skipped:
+            log.info("%s check: %s", self.job, result.summary)
+        return result
+
+    def _maybe_check_between_runs(self) -> None:
+        check = self.between_runs
+        if check is None or time.monotonic() - self._last_between < check.every:
+            return
+        self._last_between = time.monotonic()
+        if not check.needed(self.repository):
+            return  # the common case: nothing to look at, and nothing imported
+        if self.isolate:
+            self._run_in_child(["--between"])
+        else:
+            self.check_between_runs()
+
+    def _run_in_child(self, arguments: list[str]) -> None:
         # The child records its own status and log; its exit code is only echoed.
-        child = subprocess.Popen([*self.child_command, self.job, "--once", "--trigger", trigger])
+        child = subprocess.Popen([*self.child_command, self.job, *arguments])
         stop_sent = False
         while child.poll() is None:
             if self.stop_event.wait(0.2) and not stop_sent:
@@ -193,6 +223,7 @@ class JobRunner:
                 self.scheduler.run_pending()
                 self._reschedule_from_settings()
                 self._publish_next_run()
+            self._maybe_check_between_runs()
             self.stop_event.wait(self.poll_seconds)
         log.info("%s runner stopped", self.job)
         self.repository.update_job_status(self.job, state="stopped", next_run=None)

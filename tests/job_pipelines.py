@@ -33,6 +33,11 @@ def whoami_run(ctx):
     return RunResult("noted the process id")
 
 
+def note_check(ctx):
+    ctx.repository.mark_downloaded([f"check-{len(ctx.repository.downloaded())}"])
+    return RunResult("checked")
+
+
 def broken_run(ctx):
     raise ValueError("upstream said no")
 

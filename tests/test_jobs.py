@@ -100,6 +100,24 @@ def test_it_runs_each_run_in_a_child_process_when_isolated(python, repository, s
     assert status["state"] == "stopped"
 
 
+def test_it_makes_the_check_between_runs_only_when_needed(repository, monkeypatch):
+    wanted = threading.Event()
+    monkeypatch.setitem(pipelines.BETWEEN_RUNS, "count",
+                        pipelines.BetweenRuns("job_pipelines:note_check", lambda repo: wanted.is_set(), every=0.1))
+    runner = JobRunner("count", repository, poll_seconds=0.05)
+    thread = threading.Thread(target=runner.serve, kwargs={"run_on_start": False})
+    thread.start()
+    try:
+        time.sleep(0.5)
+        assert repository.downloaded() == []  # not needed: never made
+        wanted.set()
+        assert wait_for(lambda: len(repository.downloaded()) >= 2, timeout=5)  # needed: every 0.1 s
+    finally:
+        runner.stop_event.set()
+        thread.join(timeout=10)
+    assert repository.processed() == []  # a check is not a run
+
+
 def test_it_runs_a_job_once_at_a_time_across_processes(python, subprocess_env, repository):
     first = start_runner(python, subprocess_env, "slow", "--once")
     assert wait_for(lambda: repository.job_statuses().get("slow", {}).get("state") == "running")

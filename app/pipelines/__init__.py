@@ -17,6 +17,27 @@ from app.repository import Repository
 PIPELINES: dict[str, str] = {
     "lb-fetch": "app.pipelines.lb_fetch:run_once",
     "catalog-discovery": "app.pipelines.catalog:run_once",
+    "slskd-downloader": "app.pipelines.downloader:run_once",
+}
+
+
+@dataclass(frozen=True)
+class BetweenRuns:
+    """A light check a runner makes between scheduled runs, when ``needed`` says so.
+
+    ``needed`` runs in the runner itself, so it may only read the repository;
+    the check (``target``, "module:function" taking a JobContext) is imported
+    only when it runs.
+    """
+
+    target: str
+    needed: Callable[[Repository], bool]
+    every: float = 30.0  # seconds
+
+
+BETWEEN_RUNS: dict[str, BetweenRuns] = {
+    # Transfer progress, stalls and fail-over between the hourly downloader runs.
+    "slskd-downloader": BetweenRuns("app.pipelines.transfers:check_transfers", Repository.downloads_to_follow),
 }
 
 
@@ -49,11 +70,12 @@ def register(name: str, target: str) -> None:
     PIPELINES[name] = target
 
 
-def load(name: str) -> Callable[[JobContext], RunResult]:
+def load(name: str, between_runs: bool = False) -> Callable[[JobContext], RunResult]:
+    """The job's run_once, or with ``between_runs`` its between-runs check."""
     try:
-        target = PIPELINES[name]
+        target = BETWEEN_RUNS[name].target if between_runs else PIPELINES[name]
     except KeyError:
-        known = ", ".join(sorted(PIPELINES)) or "none"
+        known = ", ".join(sorted(BETWEEN_RUNS if between_runs else PIPELINES)) or "none"
         raise LookupError(f"unknown job {name!r} (known: {known})") from None
     module_name, _, function = target.partition(":")
     return getattr(importlib.import_module(module_name), function)

@@ -1,0 +1,79 @@
+"""``resonance demo``: the whole app wired to the sandbox, for a first look without accounts.
+
+The sandbox plays ListenBrainz, MusicBrainz, Cover Art Archive, Last.fm, a
+Navidrome library and slskd with Soulseek peers. Both discovery pipelines run
+once so the queue is full when the page opens; the downloader runs every
+minute, so an approved album is searched, queued and downloaded while you watch.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from app import __version__, pipelines
+from app.config import ConfigError, load_settings
+from app.logs import setup_logging
+from app.repository import DATA_DIR_ENV, Repository
+
+DISCOVERY_JOBS = ("lb-fetch", "catalog-discovery")
+
+
+def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
+    """Settings pointing every service at the sandbox (environment variables win over any file)."""
+    urls, credentials = sandbox.urls, sandbox.credentials
+    return {
+        DATA_DIR_ENV: str(data_dir),
+        "RESONANCE_CONFIG": str(data_dir / "demo-config.yaml"),  # the user's own config stays out of it
+        "RESONANCE_WEB__HOST": "127.0.0.1",
+        "RESONANCE_WEB__PORT": str(port),
+        "RESONANCE_WEB__AUTH": "none",
+        "RESONANCE_WEB__WORKERS": "1",
+        "RESONANCE_GENERAL__CONTACT": "resonance-demo@example.invalid",
+        "RESONANCE_LISTENBRAINZ__BASE_URL": urls["listenbrainz"],
+        "RESONANCE_LISTENBRAINZ__USERNAME": credentials["listenbrainz"]["user"],
+        "RESONANCE_LISTENBRAINZ__SOURCE": "both",
+        "RESONANCE_MUSICBRAINZ__BASE_URL": urls["musicbrainz"],
+        "RESONANCE_MUSICBRAINZ__RATE_LIMIT": "20",
+        "RESONANCE_COVERART__BASE_URL": urls["coverart"],
+        "RESONANCE_LASTFM__BASE_URL": urls["lastfm"],
+        "RESONANCE_LASTFM__API_KEY": credentials["lastfm"]["api_key"],
+        "RESONANCE_SUBSONIC__BASE_URL": urls["subsonic"],
+        "RESONANCE_SUBSONIC__USERNAME": credentials["subsonic"]["username"],
+        "RESONANCE_SUBSONIC__PASSWORD": credentials["subsonic"]["password"],
+        "RESONANCE_SLSKD__BASE_URL": urls["slskd"],
+        "RESONANCE_SLSKD__API_KEY": credentials["slskd"]["api_key"],
+        "SLSKD_INTERVAL": "1m",
+        "RESONANCE_SCHEDULE__RUN_ON_START": "false",
+    }
+
+
+def run_demo(data_dir: str = "./demo-data", port: int = 8080) -> int:
+    from app.cli import serve_all
+    from app.sandbox import Sandbox, SandboxSettings
+    from jobs.runner import JobRunner
+
+    folder = Path(data_dir).absolute()
+    # Searches and transfers take a few seconds, so progress is visible but quick. The fake
+    # MusicBrainz needs no politeness, so the demo lifts its 1 request/s (see demo_environment).
+    sandbox_settings = SandboxSettings(slskd_search_seconds=3.0, slskd_queue_seconds=3.0, slskd_transfer_seconds=20.0,
+                                       musicbrainz_rate=0)
+    with Sandbox(settings=sandbox_settings) as sandbox:
+        os.environ.update(demo_environment(sandbox, folder, port))
+        repository = Repository(folder)
+        try:
+            settings = load_settings(repository.saved_settings())
+        except ConfigError as exc:
+            print("resonance demo: the settings are wrong:", *exc.messages, sep="\n  ", file=sys.stderr)
+            return 2
+        setup_logging(settings.general.log_level, settings.secret_values())
+        print(f"Resonance {__version__} demo: fake services started; finding albums (a few seconds)...", flush=True)
+        for job in DISCOVERY_JOBS:
+            if job in pipelines.PIPELINES:
+                result = JobRunner(job, repository).run(trigger="demo")
+                if result:
+                    print(f"  {job}: {result.summary}", flush=True)
+        banner = (f"Resonance demo is running on http://127.0.0.1:{port} (data in {folder}).\n"
+                  "Approve a few albums, then watch them on the Downloads page. Ctrl-C stops it.")
+        return serve_all(settings, repository, run_on_start=False, banner=banner)

@@ -1,0 +1,621 @@
+"""slskd-downloader: search Soulseek politely for wishlist entries, choose the right folder, queue it.
+
+One run:
+
+1. Health: slskd unreachable, or not connected and logged in to Soulseek:
+   the run is skipped with the reason; nothing is marked done (following
+   transfers meanwhile would count the outage as a stall).
+2. Transfers: what earlier runs queued is followed first (``transfers.py``):
+   progress, completion, fail-over to the next folder.
+3. Entries due: wishlist entries not sent to slskd yet, and those whose
+   history asks for a (new) search now: wanted, or no_result past its
+   backoff. Entries already in downloaded.json without a history record (an
+   older tool sent them) are left alone.
+4. Per entry, in up to ``max_concurrent_searches`` threads: the album's
+   tracklist from MusicBrainz (cached in the history), then queries one at a
+   time until a folder scores at least ``min_score``: "Artist Album"
+   (punctuation Soulseek ignores removed), its diacritic-free variant, the
+   album alone, "Artist Album Year". Every search goes through the process's
+   ``SearchGovernor``. The best folder is queued in one request (an offline
+   peer: the next one); the entry is marked downloaded only after slskd
+   accepted it. Nothing acceptable: "no_result" with the best score and its
+   reasons, searched again after a doubling delay, given up ("failed") after
+   ``max_attempts`` searches.
+
+Every step is written to download_history.json as it happens, and the stop
+flag (SIGTERM) is checked between entries and while waiting on a search: a
+stopped run loses nothing, an interrupted entry is simply due again.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import math
+import re
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from app.clients.http import NO_RETRY, AuthError, RateLimited, RetryPolicy, UpstreamError
+from app.clients.slskd import NotConnected, SearchResponse, SlskdClient
+from app.matching import artist_key, fold, title_key, title_keys
+from app.pipelines import JobContext, RunResult, upstream
+from app.pipelines.folder_scoring import (
+    Candidate,
+    ExpectedAlbum,
+    Preferences,
+    UserRecord,
+    merge_responses,
+    score_folders,
+)
+from app.pipelines.search_governor import Permit, SearchGovernor, Stopped, query_key, shared_governor
+from app.pipelines.transfers import (
+    FALLBACKS_KEPT,
+    TransferReport,
+    enqueue_folder,
+    epoch,
+    folder_entry,
+    follow_under_lock,
+    iso,
+)
+from app.repository import add_download_event, set_download_state
+from app.wishlist import ALBUM, WishlistEntry
+
+log = logging.getLogger("resonance.slskd-downloader")
+
+CANDIDATES_KEPT = 10  # per attempt in the history, with their reasons
+ALBUM_INFO_REFRESH = 7 * 86400  # "MusicBrainz knows nothing" is asked again after a week
+MAX_BACKOFF_DOUBLINGS = 6
+PROBE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0, max_total_wait=2.0, jitter=0.0)
+
+
+@dataclass
+class Timing:
+    """Waits of a run; tests shorten them."""
+
+    poll_first: float = 0.25  # first look at a running search
+    poll_max: float = 2.0  # polling interval grows up to this
+    search_wait_factor: float = 6.0  # give up on a search after factor × search_timeout …
+    search_wait_min: float = 60.0  # … but never before this many seconds
+    cancel_wait: float = 5.0  # after cancelling, how long to wait for slskd to close the search
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+    def search_deadline(self, search_timeout: float) -> float:
+        return max(self.search_wait_min, self.search_wait_factor * search_timeout)
+
+
+TIMING = Timing()
+
+
+# --------------------------------------------------------------------------- queries
+
+_NOT_QUERY = re.compile(r"[^\w\s]|_", re.UNICODE)
+
+
+def clean_query(text: str) -> str:
+    """What Soulseek matches on: words only (punctuation would glue or exclude), no one-letter words."""
+    words = _NOT_QUERY.sub(" ", text).split()
+    kept = [w for w in words if len(w) > 1]
+    return " ".join(dict.fromkeys(kept))
+
+
+def ascii_query(text: str) -> str:
+    """The diacritic-free variant ("Sigur Rós" → "sigur ros"); Soulseek matching is case-insensitive."""
+    return clean_query(fold(text))
+
+
+def build_queries(artist: str, title: str, year: int | None = None, custom: str | None = None) -> list[str]:
+    """Queries in the order they are tried; duplicates (same words) dropped."""
+    if custom:
+        candidates = [clean_query(custom), ascii_query(custom)]
+    else:
+        candidates = [
+            clean_query(f"{artist} {title}"),
+            ascii_query(f"{artist} {title}"),
+            clean_query(title),
+            clean_query(f"{artist} {title} {year}") if year else "",
+        ]
+    queries, seen = [], set()
+    for query in candidates:
+        key = query_key(query)
+        if query and key not in seen:
+            seen.add(key)
+            queries.append(query)
+    return queries
+
+
+# --------------------------------------------------------------------------- searching
+
+
+@dataclass
+class SearchResult:
+    query: str
+    responses: list[SearchResponse] = field(default_factory=list)
+    state: str | None = None
+    timed_out: bool = False
+    reused: bool = False
+    error: str | None = None
+
+    def record(self) -> dict:
+        files = sum(len(r.files) for r in self.responses)
+        data: dict[str, Any] = {"text": self.query, "state": self.state, "responses": len(self.responses),
+                                "files": files}
+        if self.timed_out:
+            data["timed_out"] = True
+        if self.reused:
+            data["reused"] = True
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+class HistoryLedger:
+    """The governor's window kept in download_history.json, shared across processes and restarts."""
+
+    def __init__(self, repository):
+        self.repository = repository
+
+    def reserve(self, now: float, per_window: int, window: float) -> float:
+        return self.repository.reserve_search_slot(now, per_window, window)
+
+
+class Searcher:
+    """Runs one query through the governor: start, follow, read, delete."""
+
+    def __init__(self, ctx: JobContext, client: SlskdClient, start_client: SlskdClient,
+                 governor: SearchGovernor, timing: Timing):
+        self.ctx = ctx
+        self.client = client
+        self.start_client = start_client
+        self.governor = governor
+        self.timing = timing
+        self.searches = 0
+        self._count_lock = threading.Lock()
+
+    def search(self, query: str) -> SearchResult:
+        result, reused = self.governor.search(query, lambda permit: self._perform(query, permit),
+                                              self.ctx.stop_requested)
+        if reused:
+            return SearchResult(query, result.responses, result.state, result.timed_out, True, result.error)
+        return result
+
+    def _perform(self, query: str, permit: Permit) -> SearchResult:
+        s = self.ctx.settings.slskd
+        with self.governor.starting():
+            try:
+                state = self.start_client.start_search(query, search_timeout_ms=s.search_timeout * 1000)
+            except RateLimited as exc:
+                # Someone else (another tool) is starting a search; this slot is spent, the query waits a run.
+                return SearchResult(query, error=f"slskd was busy starting another search ({exc.message})")
+            finally:
+                self.governor.mark_started(permit)
+        with self._count_lock:
+            self.searches += 1
+        search_id = state.id
+        timing = self.timing
+        deadline = timing.clock() + timing.search_deadline(s.search_timeout)
+        pause = timing.poll_first
+        timed_out = False
+        try:
+            while not state.is_complete:
+                if self.ctx.stop_requested():
+                    raise Stopped()
+                if timing.clock() >= deadline:
+                    timed_out = True
+                    self.client.cancel_search(search_id)
+                    state = self._wait_closed(search_id)
+                    break
+                timing.sleep(pause)
+                pause = min(timing.poll_max, pause * 2)
+                state = self.client.search(search_id)
+            responses = self.client.search_responses(search_id) if state.is_complete else []
+        except BaseException:
+            self._delete(search_id)
+            raise
+        self._delete(search_id)
+        return SearchResult(query, responses, state.state, timed_out)
+
+    def _wait_closed(self, search_id: str):
+        end = self.timing.clock() + self.timing.cancel_wait
+        state = self.client.search(search_id)
+        while not state.is_complete and self.timing.clock() < end:
+            self.timing.sleep(0.2)
+            state = self.client.search(search_id)
+        return state
+
+    def _delete(self, search_id: str) -> None:
+        try:
+            self.client.delete_search(search_id)
+        except UpstreamError as exc:  # a search left behind costs slskd a little; not worth failing for
+            log.info("could not delete search %s: %s", search_id, exc)
+
+
+# --------------------------------------------------------------------------- album info
+
+
+def album_info_from_musicbrainz(mb, entry: WishlistEntry, known_mbid: str | None, now: float) -> dict:
+    """The album as MusicBrainz knows it (its most typical official release), or ``source: none``."""
+    group_mbid, title, artist, year = known_mbid, entry.title, entry.artist, None
+    if group_mbid is None:
+        wanted_artist, wanted_titles = artist_key(entry.artist), title_keys(entry.title)
+        groups = mb.search_release_group(entry.artist, entry.title, limit=10)
+        matching = [g for g in groups
+                    if artist_key(g.artist_credit_name or "") == wanted_artist and title_keys(g.title) & wanted_titles]
+        matching.sort(key=lambda g: (not g.is_plain_album, (g.primary_type or "").lower() != "album", -(g.score or 0)))
+        if not matching:
+            return {"source": "none", "reason": "MusicBrainz has no album with this artist and title",
+                    "fetched_at": iso(now)}
+        group = matching[0]
+        group_mbid, title, artist, year = group.mbid, group.title, group.artist_credit_name or artist, group.year
+    release = mb.typical_release(group_mbid)
+    if release is None:
+        return {"source": "none", "release_group": group_mbid, "reason": "MusicBrainz has no tracklist for it",
+                "fetched_at": iso(now), "year": year}
+    tracks = mb.release_tracklist(release.mbid)
+    return {
+        "source": "musicbrainz", "release_group": group_mbid, "release": release.mbid, "title": title,
+        "artist": artist, "year": year or release.year, "track_count": len(tracks) or release.track_count,
+        "tracks": [{"title": t.title, "length": t.length_s, "disc": t.disc, "position": t.position} for t in tracks],
+        "fetched_at": iso(now),
+    }
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class EntryOutcome:
+    key: str
+    outcome: str  # queued, no_result, given_up, postponed, stopped, error
+    detail: str = ""
+
+
+@dataclass
+class RunTally:
+    outcomes: list[EntryOutcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    disconnected: bool = False
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes if o.outcome == outcome)
+
+
+class Downloader:
+    def __init__(self, ctx: JobContext, client: SlskdClient | None = None, mb=None,
+                 governor: SearchGovernor | None = None, timing: Timing | None = None):
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.repository = ctx.repository
+        self.timing = timing or TIMING
+        s = ctx.settings.slskd
+        self.client = client or upstream.slskd(ctx.settings)
+        contact = ctx.settings.general.contact or None
+        # Search starts are never retried by the HTTP layer: each one counts against the window.
+        self.start_client = client if client is not None else SlskdClient(
+            s.base_url, s.api_key, url_base=s.url_base, contact=contact, retry=NO_RETRY)
+        # The health probe retries once, briefly: slskd down means "skip this run", not "wait".
+        self.probe_client = client if client is not None else SlskdClient(
+            s.base_url, s.api_key, url_base=s.url_base, contact=contact, retry=PROBE_RETRY, timeout=(5.0, 30.0))
+        self.mb = mb
+        self.governor = governor or shared_governor(s.max_concurrent_searches, s.searches_per_window,
+                                                    float(s.search_window), HistoryLedger(ctx.repository))
+        self.searcher = Searcher(ctx, self.client, self.start_client, self.governor, self.timing)
+        self.prefs = Preferences.from_settings(s)
+        self._disconnected = threading.Event()
+
+    def now(self) -> float:
+        return self.timing.clock()
+
+    # -- what to do -------------------------------------------------------------
+
+    def due_entries(self) -> list[WishlistEntry]:
+        history = self.repository.download_history().get("entries") or {}
+        sent = {value.casefold() for value in self.repository.downloaded() if isinstance(value, str)}
+        now = self.now()
+        due = []
+        for entry in self.repository.wishlist_entries():
+            record = history.get(entry.text)
+            if not isinstance(record, dict):
+                if entry.text.casefold() not in sent:
+                    due.append(entry)
+                continue
+            state = record.get("state")
+            if state in ("wanted", "no_result", "searching"):  # "searching" was left by a killed run
+                retry_at = epoch(record.get("next_retry_at"))
+                if retry_at is None or retry_at <= now:
+                    due.append(entry)
+        return due
+
+    # -- the run ----------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        try:
+            server = self.probe_client.server_state()
+        except AuthError as exc:
+            return RunResult("not run: slskd refused the API key", error=str(exc))
+        except UpstreamError as exc:
+            log.warning("slskd unreachable, run skipped: %s", exc)
+            return RunResult(f"skipped: slskd unreachable ({exc.message})", skipped=True)
+        if not server.ready:
+            reason = f"Soulseek not connected (slskd reports {server.state or 'Disconnected'})"
+            log.warning("%s; run skipped", reason)
+            return RunResult(f"skipped: {reason}", skipped=True)
+        try:
+            transfers = follow_under_lock(self.ctx, self.client)
+        except NotConnected as exc:
+            return RunResult(f"skipped: {exc.message}", skipped=True)
+        except UpstreamError as exc:
+            transfers = TransferReport(errors=[f"following transfers: {exc}"])
+        due = self.due_entries()
+        tally = RunTally(errors=list(transfers.errors))
+        if due and not self.ctx.stop_requested():
+            self.governor.forget()
+            self.search_entries(due, tally)
+        return self.result(transfers, tally, len(due))
+
+    def search_entries(self, due: list[WishlistEntry], tally: RunTally) -> None:
+        workers = max(1, self.settings.slskd.max_concurrent_searches)
+        lock = threading.Lock()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mb") as mb_pool, \
+                ThreadPoolExecutor(max_workers=workers, thread_name_prefix="search") as pool:
+            # MusicBrainz (1 request/s) runs ahead of the searches on its own thread. Each task
+            # runs in a copy of this context, so its log lines still name the job.
+            infos = {entry.text: mb_pool.submit(contextvars.copy_context().run, self.album_info, entry)
+                     for entry in due}
+            futures = [pool.submit(contextvars.copy_context().run, self._process_safely, entry, infos[entry.text],
+                                   tally, lock) for entry in due]
+            for future in futures:
+                future.result()
+            for info in infos.values():
+                info.cancel()
+
+    def _process_safely(self, entry: WishlistEntry, info: Future, tally: RunTally, lock: threading.Lock) -> None:
+        if self.ctx.stop_requested() or self._disconnected.is_set():
+            return
+        try:
+            outcome = self.process(entry, info)
+        except NotConnected as exc:
+            self._disconnected.set()
+            outcome = EntryOutcome(entry.text, "error", exc.message)
+            self._revert(entry.text, exc.message)
+            with lock:
+                tally.disconnected = True
+        except Exception as exc:  # one entry's failure must not end the run
+            log.exception("%s: unexpected error", entry.text)
+            outcome = EntryOutcome(entry.text, "error", f"{type(exc).__name__}: {exc}")
+            self._revert(entry.text, f"error: {type(exc).__name__}: {exc}")
+        with lock:
+            tally.outcomes.append(outcome)
+            if outcome.outcome == "error":
+                tally.errors.append(f"{entry.text}: {outcome.detail}")
+
+    # -- MusicBrainz ----------------------------------------------------------------
+
+    def musicbrainz(self):
+        if self.mb is None:
+            self.mb = upstream.musicbrainz(self.settings)
+        return self.mb
+
+    def known_release_group(self, entry: WishlistEntry) -> str | None:
+        """An approved queue item's release group for this entry: no MusicBrainz search needed."""
+        wanted = (artist_key(entry.artist), title_key(entry.title))
+        for item in reversed(self.repository.queue()["approved"]):
+            if isinstance(item, dict) and item.get("type", "album") == "album" and item.get("mbid") \
+                    and (artist_key(item.get("artist") or ""), title_key(item.get("album") or "")) == wanted:
+                return item["mbid"]
+        return None
+
+    def album_info(self, entry: WishlistEntry) -> dict | None:
+        """Cached in the history; None when MusicBrainz failed in a way worth waiting for."""
+        record = self.repository.download_record(entry.text) or {}
+        cached = record.get("album")
+        if isinstance(cached, dict):
+            fresh = cached.get("source") == "musicbrainz" or \
+                (epoch(cached.get("fetched_at")) or 0) > self.now() - ALBUM_INFO_REFRESH
+            if fresh:
+                return cached
+        if entry.kind != ALBUM:
+            info = {"source": "none", "reason": "a single track: no tracklist needed", "fetched_at": iso(self.now())}
+        elif self.ctx.stop_requested():
+            return None
+        else:
+            try:
+                info = album_info_from_musicbrainz(self.musicbrainz(), entry, self.known_release_group(entry),
+                                                   self.now())
+            except UpstreamError as exc:
+                log.warning("%s: MusicBrainz failed: %s", entry.text, exc)
+                if exc.retryable:
+                    return None
+                info = {"source": "none", "reason": f"MusicBrainz error: {exc.message}", "fetched_at": iso(self.now())}
+        self.repository.update_download_record(entry.text, lambda r: r.update(album=info), entry=entry,
+                                               now=iso(self.now()))
+        return info
+
+    # -- one entry ---------------------------------------------------------------------
+
+    def process(self, entry: WishlistEntry, info_future: Future | None = None) -> EntryOutcome:
+        key = entry.text
+        now = self.now()
+        record = self.repository.download_record(key) or {}
+        previous = record.get("state") if record.get("state") in ("wanted", "no_result") else "wanted"
+
+        def start(r: dict) -> None:
+            r.setdefault("attempts", []).append({
+                "number": int(r.get("attempt_count") or 0) + 1, "started_at": iso(now), "finished_at": None,
+                "queries": [], "candidates": [], "considered": 0, "best_score": None, "chosen": None,
+                "outcome": None, "reason": None, "previous_state": previous,
+            })
+            set_download_state(r, "searching", iso(now), None)
+
+        record = self.repository.update_download_record(key, start, entry=entry, now=iso(now))
+        info = info_future.result() if info_future is not None else self.album_info(entry)
+        if info is None:
+            detail = "stopped" if self.ctx.stop_requested() else "MusicBrainz unavailable; searched at the next run"
+            self._end_attempt(key, "stopped" if self.ctx.stop_requested() else "postponed", detail, previous)
+            return EntryOutcome(key, "stopped" if self.ctx.stop_requested() else "postponed", detail)
+        expected = ExpectedAlbum.from_info(entry.artist, entry.title, info, is_track=entry.kind != ALBUM)
+        users = {name: UserRecord.from_dict(data) for name, data in self.repository.download_users().items()}
+        min_score = self.settings.slskd.min_score
+        queries = build_queries(entry.artist, entry.title, info.get("year"), record.get("query"))
+        pool: list[SearchResponse] = []
+        candidates: list[Candidate] = []
+        searched = []
+        try:
+            for query in queries:
+                if self.ctx.stop_requested():
+                    raise Stopped()
+                result = self.searcher.search(query)
+                searched.append(result)
+                self._record_query(key, result)
+                if result.error:
+                    continue
+                pool = merge_responses(pool + result.responses)
+                candidates = score_folders(pool, expected, self.prefs, users)
+                if candidates and candidates[0].score >= min_score:
+                    break
+        except Stopped:
+            self._end_attempt(key, "stopped", "the run was stopped", previous)
+            return EntryOutcome(key, "stopped")
+        if searched and all(r.error for r in searched):
+            detail = searched[-1].error or "search failed"
+            self._end_attempt(key, "postponed", detail, previous)
+            return EntryOutcome(key, "error", detail)
+        acceptable = [c for c in candidates if c.score >= min_score]
+        self._record_candidates(key, candidates, min_score)
+        for index, candidate in enumerate(acceptable):
+            chosen = {"user": candidate.user, "folder": candidate.folder, "files": len(candidate.audio),
+                      "extras": len(candidate.extras), "format": candidate.format, "score": round(candidate.score, 3),
+                      "size": candidate.size}
+            self._store_fallbacks(key, acceptable[index + 1:])
+            outcome = enqueue_folder(self.ctx, self.client, key, as_folder(candidate), self.now(), chosen)
+            if outcome.accepted:
+                return EntryOutcome(key, "queued", f"{candidate.user}: {candidate.folder}")
+        if acceptable:
+            reason = f"every acceptable uploader refused or was offline ({len(acceptable)} tried)"
+        elif candidates:
+            best = candidates[0]
+            reason = (f"no acceptable result: the best folder scored {best.score:.2f} (minimum {min_score:.2f}): "
+                      f"{best.user}: {best.folder} — " + "; ".join(best.reasons[:2]))
+        else:
+            total = sum(len(r.responses) for r in searched)
+            asked = ", ".join(f'"{q.query}"' for q in searched)
+            reason = (f"no acceptable result: {total} responses, no folder with audio files"
+                      if total else f"no acceptable result: nobody answered {asked}")
+        return self._no_result(key, reason)
+
+    def _record_query(self, key: str, result: SearchResult) -> None:
+        now = iso(self.now())
+
+        def change(r: dict) -> None:
+            if r.get("attempts"):
+                r["attempts"][-1]["queries"].append(result.record())
+            text = f'searched "{result.query}": {len(result.responses)} responses'
+            if result.timed_out:
+                text += " (gave up waiting; partial results)"
+            if result.error:
+                text = f'search "{result.query}" failed: {result.error}'
+            add_download_event(r, text, now)
+
+        self.repository.update_download_record(key, change, now=now)
+
+    def _record_candidates(self, key: str, candidates: list[Candidate], min_score: float) -> None:
+        now = iso(self.now())
+
+        def change(r: dict) -> None:
+            if not r.get("attempts"):
+                return
+            attempt = r["attempts"][-1]
+            attempt["candidates"] = [c.summary(min_score) for c in candidates[:CANDIDATES_KEPT]]
+            attempt["considered"] = len(candidates)
+            attempt["best_score"] = round(candidates[0].score, 3) if candidates else None
+            r["attempt_count"] = int(r.get("attempt_count") or 0) + 1
+
+        self.repository.update_download_record(key, change, now=now)
+
+    def _store_fallbacks(self, key: str, rest: list[Candidate]) -> None:
+        folders = [as_folder(c) for c in rest[:FALLBACKS_KEPT]]
+        self.repository.update_download_record(key, lambda r: r.update(fallbacks=folders), now=iso(self.now()))
+
+    def _no_result(self, key: str, reason: str) -> EntryOutcome:
+        s = self.settings.slskd
+        now = self.now()
+        result: dict[str, Any] = {}
+
+        def change(r: dict) -> None:
+            attempts = int(r.get("attempt_count") or 0)
+            r["reason"] = reason
+            if r.get("attempts"):
+                r["attempts"][-1].update(outcome="no_result", reason=reason, finished_at=iso(now))
+            if attempts >= s.max_attempts:
+                r["next_retry_at"] = None
+                result["outcome"] = "given_up"
+                set_download_state(r, "failed", iso(now), f"gave up after {attempts} searches; {reason}")
+            else:
+                delay = s.retry_delay * 2 ** min(MAX_BACKOFF_DOUBLINGS, max(0, attempts - 1))
+                retry_at = iso(math.ceil(now + delay))  # rounded up: never sooner than the backoff
+                r["next_retry_at"] = retry_at
+                result["outcome"] = "no_result"
+                set_download_state(r, "no_result", iso(now), f"{reason}; searched again after {retry_at}")
+
+        self.repository.update_download_record(key, change, now=iso(now))
+        log.info("%s: %s", key, reason)
+        return EntryOutcome(key, result.get("outcome", "no_result"), reason)
+
+    def _end_attempt(self, key: str, outcome: str, detail: str, previous: str) -> None:
+        """An attempt that does not count (stopped, postponed): the entry goes back to where it was."""
+        now = iso(self.now())
+
+        def change(r: dict) -> None:
+            if r.get("attempts") and r["attempts"][-1].get("outcome") is None:
+                r["attempts"][-1].update(outcome=outcome, reason=detail, finished_at=now)
+            if r.get("state") == "searching":
+                set_download_state(r, previous, now, f"{outcome}: {detail}")
+
+        self.repository.update_download_record(key, change, now=now)
+
+    def _revert(self, key: str, detail: str) -> None:
+        record = self.repository.download_record(key) or {}
+        attempts = record.get("attempts") or [{}]
+        self._end_attempt(key, "error", detail, attempts[-1].get("previous_state") or "wanted")
+
+    # -- summary ------------------------------------------------------------------------
+
+    def result(self, transfers: TransferReport, tally: RunTally, due: int) -> RunResult:
+        parts = []
+        queued, no_result, given_up = tally.count("queued"), tally.count("no_result"), tally.count("given_up")
+        if due:
+            parts.append(f"{queued} of {due} albums queued")
+            if no_result:
+                parts.append(f"{no_result} without an acceptable result")
+            if given_up:
+                parts.append(f"{given_up} given up")
+            postponed = tally.count("postponed") + tally.count("stopped")
+            if postponed:
+                parts.append(f"{postponed} left for the next run")
+            parts.append(f"{self.searcher.searches} searches")
+        else:
+            parts.append("nothing to search")
+        transfer_summary = transfers.summary()
+        if transfer_summary != "no downloads in progress":
+            parts.append(transfer_summary)
+        if tally.disconnected:
+            parts.append("Soulseek disconnected during the run")
+        error = "; ".join(dict.fromkeys(tally.errors)) or None
+        return RunResult("; ".join(parts), error=error)
+
+
+def as_folder(candidate: Candidate) -> dict:
+    """The candidate as queued: the small non-audio files first (the cover shows up at once), then the tracks."""
+    files = [{"filename": f.filename, "size": f.size, "audio": False} for f in candidate.extras]
+    files += [{"filename": f.filename, "size": f.size, "audio": True} for f in candidate.audio]
+    return folder_entry(candidate.user, candidate.folder, candidate.format, candidate.score, files)
+
+
+def run_once(ctx: JobContext) -> RunResult:
+    if not ctx.settings.slskd.base_url:
+        return RunResult("skipped: set slskd.base_url to download", skipped=True)
+    return Downloader(ctx).run()

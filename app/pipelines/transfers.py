@@ -1,0 +1,476 @@
+"""Following transfers: what slskd did with the folders Resonance queued.
+
+``follow_transfers`` reads slskd's download list once and brings the record
+of every album being downloaded up to date (download_history.json): queued
+remotely, in progress (files done/total, bytes, speed), completed, or failed.
+The downloader calls it at the start of each run; ``check_transfers`` is the
+light version for a runner to call every minute or so between runs (it makes
+no request at all while nothing is being downloaded).
+
+An album fails when one of its audio files ends in any state but
+``Completed, Succeeded`` (errored, rejected, timed out, aborted, cancelled),
+when the peer keeps it remotely queued longer than
+``slskd.remote_queue_timeout``, or when it makes no progress for longer than
+``slskd.stall_timeout``. Its unfinished transfers are then cancelled in
+slskd, the uploader is remembered as unreliable (not for a cancellation,
+which may be the user's own), and the next-best folder from the album's last
+search is queued; with none left, the album goes back to "wanted" and is
+searched again by the next run. Non-audio files (cover, .cue, .log, .nfo)
+never fail an album: it completes when all its audio files have.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from app.clients.http import UpstreamError
+from app.clients.slskd import NotConnected, PeerOffline, SlskdClient, Transfer
+from app.pipelines import JobContext, RunResult, upstream
+from app.repository import (
+    ACTIVE_DOWNLOAD_STATES,
+    AlreadyLocked,
+    add_download_event,
+    needs_following,
+    set_download_state,
+)
+
+log = logging.getLogger("resonance.slskd-downloader")
+
+TRANSFERS_LOCK = "slskd-transfers"  # one follower at a time: a fail-over must not happen twice
+FOLLOW_LOCK_WAIT = 30.0
+FALLBACKS_KEPT = 5
+RUNNING_STATES = frozenset({"InProgress", "Initializing"})
+
+
+# --------------------------------------------------------------------------- time helpers
+
+
+def iso(epoch: float, precise: bool = False) -> str:
+    """ISO-8601 UTC to the second, as everywhere in the data dir; ``precise`` keeps milliseconds (timers)."""
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    if precise:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def epoch(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- enqueue (shared with the downloader)
+
+
+def folder_entry(user: str, folder: str, fmt: str, score: float, files: list[dict], **extra: Any) -> dict:
+    """A folder as the history keeps it, ready to be queued: ``files`` = [{filename, size, audio}]."""
+    return {"user": user, "folder": folder, "format": fmt, "score": round(score, 3), "files": files, **extra}
+
+
+@dataclass
+class EnqueueOutcome:
+    accepted: bool
+    reason: str | None = None
+    offline: bool = False
+
+
+def enqueue_folder(ctx: JobContext, client: SlskdClient, key: str, folder: dict, now: float,
+                   attempt_chosen: dict | None = None) -> EnqueueOutcome:
+    """Queue a folder's files in one request; on acceptance record it, then mark the entry downloaded.
+
+    Raises ``NotConnected`` (the run should stop); other failures come back as
+    an outcome so the caller can try the next folder.
+    """
+    files = folder["files"]
+    try:
+        result = client.enqueue(folder["user"], [(f["filename"], int(f.get("size") or 0)) for f in files])
+    except NotConnected:
+        raise
+    except PeerOffline as exc:
+        _note(ctx, key, f"{folder['user']} is offline; enqueue refused ({exc.message})", now)
+        return EnqueueOutcome(False, f"{folder['user']} is offline", offline=True)
+    except UpstreamError as exc:
+        _note(ctx, key, f"enqueue from {folder['user']} failed: {exc.message}", now)
+        return EnqueueOutcome(False, f"enqueue failed: {exc.message}")
+    by_name = {t.filename: t for t in result.enqueued}
+    already = {f.filename for f in result.failed}
+    recorded_files = [
+        {"filename": f["filename"], "size": int(f.get("size") or 0), "audio": bool(f.get("audio", True)),
+         "id": by_name[f["filename"]].id if f["filename"] in by_name else None,
+         "state": by_name[f["filename"]].state if f["filename"] in by_name else "Requested", "bytes": 0}
+        for f in files
+    ]
+    audio = sum(1 for f in recorded_files if f["audio"])
+    download = {
+        "user": folder["user"], "folder": folder["folder"], "format": folder.get("format"),
+        "score": folder.get("score"), "queued_at": iso(now, precise=True), "state": "queued", "files": recorded_files,
+        "progress": {"files_done": 0, "files_total": audio, "bytes_done": 0,
+                     "bytes_total": sum(f["size"] for f in recorded_files), "speed": 0.0, "percent": 0.0},
+        "last_progress_at": iso(now, precise=True), "remote_queued_since": None, "ended_at": None, "reason": None,
+    }
+    note = f" ({len(already)} were already queued in slskd)" if already else ""
+    text = (f"{audio} audio files + {len(recorded_files) - audio} others from {folder['user']}: "
+            f"{folder['folder']} [{(folder.get('format') or '?').upper()}, score {folder.get('score')}]{note}")
+
+    def change(record: dict) -> None:
+        record.setdefault("downloads", []).append(download)
+        record["reason"] = None
+        record["next_retry_at"] = None
+        record["failover_requested"] = False
+        if attempt_chosen is not None and record.get("attempts"):
+            attempt = record["attempts"][-1]
+            attempt["chosen"] = attempt_chosen
+            attempt["outcome"] = "queued"
+            attempt["finished_at"] = iso(now)
+        set_download_state(record, "queued", iso(now), text)
+
+    ctx.repository.update_download_record(key, change, now=iso(now))
+    # downloaded.json means "sent to slskd": written only now that slskd accepted the files.
+    ctx.repository.mark_downloaded([key])
+    log.info("%s: queued %s", key, text)
+    return EnqueueOutcome(True)
+
+
+def _note(ctx: JobContext, key: str, text: str, now: float) -> None:
+    ctx.repository.update_download_record(key, lambda record: add_download_event(record, text, iso(now)),
+                                          now=iso(now))
+
+
+# --------------------------------------------------------------------------- album status
+
+
+@dataclass
+class AlbumStatus:
+    """What the transfers say about one download."""
+
+    files: list[dict]
+    progress: dict
+    completed: bool = False
+    failed: str | None = None  # reason
+    blame: bool = True  # the uploader is to blame (not a cancellation)
+    running: bool = False
+    remote_queued: bool = False
+    started: bool = False
+
+
+def _pick(transfers: dict[tuple[str, str], list[Transfer]], by_id: dict[str, Transfer], user: str,
+          file: dict) -> Transfer | None:
+    if file.get("id") and file["id"] in by_id:
+        return by_id[file["id"]]
+    candidates = transfers.get((user, file["filename"]))
+    if not candidates:
+        return None
+    return max(candidates, key=lambda t: (t.requested_at or datetime.min.replace(tzinfo=timezone.utc)))
+
+
+def album_status(download: dict, transfers: dict[tuple[str, str], list[Transfer]],
+                 by_id: dict[str, Transfer]) -> AlbumStatus:
+    user = download["user"]
+    files = []
+    speed = 0.0
+    for old in download.get("files") or []:
+        file = dict(old)
+        transfer = _pick(transfers, by_id, user, file)
+        if transfer is None:
+            if not str(file.get("state") or "").startswith("Completed"):
+                file["state"] = "Missing"
+        else:
+            file.update(id=transfer.id, state=transfer.state, bytes=transfer.bytes_transferred)
+            if transfer.exception:
+                file["exception"] = transfer.exception
+            if transfer.state in RUNNING_STATES:
+                speed += transfer.average_speed or 0.0
+        files.append(file)
+    audio = [f for f in files if f.get("audio", True)]
+    succeeded = [f for f in audio if f.get("state") == "Completed, Succeeded"]
+    failed = [f for f in audio if str(f.get("state") or "").startswith("Completed") and f not in succeeded]
+    unfinished = [f for f in audio if not str(f.get("state") or "").startswith("Completed")]
+    bytes_done = sum(int(f.get("bytes") or 0) for f in files)
+    bytes_total = sum(int(f.get("size") or 0) for f in files)
+    progress = {
+        "files_done": len(succeeded), "files_total": len(audio), "bytes_done": bytes_done,
+        "bytes_total": bytes_total, "speed": round(speed, 1),
+        "percent": round(100.0 * bytes_done / bytes_total, 1) if bytes_total else 0.0,
+    }
+    status = AlbumStatus(files, progress)
+    status.running = any(f.get("state") in RUNNING_STATES for f in unfinished)
+    status.remote_queued = not status.running and any(f.get("state") == "Queued, Remotely" for f in unfinished)
+    status.started = bool(succeeded) or status.running or bytes_done > 0
+    if failed:
+        first = failed[0]
+        state = first.get("state") or ""
+        detail = f" ({first['exception']})" if first.get("exception") else ""
+        status.failed = (f"{len(failed)} of {len(audio)} audio files failed, e.g. "
+                         f"{first['filename'].rsplit(chr(92), 1)[-1]}: {state}{detail}")
+        status.blame = not all("Cancelled" in str(f.get("state")) for f in failed)
+    elif audio and len(succeeded) == len(audio):
+        status.completed = True
+    return status
+
+
+# --------------------------------------------------------------------------- following
+
+
+@dataclass
+class TransferReport:
+    followed: int = 0
+    completed: int = 0
+    failed_over: int = 0
+    searching_again: int = 0
+    given_up: int = 0
+    cancelled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = []
+        if self.completed:
+            parts.append(f"{self.completed} downloads completed")
+        if self.failed_over:
+            parts.append(f"{self.failed_over} moved to the next folder")
+        if self.searching_again:
+            parts.append(f"{self.searching_again} to search again")
+        if self.given_up:
+            parts.append(f"{self.given_up} given up")
+        active = self.followed - self.completed - self.failed_over - self.searching_again - self.given_up
+        if active > 0:
+            parts.append(f"{active} in progress")
+        return ", ".join(parts) or "no downloads in progress"
+
+
+def has_transfers_to_follow(ctx: JobContext) -> bool:
+    return ctx.repository.downloads_to_follow()
+
+
+def follow_transfers(ctx: JobContext, client: SlskdClient | None = None, *,
+                     clock: Callable[[], float] = time.time) -> TransferReport:
+    """Update every followed album from one read of slskd's download list."""
+    report = TransferReport()
+    entries = ctx.repository.download_history().get("entries") or {}
+    records = [{**record, "key": key} for key, record in entries.items()
+               if isinstance(record, dict) and needs_following(record)]
+    if not records:
+        return report
+    client = client or upstream.slskd(ctx.settings)
+    transfers: dict[tuple[str, str], list[Transfer]] = {}
+    by_id: dict[str, Transfer] = {}
+    for transfer in client.downloads():
+        transfers.setdefault((transfer.username, transfer.filename), []).append(transfer)
+        by_id[transfer.id] = transfer
+    for record in records:
+        if ctx.stop_requested():
+            break
+        try:
+            _follow_one(ctx, client, record, transfers, by_id, clock(), report)
+        except NotConnected:
+            raise
+        except UpstreamError as exc:
+            report.errors.append(f"{record['key']}: {exc}")
+            log.warning("%s: following the transfers failed: %s", record["key"], exc)
+    return report
+
+
+def _cancel(client: SlskdClient, user: str, items: list[dict], by_id: dict[str, Transfer],
+            transfers: dict[tuple[str, str], list[Transfer]]) -> int:
+    """Cancel the unfinished transfers among ``items``; those dicts get state "Completed, Cancelled"."""
+    cancelled = 0
+    for item in items:
+        transfer = _pick(transfers, by_id, user or item.get("user") or "", item)
+        if transfer is None or transfer.is_complete:
+            continue
+        client.cancel_download(transfer.username, transfer.id)
+        item["state"] = "Completed, Cancelled"
+        cancelled += 1
+    return cancelled
+
+
+def _follow_one(ctx: JobContext, client: SlskdClient, record: dict, transfers, by_id, now: float,
+                report: TransferReport) -> None:
+    key = record["key"]
+    repository = ctx.repository
+    if record.get("cancel"):
+        for item in record["cancel"]:
+            report.cancelled += _cancel(client, item.get("user") or "", [item], by_id, transfers)
+        repository.update_download_record(key, lambda r: r.update(cancel=[]), now=iso(now))
+    if record.get("state") == "removed":
+        repository.forget_download(key)
+        return
+    if record.get("state") not in ACTIVE_DOWNLOAD_STATES or not record.get("downloads"):
+        return
+    report.followed += 1
+    download = record["downloads"][-1]
+    status = album_status(download, transfers, by_id)
+    s = ctx.settings.slskd
+    failure, blame = status.failed, status.blame
+    last_progress = epoch(download.get("last_progress_at")) or now
+    old = download.get("progress") or {}
+    moved = (status.progress["bytes_done"] > int(old.get("bytes_done") or 0)
+             or status.progress["files_done"] > int(old.get("files_done") or 0))
+    if moved:
+        last_progress = now
+    remote_since = epoch(download.get("remote_queued_since"))
+    if status.remote_queued:
+        # Not started yet: it has waited since it was queued, whenever we first looked.
+        remote_since = remote_since or (now if status.started else epoch(download.get("queued_at")) or now)
+    else:
+        remote_since = None
+    if failure is None and record.get("failover_requested"):
+        failure, blame = "retry asked on the Downloads page", False
+    if failure is None and not status.completed:
+        if status.remote_queued and not status.started and remote_since is not None \
+                and now - remote_since > s.remote_queue_timeout:
+            failure = f"remotely queued for more than {_duration(s.remote_queue_timeout)}"
+        elif not (status.remote_queued and not status.started) and now - last_progress > s.stall_timeout:
+            failure = f"no progress for more than {_duration(s.stall_timeout)}"
+    if status.completed:
+        _complete(ctx, key, download, status, now)
+        report.completed += 1
+        return
+    if failure is not None:
+        cancelled = _cancel(client, download["user"], status.files, by_id, transfers)
+        report.cancelled += cancelled
+        _fail_over(ctx, client, record, download, status, failure, blame, now, report)
+        return
+    state = "downloading" if status.started else "queued"
+    new = {**download, "files": status.files, "progress": status.progress, "state": state,
+           "last_progress_at": iso(last_progress, precise=True),
+           "remote_queued_since": iso(remote_since, precise=True) if remote_since else None}
+
+    def change(r: dict) -> Any:
+        if not r.get("downloads") or r["downloads"][-1].get("queued_at") != download.get("queued_at"):
+            return False  # changed meanwhile (retry, remove): leave it to the next check
+        if r["downloads"][-1] == new and r.get("state") == state:
+            return False
+        r["downloads"][-1] = new
+        if r.get("state") != state:
+            set_download_state(r, state, iso(now), f"{status.progress['files_done']} of "
+                                                   f"{status.progress['files_total']} files from {download['user']}")
+    repository.update_download_record(key, change, now=iso(now))
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def _complete(ctx: JobContext, key: str, download: dict, status: AlbumStatus, now: float) -> None:
+    extras_failed = [f for f in status.files if not f.get("audio", True)
+                     and str(f.get("state") or "").startswith("Completed") and f.get("state") != "Completed, Succeeded"]
+    note = f"; {len(extras_failed)} non-audio files failed (ignored)" if extras_failed else ""
+
+    def change(record: dict) -> None:
+        record["downloads"][-1] = {**download, "files": status.files, "progress": status.progress,
+                                   "state": "completed", "ended_at": iso(now)}
+        record["fallbacks"] = []
+        record["reason"] = None
+        record["failover_requested"] = False
+        set_download_state(record, "completed", iso(now),
+                           f"all {status.progress['files_total']} audio files from {download['user']}{note}")
+
+    ctx.repository.update_download_record(key, change, now=iso(now))
+    ctx.repository.note_download_user(download["user"], ok=True, now=iso(now))
+    log.info("%s: download completed from %s", key, download["user"])
+
+
+def _fail_over(ctx: JobContext, client: SlskdClient, record: dict, download: dict, status: AlbumStatus,
+               reason: str, blame: bool, now: float, report: TransferReport) -> None:
+    key = record["key"]
+    user = download["user"]
+    log.warning("%s: download from %s failed: %s", key, user, reason)
+
+    def failed(r: dict) -> None:
+        r["downloads"][-1] = {**download, "files": status.files, "progress": status.progress, "state": "failed",
+                              "ended_at": iso(now), "reason": reason}
+        r["reason"] = f"{user}: {reason}"
+        r["failover_requested"] = False
+        add_download_event(r, f"download from {user} failed: {reason}; its transfers were cancelled", iso(now))
+
+    ctx.repository.update_download_record(key, failed, now=iso(now))
+    if blame:
+        ctx.repository.note_download_user(user, ok=False, reason=reason, now=iso(now))
+    failed_users = {d.get("user") for d in record.get("downloads") or [] if d.get("state") in ("failed", "cancelled")}
+    failed_users.add(user)
+    for folder in list(record.get("fallbacks") or []):
+        _drop_fallback(ctx, key, folder, now)
+        if folder["user"] in failed_users:
+            continue
+        outcome = enqueue_folder(ctx, client, key, folder, now)
+        if outcome.accepted:
+            report.failed_over += 1
+            return
+    s = ctx.settings.slskd
+    attempts = int(record.get("attempt_count") or 0)
+
+    def search_again(r: dict) -> None:
+        r["fallbacks"] = []
+        if attempts >= s.max_attempts:
+            r["reason"] = f"gave up after {attempts} searches; last: {user}: {reason}"
+            set_download_state(r, "failed", iso(now), r["reason"])
+        else:
+            r["next_retry_at"] = iso(now)
+            set_download_state(r, "wanted", iso(now), "no other folder from the last search; searching again")
+
+    ctx.repository.update_download_record(key, search_again, now=iso(now))
+    if attempts >= s.max_attempts:
+        report.given_up += 1
+    else:
+        report.searching_again += 1
+
+
+def _drop_fallback(ctx: JobContext, key: str, folder: dict, now: float) -> None:
+    def change(record: dict) -> None:
+        record["fallbacks"] = [f for f in record.get("fallbacks") or []
+                               if not (f.get("user") == folder["user"] and f.get("folder") == folder["folder"]
+                                       and f.get("format") == folder.get("format"))]
+
+    ctx.repository.update_download_record(key, change, now=iso(now))
+
+
+def check_transfers(ctx: JobContext, client: SlskdClient | None = None) -> RunResult:
+    """The light check between runs: no request while nothing is followed; skipped while a run follows.
+
+    Skipped too while Soulseek is disconnected: nothing moves then, and an
+    outage must not count as a stalled peer.
+    """
+    if not has_transfers_to_follow(ctx):
+        return RunResult("no downloads to follow", skipped=True)
+    client = client or upstream.slskd(ctx.settings)
+    try:
+        with ctx.repository.job_lock(TRANSFERS_LOCK):
+            server = client.server_state()
+            if not server.ready:
+                return RunResult(f"skipped: Soulseek not connected ({server.state or 'Disconnected'})", skipped=True)
+            report = follow_transfers(ctx, client)
+    except AlreadyLocked:
+        return RunResult("skipped: the transfers are being followed by another process", skipped=True)
+    except UpstreamError as exc:
+        log.info("transfer check skipped: %s", exc)
+        return RunResult(f"skipped: {exc}", skipped=True)
+    return RunResult(report.summary(), error="; ".join(report.errors) or None)
+
+
+def follow_under_lock(ctx: JobContext, client: SlskdClient, wait: float = FOLLOW_LOCK_WAIT,
+                      sleep: Callable[[float], None] = time.sleep) -> TransferReport:
+    """``follow_transfers`` holding the transfers lock, waiting up to ``wait`` seconds for a check to end."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with ctx.repository.job_lock(TRANSFERS_LOCK):
+                return follow_transfers(ctx, client)
+        except AlreadyLocked:
+            if time.monotonic() > deadline:
+                report = TransferReport()
+                report.errors.append("transfers not followed: another process held the lock")
+                return report
+            sleep(0.2)
+

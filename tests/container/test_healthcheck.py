@@ -1,0 +1,42 @@
+"""The container's HEALTHCHECK command, ``python -m app.healthcheck``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from container.harness import free_port
+
+from app.healthcheck import health_url
+
+
+@pytest.mark.parametrize(("host", "url"), [
+    ("0.0.0.0", "http://127.0.0.1:8080/health"),
+    ("127.0.0.1", "http://127.0.0.1:8080/health"),
+    ("::", "http://[::1]:8080/health"),
+    ("192.168.1.20", "http://192.168.1.20:8080/health"),
+    ("fd00::20", "http://[fd00::20]:8080/health"),
+])
+def test_it_asks_where_the_web_ui_listens(host, url):
+    assert health_url(host, 8080) == url
+
+
+def healthcheck(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app.healthcheck"], env=env, capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_it_is_unhealthy_when_nothing_answers(tmp_path):
+    port = free_port()
+    result = healthcheck({"RESONANCE_DATA_DIR": str(tmp_path / "data"), "RESONANCE_CONFIG": str(tmp_path / "c.yaml"),
+                          "RESONANCE_WEB__PORT": str(port)})
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"unhealthy: http://127.0.0.1:{port}/health did not answer")
+
+
+def test_it_is_unhealthy_when_the_settings_are_wrong(tmp_path):
+    result = healthcheck({"RESONANCE_DATA_DIR": str(tmp_path / "data"), "RESONANCE_CONFIG": str(tmp_path / "c.yaml"),
+                          "RESONANCE_WEB__PORT": "eighty"})
+    assert result.returncode == 1
+    assert "unhealthy: the settings are wrong: web.port" in result.stderr

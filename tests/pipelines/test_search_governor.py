@@ -1,0 +1,201 @@
+"""The search governor: in-flight limit, sliding window, deduplication, shared window across restarts."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from app.pipelines.search_governor import SearchGovernor, Stopped, query_key
+
+
+class FakeClock:
+    """Epoch seconds that move only when someone sleeps."""
+
+    def __init__(self, start: float = 1_763_640_000.0) -> None:
+        self.now = start
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self.lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
+def governor(clock, **overrides):
+    values = dict(max_in_flight=2, per_window=34, window=220.0, clock=clock, sleep=clock.sleep)
+    values.update(overrides)
+    return SearchGovernor(**values)
+
+
+def max_in_any_window(starts, window):
+    starts = sorted(starts)
+    return max((sum(1 for t in starts if s <= t < s + window) for s in starts), default=0)
+
+
+def test_it_lets_34_searches_start_at_once_and_holds_the_35th_until_the_window_moves():
+    clock = FakeClock()
+    g = governor(clock)
+    t0 = clock()
+    for _ in range(34):
+        g.release(g.acquire())
+    assert clock() == t0  # no waiting so far
+    permit = g.acquire()
+    assert permit.waited == pytest.approx(220.0, abs=0.3)
+    assert permit.started_at >= t0 + 220.0
+
+
+def test_it_never_has_more_than_the_limit_in_any_window():
+    clock = FakeClock()
+    g = governor(clock, per_window=5, window=30.0)
+    starts = []
+    for n in range(40):
+        with g.slot() as permit:
+            starts.append(permit.started_at)
+        clock.sleep((n * 7) % 5)  # irregular gaps between searches
+    assert max_in_any_window(starts, 30.0) <= 5
+    assert g.started == 40
+
+
+def test_at_most_two_searches_are_in_flight():
+    g = SearchGovernor(max_in_flight=2, per_window=100, window=1.0)
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def search():
+        with g.slot():
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+
+    threads = [threading.Thread(target=search) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 2
+
+
+def test_search_starts_are_serialised():
+    g = SearchGovernor()
+    inside, overlaps, lock = [0], [0], threading.Lock()
+
+    def start():
+        with g.starting():
+            with lock:
+                inside[0] += 1
+                overlaps[0] += inside[0] > 1
+            time.sleep(0.02)
+            with lock:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps[0] == 0
+
+
+def test_a_waiting_caller_can_stop():
+    clock = FakeClock()
+    g = governor(clock, per_window=1)
+    g.release(g.acquire())
+    calls = []
+
+    def stop():
+        calls.append(clock())
+        return len(calls) > 3
+
+    with pytest.raises(Stopped):
+        g.acquire(should_stop=stop)
+    assert clock() - calls[0] < 5  # stopped within a few slices, not after the whole window
+
+
+def test_queries_are_deduplicated_while_running_and_reused_for_a_while():
+    clock = FakeClock()
+    g = governor(clock, reuse_seconds=60)
+    calls = []
+    gate = threading.Event()
+
+    def perform(permit):
+        calls.append(permit.query)
+        gate.wait(2)
+        return f"result of {permit.query}"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(g.search("Portishead Dummy", perform)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    gate.set()
+    for t in threads:
+        t.join()
+    assert calls == ["Portishead Dummy"]
+    assert sorted(reused for _, reused in results) == [False, True, True]
+    assert g.search("dummy  PORTISHEAD", perform) == ("result of Portishead Dummy", True)
+    clock.sleep(61)
+    assert g.search("Portishead Dummy", perform) == ("result of Portishead Dummy", False)
+    assert len(calls) == 2
+    assert query_key("Dummy Portishead") == query_key("portishead   dummy")
+
+
+def test_a_failed_search_is_not_reused_and_reaches_its_caller():
+    clock = FakeClock()
+    g = governor(clock)
+
+    def broken(permit):
+        raise RuntimeError("slskd said no")
+
+    with pytest.raises(RuntimeError):
+        g.search("x y", broken)
+    assert g.search("x y", lambda permit: "fine") == ("fine", False)
+
+
+def test_forget_drops_reusable_results():
+    clock = FakeClock()
+    g = governor(clock)
+    g.search("a b", lambda permit: 1)
+    g.forget()
+    assert g.search("a b", lambda permit: 2) == (2, False)
+
+
+class RepositoryLedger:
+    def __init__(self, repository):
+        self.repository = repository
+
+    def reserve(self, now, per_window, window):
+        return self.repository.reserve_search_slot(now, per_window, window)
+
+
+def test_the_window_survives_a_restart_through_the_data_dir(repository):
+    clock = FakeClock()
+    first = governor(clock, per_window=3, window=100.0, ledger=RepositoryLedger(repository))
+    for _ in range(3):
+        first.release(first.acquire())
+    assert len(repository.search_starts()) == 3
+    # A new process: empty memory, same data dir.
+    second = governor(clock, per_window=3, window=100.0, ledger=RepositoryLedger(repository))
+    permit = second.acquire()
+    assert permit.waited == pytest.approx(100.0, abs=0.3)
+    starts = repository.search_starts()
+    assert len(starts) == 1 and starts[0] == permit.started_at  # older starts pruned as the window moved
+
+
+def test_the_repository_reserves_slots_within_the_window(repository):
+    now = 1000.0
+    assert [repository.reserve_search_slot(now + n, 2, 10.0) for n in range(2)] == [0.0, 0.0]
+    assert repository.reserve_search_slot(now + 2, 2, 10.0) == pytest.approx(8.0)
+    assert repository.reserve_search_slot(now + 10.5, 2, 10.0) == 0.0
+
+
+def test_it_refuses_nonsense_limits():
+    with pytest.raises(ValueError):
+        SearchGovernor(max_in_flight=0)
