@@ -22,8 +22,8 @@ DISCOVERY_JOBS = ("lb-fetch", "catalog-discovery")
 
 def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
     """Settings pointing every service at the sandbox (environment variables win over any file)."""
-    urls, credentials = sandbox.urls, sandbox.credentials
     return {
+        **sandbox.resonance_environment(),
         DATA_DIR_ENV: str(data_dir),
         "RESONANCE_CONFIG": str(data_dir / "demo-config.yaml"),  # the user's own config stays out of it
         "RESONANCE_WEB__HOST": "127.0.0.1",
@@ -31,19 +31,8 @@ def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
         "RESONANCE_WEB__AUTH": "none",
         "RESONANCE_WEB__WORKERS": "1",
         "RESONANCE_GENERAL__CONTACT": "resonance-demo@example.invalid",
-        "RESONANCE_LISTENBRAINZ__BASE_URL": urls["listenbrainz"],
-        "RESONANCE_LISTENBRAINZ__USERNAME": credentials["listenbrainz"]["user"],
         "RESONANCE_LISTENBRAINZ__SOURCE": "both",
-        "RESONANCE_MUSICBRAINZ__BASE_URL": urls["musicbrainz"],
         "RESONANCE_MUSICBRAINZ__RATE_LIMIT": "20",
-        "RESONANCE_COVERART__BASE_URL": urls["coverart"],
-        "RESONANCE_LASTFM__BASE_URL": urls["lastfm"],
-        "RESONANCE_LASTFM__API_KEY": credentials["lastfm"]["api_key"],
-        "RESONANCE_SUBSONIC__BASE_URL": urls["subsonic"],
-        "RESONANCE_SUBSONIC__USERNAME": credentials["subsonic"]["username"],
-        "RESONANCE_SUBSONIC__PASSWORD": credentials["subsonic"]["password"],
-        "RESONANCE_SLSKD__BASE_URL": urls["slskd"],
-        "RESONANCE_SLSKD__API_KEY": credentials["slskd"]["api_key"],
         "SLSKD_INTERVAL": "1m",
         "RESONANCE_SCHEDULE__RUN_ON_START": "false",
     }

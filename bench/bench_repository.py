@@ -11,27 +11,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.records import load_queue_items  # noqa: E402
 from app.repository import Repository  # noqa: E402
+from queue_data import make_items  # noqa: E402
 
 PENDING = 10_000
-
-
-def make_items(count: int) -> list[dict]:
-    raw = [
-        {"artist": f"Artist {n % 1500}", "album": f"Album number {n}", "mbid": str(uuid.uuid4()),
-         "score": float(n % 100), "source": "catalog" if n % 2 else "listenbrainz",
-         "similar_to": ["Daft Punk", "Kavinsky"], "year": 1960 + n % 60,
-         "cover_url": f"https://coverartarchive.org/release-group/{uuid.uuid4()}/front-250",
-         "added_at": f"2026-01-{1 + n % 28:02d}T10:00:00Z"}
-        for n in range(count)
-    ]
-    return load_queue_items(raw)
 
 
 def timed(fn, rounds: int) -> list[float]:

@@ -266,50 +266,38 @@ class MusicBrainzClient:
         official release (browse refuses ``status=``); ``artist_credits`` adds
         each group's credit (``artist_credit_name``).
         """
-        groups: list[ReleaseGroup] = []
-        offset = 0
-        while True:
-            params: dict[str, Any] = {"artist": artist_mbid, "limit": BROWSE_LIMIT, "offset": offset}
-            if primary_type:
-                params["type"] = primary_type
-            if release_group_status:
-                params["release-group-status"] = release_group_status
-            if artist_credits:
-                params["inc"] = "artist-credits"
-            data, response = self._get("release-group", params)
-            rows = data.get("release-groups")
-            if not isinstance(rows, list):
-                raise self.http.bad_shape(response, "no 'release-groups' list")
-            for row in rows:
-                group = _release_group(row)
-                if group is not None:
-                    groups.append(group)
-            offset += len(rows)
-            total = as_int(data.get("release-group-count"))
-            if not rows or total is None or offset >= total:
-                return groups
+        params: dict[str, Any] = {"artist": artist_mbid}
+        if primary_type:
+            params["type"] = primary_type
+        if release_group_status:
+            params["release-group-status"] = release_group_status
+        if artist_credits:
+            params["inc"] = "artist-credits"
+        return self._browse("release-group", params, _release_group)
 
     def releases_of_group(self, rg_mbid: str, *, official_only: bool = True, max_releases: int = 300) -> list[Release]:
         """Releases of a release group with track counts (``inc=media``)."""
-        releases: list[Release] = []
+        params: dict[str, Any] = {"release-group": rg_mbid, "inc": "media"}
+        if official_only:
+            params["status"] = "official"
+        return self._browse("release", params, _release, max_items=max_releases)
+
+    def _browse(self, entity: str, params: dict[str, Any], parse: Callable[[Any], Any],
+                max_items: int | None = None) -> list[Any]:
+        """Every page of a browse (100 a page), until ``<entity>-count`` is reached."""
+        found: list[Any] = []
         offset = 0
-        while len(releases) < max_releases:
-            params: dict[str, Any] = {"release-group": rg_mbid, "inc": "media", "limit": BROWSE_LIMIT, "offset": offset}
-            if official_only:
-                params["status"] = "official"
-            data, response = self._get("release", params)
-            rows = data.get("releases")
+        while max_items is None or len(found) < max_items:
+            data, response = self._get(entity, {**params, "limit": BROWSE_LIMIT, "offset": offset})
+            rows = data.get(f"{entity}s")
             if not isinstance(rows, list):
-                raise self.http.bad_shape(response, "no 'releases' list")
-            for row in rows:
-                release = _release(row)
-                if release is not None:
-                    releases.append(release)
+                raise self.http.bad_shape(response, f"no '{entity}s' list")
+            found.extend(item for item in map(parse, rows) if item is not None)
             offset += len(rows)
-            total = as_int(data.get("release-count"))
+            total = as_int(data.get(f"{entity}-count"))
             if not rows or total is None or offset >= total:
                 break
-        return releases
+        return found
 
     def typical_release(self, rg_mbid: str) -> Release | None:
         """The most typical official release: modal track count (ties → nearest the median), earliest."""

@@ -151,6 +151,24 @@ class Sandbox:
             credentials["subsonic"]["api_key"] = subsonic_user.api_key
         return credentials
 
+    def resonance_environment(self) -> dict[str, str]:
+        """Resonance's settings (as environment variables) pointing every outside service here."""
+        urls, credentials = self.urls, self.credentials
+        return {
+            "RESONANCE_LISTENBRAINZ__BASE_URL": urls["listenbrainz"],
+            "RESONANCE_LISTENBRAINZ__USERNAME": credentials["listenbrainz"]["user"],
+            "RESONANCE_LISTENBRAINZ__TOKEN": credentials["listenbrainz"]["token"],
+            "RESONANCE_MUSICBRAINZ__BASE_URL": urls["musicbrainz"],
+            "RESONANCE_COVERART__BASE_URL": urls["coverart"],
+            "RESONANCE_LASTFM__BASE_URL": urls["lastfm"],
+            "RESONANCE_LASTFM__API_KEY": credentials["lastfm"]["api_key"],
+            "RESONANCE_SUBSONIC__BASE_URL": urls["subsonic"],
+            "RESONANCE_SUBSONIC__USERNAME": credentials["subsonic"]["username"],
+            "RESONANCE_SUBSONIC__PASSWORD": credentials["subsonic"]["password"],
+            "RESONANCE_SLSKD__BASE_URL": urls["slskd"],
+            "RESONANCE_SLSKD__API_KEY": credentials["slskd"]["api_key"],
+        }
+
     def describe(self) -> dict[str, Any]:
         """What ``python -m app.sandbox`` prints."""
         return {"urls": self.urls, "credentials": self.credentials, "catalogue": self.catalogue.summary()}

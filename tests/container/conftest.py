@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from container.harness import VENV_BIN, ServiceTree, base_env, free_port, sandbox_env
+from container.harness import VENV_BIN, ServiceTree, base_env, free_port
 
 from app.sandbox import Sandbox, SandboxSettings
 
@@ -14,7 +14,7 @@ from app.sandbox import Sandbox, SandboxSettings
 def upstream():
     """The outside services: app.sandbox's fakes (fast settings), as environment variables."""
     with Sandbox(settings=SandboxSettings.fast()) as sandbox:
-        yield sandbox_env(sandbox)
+        yield sandbox.resonance_environment()
 
 
 @pytest.fixture

@@ -160,25 +160,6 @@ def base_env(root: Path, web_port: int, upstream: dict[str, str], **extra: str) 
     return env
 
 
-def sandbox_env(sandbox) -> dict[str, str]:
-    """The settings pointing every outside service at an ``app.sandbox.Sandbox``."""
-    urls, credentials = sandbox.urls, sandbox.credentials
-    return {
-        "RESONANCE_LISTENBRAINZ__BASE_URL": urls["listenbrainz"],
-        "RESONANCE_LISTENBRAINZ__USERNAME": credentials["listenbrainz"]["user"],
-        "RESONANCE_LISTENBRAINZ__TOKEN": credentials["listenbrainz"]["token"],
-        "RESONANCE_MUSICBRAINZ__BASE_URL": urls["musicbrainz"],
-        "RESONANCE_COVERART__BASE_URL": urls["coverart"],
-        "RESONANCE_LASTFM__BASE_URL": urls["lastfm"],
-        "RESONANCE_LASTFM__API_KEY": credentials["lastfm"]["api_key"],
-        "RESONANCE_SUBSONIC__BASE_URL": urls["subsonic"],
-        "RESONANCE_SUBSONIC__USERNAME": credentials["subsonic"]["username"],
-        "RESONANCE_SUBSONIC__PASSWORD": credentials["subsonic"]["password"],
-        "RESONANCE_SLSKD__BASE_URL": urls["slskd"],
-        "RESONANCE_SLSKD__API_KEY": credentials["slskd"]["api_key"],
-    }
-
-
 class ServiceTree:
     """The four services under ``s6-svscan``, in ``root`` (a temp dir)."""
 

@@ -9,6 +9,7 @@ import yaml
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
+from app.sandbox import Sandbox, SandboxSettings
 
 USER, PASSWORD = "alice", "wonderland"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -59,19 +60,29 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(repository, tmp_path):
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(
-        {"web": {"auth": "basic", "username": USER, "password": PASSWORD}}), encoding="utf-8")
-    app = create_app({"REPOSITORY": repository, "SETTINGS_TTL": 0})
-    with LiveServer(app) as server:
-        yield server
+    """The app on 127.0.0.1 with the sandbox as every outside service (covers come from its Cover Art Archive).
+
+    The sandbox's addresses go in the config file, not the environment, so the settings page can still edit them.
+    """
+    with Sandbox(settings=SandboxSettings.fast()) as sandbox:
+        config: dict = {"web": {"auth": "basic", "username": USER, "password": PASSWORD}}
+        for name, value in sandbox.resonance_environment().items():
+            section, key = name.removeprefix("RESONANCE_").lower().split("__")
+            config.setdefault(section, {})[key] = value
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        app = create_app({"REPOSITORY": repository, "SETTINGS_TTL": 0})
+        with LiveServer(app) as server:
+            server.sandbox = sandbox
+            yield server
 
 
 @pytest.fixture
 def watched_page(page, live_server):
-    """The page, recording every request to another host and every console error."""
+    """The page, recording every request to another host (but the covers) and every console error."""
     page.outside_requests = []
     page.console_errors = []
-    page.on("request", lambda r: None if r.url.startswith(live_server.url) else page.outside_requests.append(r.url))
+    allowed = (live_server.url, live_server.sandbox.urls["coverart"])  # covers are the one outside request allowed
+    page.on("request", lambda r: None if r.url.startswith(allowed) else page.outside_requests.append(r.url))
     # A 4xx answer (a 422 form, a missing cover) is logged by Chromium as "Failed to load resource": expected.
     page.on("console", lambda m: page.console_errors.append(m.text)
             if m.type == "error" and not m.text.startswith("Failed to load resource") else None)

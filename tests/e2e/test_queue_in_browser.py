@@ -13,13 +13,15 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def seeded(repository, live_server):
-    cover = f"{live_server.url}/static/icons/icon-192.png"
+    covers = f"{live_server.sandbox.urls['coverart']}/release-group"
+    cover = f"{covers}/415c5e7c-035e-528f-9382-6cb208d26629/front-250"  # the sandbox has art for this one
+    no_cover = f"{covers}/7d426565-4dfb-55ad-b309-090aa5d825b5/front-250"  # ...and none for this one (404)
     items = [
         make_queue_item(artist="Justice", album="Cross", year=2007, score=82.5, source="catalog",
                         similar_to=["Daft Punk", "Kavinsky"], added_at="2026-01-09T10:00:00Z", cover_url=cover),
         make_queue_item(artist="Boards of Canada", album="Music Has the Right to Children", year=1998, score=85,
                         source="listenbrainz", similar_to=[], source_track="Roygbiv", added_at="2026-01-08T10:00:00Z",
-                        cover_url=f"{live_server.url}/static/no-such-cover.jpg"),
+                        cover_url=no_cover),
         make_queue_item(artist="Air", album="Moon Safari", year=1998, score=77, source="catalog",
                         similar_to=["Daft Punk"], added_at="2026-01-07T10:00:00Z"),
         make_queue_item(artist='<img src=x onerror=alert("xss")>', album="<script>alert('xss')</script>",
