@@ -92,7 +92,8 @@ def cmd_job(args) -> int:
         if result is None:
             print(f"resonance: {args.name} is already running", file=sys.stderr)
             return EXIT_BUSY
-        print(f"{args.name}: {result.outcome}: {result.summary}" + (f" ({result.error})" if result.error else ""))
+        if args.trigger == "cli":  # a runner's child has logged the same line already
+            print(f"{args.name}: {result.outcome}: {result.summary}" + (f" ({result.error})" if result.error else ""))
         return 1 if result.error else 0
     runner.serve()
     return 0

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import requests  # noqa: E402
-from container.harness import RUNNERS, SERVICES, ServiceTree, base_env, free_port, sandbox_env, wait_for  # noqa: E402
+from container.harness import RUNNERS, SERVICES, ServiceTree, base_env, free_port, wait_for  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
 from app.repository import Repository  # noqa: E402
@@ -48,7 +48,7 @@ MB = 1024 * 1024
 
 def upstream(sandbox) -> dict[str, str]:
     """Every outside service pointed at the sandbox's fakes."""
-    return sandbox_env(sandbox)
+    return sandbox.resonance_environment()
 
 
 def memory(pid: int) -> tuple[int, int] | None:

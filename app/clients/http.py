@@ -123,6 +123,31 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+# What requests' long error texts boil down to, in words a person can act on.
+_TRANSPORT_FAILURES = (
+    ("Connection refused", "connection refused"),
+    ("Name or service not known", "unknown host name"),
+    ("Temporary failure in name resolution", "the host name could not be resolved"),
+    ("No route to host", "no route to host"),
+    ("Network is unreachable", "network unreachable"),
+    ("Connection reset", "the connection was reset"),
+    ("RemoteDisconnected", "the server closed the connection without answering"),
+)
+
+
+def transport_failure(exc: requests.exceptions.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "no answer in time"
+    text = str(exc)
+    return next((reason for marker, reason in _TRANSPORT_FAILURES if marker in text), type(exc).__name__)
+
+
+def server_of(url: str) -> str:
+    """host:port of a URL, without credentials (safe to show)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
 def safe_path(url: str) -> str:
     """Only the path of ``url`` (no host, query or fragment)."""
     try:
@@ -512,10 +537,7 @@ class HttpClient:
                 ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
-                kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
-                error = Unavailable(
-                    self.service, f"{where} {kind} ({type(exc).__name__}: {self.scrub(str(exc))[:300]})"
-                )
+                error = Unavailable(self.service, f"{where} failed: {transport_failure(exc)} ({server_of(url)})")
                 transient = True
             except requests.exceptions.RequestException as exc:
                 raise UpstreamError(

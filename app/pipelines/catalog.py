@@ -554,9 +554,9 @@ class CatalogRun:
 def run_once(ctx: JobContext) -> RunResult:
     settings = ctx.settings
     if not settings.subsonic.base_url:
-        return RunResult("skipped: set subsonic.base_url to read your library", skipped=True)
+        return RunResult("set subsonic.base_url to read your library", skipped=True)
     if not settings.lastfm.api_key:
-        return RunResult("skipped: set lastfm.api_key to find similar artists", skipped=True)
+        return RunResult("set lastfm.api_key to find similar artists", skipped=True)
     run = CatalogRun(ctx)
     outcome = run.outcome
     try:
@@ -570,7 +570,7 @@ def run_once(ctx: JobContext) -> RunResult:
         log.error("%s", reason)
         return RunResult("library not read", error=reason)
     if not snapshot["artists"]:
-        return RunResult("skipped: the library has no artists yet", skipped=True)
+        return RunResult("the library has no artists yet", skipped=True)
     library = Library.from_snapshot(snapshot)
     try:
         run.ask_lastfm(snapshot)

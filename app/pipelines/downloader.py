@@ -339,15 +339,15 @@ class Downloader:
             return RunResult("not run: slskd refused the API key", error=str(exc))
         except UpstreamError as exc:
             log.warning("slskd unreachable, run skipped: %s", exc)
-            return RunResult(f"skipped: slskd unreachable ({exc.message})", skipped=True)
+            return RunResult(f"slskd unreachable ({exc.message})", skipped=True)
         if not server.ready:
             reason = f"Soulseek not connected (slskd reports {server.state or 'Disconnected'})"
             log.warning("%s; run skipped", reason)
-            return RunResult(f"skipped: {reason}", skipped=True)
+            return RunResult(f"{reason}", skipped=True)
         try:
             transfers = follow_under_lock(self.ctx, self.client)
         except NotConnected as exc:
-            return RunResult(f"skipped: {exc.message}", skipped=True)
+            return RunResult(f"{exc.message}", skipped=True)
         except UpstreamError as exc:
             transfers = TransferReport(errors=[f"following transfers: {exc}"])
         due = self.due_entries()
@@ -617,5 +617,5 @@ def as_folder(candidate: Candidate) -> dict:
 
 def run_once(ctx: JobContext) -> RunResult:
     if not ctx.settings.slskd.base_url:
-        return RunResult("skipped: set slskd.base_url to download", skipped=True)
+        return RunResult("set slskd.base_url to download", skipped=True)
     return Downloader(ctx).run()

@@ -239,7 +239,7 @@ class ListenBrainzSource:
 def run_once(ctx: JobContext, source: ListenBrainzSource | None = None) -> RunResult:
     settings = ctx.settings
     if not settings.listenbrainz.username:
-        return RunResult("skipped: set listenbrainz.username to fetch recommendations", skipped=True)
+        return RunResult("set listenbrainz.username to fetch recommendations", skipped=True)
     source = source or ListenBrainzSource(ctx)
     outcome = FetchOutcome()
     try:

@@ -449,13 +449,13 @@ def check_transfers(ctx: JobContext, client: SlskdClient | None = None) -> RunRe
         with ctx.repository.job_lock(TRANSFERS_LOCK):
             server = client.server_state()
             if not server.ready:
-                return RunResult(f"skipped: Soulseek not connected ({server.state or 'Disconnected'})", skipped=True)
+                return RunResult(f"Soulseek not connected ({server.state or 'Disconnected'})", skipped=True)
             report = follow_transfers(ctx, client)
     except AlreadyLocked:
-        return RunResult("skipped: the transfers are being followed by another process", skipped=True)
+        return RunResult("the transfers are being followed by another process", skipped=True)
     except UpstreamError as exc:
         log.info("transfer check skipped: %s", exc)
-        return RunResult(f"skipped: {exc}", skipped=True)
+        return RunResult(f"{exc}", skipped=True)
     return RunResult(report.summary(), error="; ".join(report.errors) or None)
 
 

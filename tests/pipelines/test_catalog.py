@@ -243,7 +243,7 @@ def test_it_skips_the_run_when_navidrome_is_down(run, repository, sandbox):
     sandbox.faults("subsonic").set(refuse=True)
     result = run()
     assert result.outcome == "skipped"
-    assert result.summary.startswith("Subsonic server unreachable: GET /rest/ping.view connection failed")
+    assert result.summary.startswith("Subsonic server unreachable: GET /rest/ping.view failed: connection refused (127.0.0.1:")
     assert sandbox.requests("lastfm") == [] and sandbox.requests("musicbrainz") == []
     assert repository.library_snapshot() == {} and repository.queue()["pending"] == []
 
@@ -256,8 +256,8 @@ def test_it_fails_with_the_servers_reason_on_a_wrong_password(run, repository, s
 
 
 @pytest.mark.parametrize("missing, message", [
-    ("subsonic__base_url", "skipped: set subsonic.base_url to read your library"),
-    ("lastfm__api_key", "skipped: set lastfm.api_key to find similar artists"),
+    ("subsonic__base_url", "set subsonic.base_url to read your library"),
+    ("lastfm__api_key", "set lastfm.api_key to find similar artists"),
 ])
 def test_it_skips_the_run_until_the_services_are_configured(run, sandbox, missing, message):
     result = run(**{missing: ""})

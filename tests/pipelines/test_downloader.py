@@ -69,7 +69,7 @@ def test_it_skips_the_run_when_soulseek_is_disconnected(sandbox, slskd_context, 
     wish(repository, ("Sigur Rós", "( )"))
     sandbox.slskd_state.connected = False
     result = run_once(slskd_context())
-    assert result.skipped and result.summary == "skipped: Soulseek not connected (slskd reports Disconnected)"
+    assert result.skipped and result.summary == "Soulseek not connected (slskd reports Disconnected)"
     assert not [r for r in sandbox.requests("slskd") if r.method == "POST"]
     assert repository.downloaded() == [] and repository.download_records() == []
 

@@ -137,13 +137,13 @@ def test_the_light_check_makes_no_request_while_nothing_is_followed(sandbox, sls
     run_once(ctx)
     sandbox.clear_requests("slskd")
     with repository.job_lock("slskd-transfers"):  # a run is following them right now
-        assert check_transfers(ctx).summary.startswith("skipped")
+        assert check_transfers(ctx).skipped
     assert sandbox.requests("slskd") == []
     result = check_transfers(ctx)
     assert [r.path for r in sandbox.requests("slskd")] == ["/api/v0/server", "/api/v0/transfers/downloads"]
     assert result.summary == "1 in progress"
     sandbox.slskd_state.connected = False
-    assert check_transfers(ctx).summary == "skipped: Soulseek not connected (Disconnected)"
+    assert check_transfers(ctx).summary == "Soulseek not connected (Disconnected)"
 
 
 def test_removing_an_active_download_cancels_it_in_slskd(sandbox, slskd_context, repository):
