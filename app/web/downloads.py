@@ -1,14 +1,477 @@
-"""Downloads: a place in the navigation until the downloader issue fills it."""
+"""Downloads: what slskd-downloader is fetching, has fetched, and could not find.
+
+The page has four sections, each a partial it includes:
+
+- **active** (searching, queued, downloading): progress bar, files done of
+  total, speed, the Soulseek user. It polls itself (``/downloads/active``,
+  every 3 s) while an album is active, a "Run now" waits for the runner or a
+  run is going on; once none is, the poll is answered 286 with the final
+  state, which stops htmx. app.js skips polls while the tab is hidden or a
+  field has the focus. A poll sends the signature of the states it shows
+  (``seen``); when a record changed state since, the answer carries the
+  other sections too, swapped out of band, so an album that finished moves
+  to "Completed" without a reload.
+- **failed or not found** (failed, no_result): the reason, the candidates the
+  last search considered with each factor's reason; Retry, Search again with
+  an edited query, Remove.
+- **waiting** (wanted): searched at the next run.
+- **completed**: the most recent ones.
+
+Live progress: the records in download_history.json are brought up to date by
+the downloader's runs and by ``check_transfers``, which the runner calls
+between runs. While someone watches the page, the page calls
+``check_transfers`` too (``LiveTransfers``): on a helper thread, at most once
+every ``LIVE_CHECK_EVERY`` seconds per process, and not while an active record
+was updated more recently than that (by any process). A request waits for
+the check at most ``LIVE_CHECK_WAIT`` seconds, then shows what the history
+says. A thread, because a check may fail over to the next folder and
+enqueueing waits for the peer, which a request must never do. slskd is
+probed first with short timeouts and no retry, so when it is down the section
+says "slskd unreachable" at once; ``check_transfers`` holds the
+"slskd-transfers" lock without waiting for it, so a check already running in
+another process (the runner, another worker) is skipped, never waited for.
+
+Every action works as a plain form POST (303 back here with a notice) and
+as htmx (the downloads area re-rendered with the notice). After each one the
+downloader's runner is asked for a run, so it acts within seconds. The JSON
+API (``app.web.api.downloads``) calls the same functions.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import hashlib
+import logging
+import threading
+import time
 
-from app.web.context import render
+from flask import Blueprint, current_app, render_template, request
+
+from app.clients.http import NO_RETRY, AuthError, UpstreamError
+from app.clients.slskd import SlskdClient
+from app.pipelines import JobContext
+from app.pipelines.transfers import check_transfers, has_transfers_to_follow
+from app.repository import ACTIVE_DOWNLOAD_STATES, DOWNLOAD_GROUPS, Repository
+from app.web.context import is_htmx, render, repository, see_other, settings
+from app.web.errors import Problem
+from app.web.jobs import STOP_POLLING, job_view, waiting_for_runner
+from app.web.present import parse_time
+from app.web.wishlist import STATE_LABELS
+from app.wishlist import WishlistEntry, normalise_name
+
+log = logging.getLogger("resonance.web")
 
 bp = Blueprint("downloads", __name__)
+
+JOB = "slskd-downloader"
+ACTIVE_ID = "downloads-active"  # the polled section's id: htmx sends it as HX-Trigger
+POLL_SECONDS = 3
+LIVE_CHECK_EVERY = 2.5  # seconds between the page's own transfer checks (per process)
+LIVE_CHECK_WAIT = 1.0  # seconds a request waits for a check before it shows what the history says
+SLOW_CHECK = 10.0  # a check still running after this long is mentioned on the page
+PROBE_TIMEOUT = (2.0, 5.0)  # (connect, read): a slskd that is down must not hold the page up
+COMPLETED_SHOWN = 25
+EVENTS_SHOWN = 8
+MAX_KEY = 2000
+MAX_QUERY = 300
+
+
+# --- the page's own transfer check -------------------------------------------------
+
+
+class LiveTransfers:
+    """One per process: ``check_transfers`` on a helper thread while the page is watched, throttled."""
+
+    def __init__(self, every: float = LIVE_CHECK_EVERY, wait: float = LIVE_CHECK_WAIT):
+        self.every, self.wait = every, wait
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._started = float("-inf")  # time.monotonic() of the last start
+        self._problem: str | None = None
+        self._checked_at: float | None = None  # time.time() when the last check ended
+
+    def refresh(self, repo: Repository, current) -> None:
+        """Start a check when one is due, then give the one in flight a moment to finish."""
+        with self._lock:
+            thread = self._thread if self._thread is not None and self._thread.is_alive() else None
+            if thread is None and time.monotonic() - self._started >= self.every:
+                ctx = JobContext(job=JOB, settings=current, repository=repo)
+                if self._due(ctx):
+                    thread = threading.Thread(target=self._check, args=(ctx,), name="downloads-live-check",
+                                              daemon=True)
+                    self._thread, self._started = thread, time.monotonic()
+                    thread.start()
+        if thread is not None:
+            thread.join(self.wait)
+
+    def _due(self, ctx: JobContext) -> bool:
+        if not ctx.settings.slskd.base_url or not has_transfers_to_follow(ctx):
+            return False
+        # Someone (the runner, another worker) brought an active record up to date just now.
+        updated = [parse_time(r.get("updated_at")) for r in ctx.repository.download_records(ACTIVE_DOWNLOAD_STATES)]
+        stamps = [when.timestamp() for when in updated if when is not None]
+        return not stamps or time.time() - max(stamps) >= self.every
+
+    def _check(self, ctx: JobContext) -> None:
+        s = ctx.settings.slskd
+        problem = None
+        try:
+            probe = SlskdClient(s.base_url, s.api_key, url_base=s.url_base, timeout=PROBE_TIMEOUT, retry=NO_RETRY,
+                                contact=ctx.settings.general.contact or None)
+            server = probe.server_state()
+            if not server.ready:
+                problem = f"Soulseek not connected (slskd reports {server.state or 'Disconnected'})"
+            else:
+                result = check_transfers(ctx)
+                if result.error:
+                    log.warning("downloads page transfer check: %s", result.error)
+        except AuthError:
+            problem = "slskd refused the API key"
+        except UpstreamError as exc:
+            problem = f"slskd unreachable: {exc.message.split(' (', 1)[0][:200]}"
+        except Exception:  # a helper thread must not die with a traceback nobody reads
+            log.exception("the downloads page's transfer check failed")
+            problem = "the transfer check failed; the server log says why"
+        with self._lock:
+            self._problem, self._checked_at = problem, time.time()
+
+    def status(self) -> dict:
+        with self._lock:
+            running = self._thread is not None and self._thread.is_alive()
+            waited = time.monotonic() - self._started if running else 0.0
+            return {"problem": self._problem, "checked_at": self._checked_at,
+                    "waiting": int(waited) if waited >= SLOW_CHECK else None}
+
+
+def live_transfers() -> LiveTransfers | None:
+    """This app's LiveTransfers (None when DOWNLOADS_LIVE_CHECK is off)."""
+    app = current_app
+    if not app.config.get("DOWNLOADS_LIVE_CHECK", True):
+        return None
+    live = app.extensions.get("downloads_live")
+    if live is None:
+        live = app.extensions.setdefault("downloads_live", LiveTransfers(
+            every=app.config.get("DOWNLOADS_LIVE_CHECK_EVERY", LIVE_CHECK_EVERY),
+            wait=app.config.get("DOWNLOADS_LIVE_CHECK_WAIT", LIVE_CHECK_WAIT)))
+    return live
+
+
+# --- how a record reads ---------------------------------------------------------------
+
+
+def _int(value) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _float(value) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _text(value) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _dicts(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _due_now(value) -> bool:
+    when = parse_time(value)
+    return when is None or when.timestamp() <= time.time()
+
+
+def anchor(key: str) -> str:
+    """A stable element id for a record (keys hold any character)."""
+    return "dl-" + hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def file_name(path) -> str:
+    """The file's name without its folders (Soulseek paths use backslashes)."""
+    return str(path or "").replace("/", "\\").rsplit("\\", 1)[-1]
+
+
+def progress_view(progress) -> dict:
+    progress = progress if isinstance(progress, dict) else {}
+    return {
+        "files_done": _int(progress.get("files_done")), "files_total": _int(progress.get("files_total")),
+        "bytes_done": _int(progress.get("bytes_done")), "bytes_total": _int(progress.get("bytes_total")),
+        "speed": max(0.0, _float(progress.get("speed"))),
+        "percent": min(100.0, max(0.0, _float(progress.get("percent")))),
+    }
+
+
+def transfer_view(download: dict) -> dict:
+    files = []
+    for file in _dicts(download.get("files")):
+        size, done = _int(file.get("size")), _int(file.get("bytes"))
+        files.append({"filename": str(file.get("filename") or ""), "name": file_name(file.get("filename")),
+                      "state": _text(file.get("state")), "size": size, "bytes": done,
+                      "audio": bool(file.get("audio", True)),
+                      "percent": round(100.0 * min(done, size) / size, 1) if size else 0.0})
+    return {
+        "user": str(download.get("user") or ""), "folder": str(download.get("folder") or ""),
+        "format": _text(download.get("format")), "score": download.get("score"),
+        "state": _text(download.get("state")), "queued_at": _text(download.get("queued_at")),
+        "ended_at": _text(download.get("ended_at")), "reason": _text(download.get("reason")),
+        "remote_queued_since": _text(download.get("remote_queued_since")),
+        "last_progress_at": _text(download.get("last_progress_at")),
+        "progress": progress_view(download.get("progress")), "files": files,
+    }
+
+
+def candidate_view(candidate: dict) -> dict:
+    factors = candidate.get("factors") if isinstance(candidate.get("factors"), dict) else {}
+    return {
+        "user": str(candidate.get("user") or ""), "folder": str(candidate.get("folder") or ""),
+        "format": _text(candidate.get("format")), "files": _int(candidate.get("files")),
+        "extras": _int(candidate.get("extras")), "size": _int(candidate.get("size")),
+        "score": _float(candidate.get("score")), "accepted": candidate.get("accepted"),
+        "free_slot": candidate.get("free_slot"), "speed": candidate.get("speed"), "queue": candidate.get("queue"),
+        "factors": {str(k): _float(v) for k, v in factors.items()},
+        "reasons": [str(r) for r in candidate.get("reasons") or [] if r],
+    }
+
+
+def attempt_view(attempt: dict) -> dict:
+    chosen = attempt.get("chosen")
+    return {
+        "number": _int(attempt.get("number")), "started_at": _text(attempt.get("started_at")),
+        "finished_at": _text(attempt.get("finished_at")), "outcome": _text(attempt.get("outcome")),
+        "reason": _text(attempt.get("reason")),
+        "queries": [{"text": str(q.get("text") or ""), "state": _text(q.get("state")),
+                     "responses": _int(q.get("responses")), "files": _int(q.get("files"))}
+                    for q in _dicts(attempt.get("queries"))],
+        "candidates": [candidate_view(c) for c in _dicts(attempt.get("candidates"))],
+        "considered": _int(attempt.get("considered")), "best_score": attempt.get("best_score"),
+        "chosen": candidate_view(chosen) if isinstance(chosen, dict) else None,
+    }
+
+
+def download_view(record: dict, detail: bool = False) -> dict:
+    """A record as the page and the API show it; ``detail`` adds every attempt, download and event."""
+    key = record["key"]
+    state = str(record.get("state") or "wanted")
+    artist, title = str(record.get("artist") or ""), str(record.get("title") or "")
+    downloads, attempts = _dicts(record.get("downloads")), _dicts(record.get("attempts"))
+    events = [{"time": _text(e.get("time")), "text": str(e.get("text") or "")} for e in _dicts(record.get("events"))]
+    view = {
+        "key": key, "anchor": anchor(key), "artist": artist, "title": title, "kind": record.get("kind") or "album",
+        "state": state, "label": STATE_LABELS.get(state, state.replace("_", " ").capitalize()),
+        "state_since": _text(record.get("state_since")), "updated_at": _text(record.get("updated_at")),
+        "reason": _text(record.get("reason")), "next_retry_at": _text(record.get("next_retry_at")),
+        "attempt_count": _int(record.get("attempt_count")), "query": _text(record.get("query")),
+        "retry_due": _due_now(record.get("next_retry_at")),
+        "search_text": _text(record.get("query")) or " ".join(part for part in (artist, title) if part) or key,
+        "failover_requested": bool(record.get("failover_requested")),
+        "download": transfer_view(downloads[-1]) if downloads else None,
+        "attempt": attempt_view(attempts[-1]) if attempts else None,
+        "events": events[-EVENTS_SHOWN:][::-1],
+    }
+    if detail:
+        view.update(events=events[::-1], attempts=[attempt_view(a) for a in attempts],
+                    downloads=[transfer_view(d) for d in downloads])
+    return view
+
+
+def grouped(records: list[dict]) -> dict[str, list[dict]]:
+    """Records by DOWNLOAD_GROUPS (active, waiting, completed, failed), each most recently updated first."""
+    groups: dict[str, list[dict]] = {name: [] for name in DOWNLOAD_GROUPS}
+    for record in records:
+        for name, states in DOWNLOAD_GROUPS.items():
+            if record.get("state") in states:
+                groups[name].append(record)
+                break
+    return groups
+
+
+def signature(records: list[dict]) -> str:
+    """Which records are in which state: a poll that saw another signature gets every section."""
+    text = "\n".join(sorted(f"{r['key']}\t{r.get('state')}" for r in records))
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def downloader_job() -> dict:
+    repo = repository()
+    return job_view(JOB, repo.job_statuses(), repo.run_requests(), settings())
+
+
+def downloads_data(limits: dict[str, int] | None = None) -> dict:
+    """Records by group (the first ``limits[group]`` of each), after the page's own transfer check when one is due."""
+    repo, live, limits = repository(), live_transfers(), limits or {}
+    if live is not None:
+        live.refresh(repo, settings())
+    records = repo.download_records()
+    groups = grouped(records)
+    return {
+        "records": records,
+        "groups": {name: [download_view(r) for r in items[:limits.get(name)]] for name, items in groups.items()},
+        "counts": {name: len(items) for name, items in groups.items()},
+        "live": live.status() if live is not None else {"problem": None, "checked_at": None, "waiting": None},
+    }
+
+
+def page_context(message: str | None = None) -> dict:
+    data = downloads_data({"completed": COMPLETED_SHOWN})
+    groups = data["groups"]
+    job = downloader_job()
+    attention = sorted([d for d in groups["waiting"] if d["state"] == "no_result"] + groups["failed"],
+                       key=lambda d: d["updated_at"] or "", reverse=True)
+    return {
+        "message": message,
+        "active_items": groups["active"],
+        "attention": attention,
+        "waiting": [d for d in groups["waiting"] if d["state"] != "no_result"],
+        "completed": groups["completed"],
+        "completed_total": data["counts"]["completed"],
+        "job": job,
+        "active": bool(groups["active"]) or job["running"] or waiting_for_runner(job),
+        "signature": signature(data["records"]),
+        "live": data["live"],
+        "poll_seconds": POLL_SECONDS,
+        "refresh_others": False,
+    }
+
+
+# --- what the actions do (the page and the API) ---------------------------------------------
+
+
+def find_record(key) -> dict:
+    if not isinstance(key, str) or not key:
+        raise Problem(400, "Which download? The key is missing.", details={"key": ["Missing data for required field."]})
+    if len(key) > MAX_KEY:
+        raise Problem(400, "That key is too long.", details={"key": [f"Longer than maximum length {MAX_KEY}."]})
+    record = repository().download_record(key)
+    if record is None or record.get("state") == "removed":
+        raise Problem(404, f"There is no download for {key[:200]}.")
+    return record
+
+
+def _back_on_wishlist(record: dict) -> bool:
+    """Retry and Search again act through the wishlist: put the entry back if it was taken off."""
+    try:
+        entry = WishlistEntry.create(str(record.get("artist") or ""), str(record.get("title") or ""),
+                                     record.get("kind") or "album")
+    except ValueError:
+        return False
+    return bool(repository().add_to_wishlist([entry]))
+
+
+def retry(key) -> tuple[str, dict]:
+    record = find_record(key)
+    if record.get("state") == "completed":
+        raise Problem(409, f"{key} is already downloaded: nothing to retry.", code="already_downloaded")
+    updated = repository().retry_download(key)
+    if updated is None:
+        raise Problem(404, f"There is no download for {key[:200]}.")
+    back = _back_on_wishlist(updated)
+    repository().request_run(JOB)
+    if record.get("state") in ACTIVE_DOWNLOAD_STATES:
+        user = ((record.get("downloads") or [{}])[-1] or {}).get("user") or "this user"
+        return f"{key}: the folder from {user} is given up; the next candidate is tried within a minute.", updated
+    again = " (it is back on the wishlist)" if back else ""
+    return f"{key} is searched again at the next run{again}.", updated
+
+
+def search_again(key, query) -> tuple[str, dict]:
+    record = find_record(key)
+    text = normalise_name(query) if isinstance(query, str) else ""
+    if not text:
+        raise Problem(400, "Type what to search for.", details={"query": ["The query is empty."]})
+    if len(text) > MAX_QUERY:
+        raise Problem(400, f"The query is too long (at most {MAX_QUERY} characters).",
+                      details={"query": [f"Longer than maximum length {MAX_QUERY}."]})
+    updated = repository().search_download_again(key, text)
+    if updated is None:
+        raise Problem(404, f"There is no download for {key[:200]}.")
+    back = _back_on_wishlist(record)
+    repository().request_run(JOB)
+    return (f'{key} is searched as “{text}” at the next run' + (" (it is back on the wishlist)" if back else "")
+            + "."), updated
+
+
+def remove(key, keep_wishlist: bool = False) -> str:
+    record = find_record(key)
+    if not repository().remove_download(key, keep_wishlist=keep_wishlist):
+        raise Problem(404, f"There is no download for {key[:200]}.")
+    repository().request_run(JOB)
+    state = record.get("state")
+    if state == "completed":
+        return f"Removed {key} from the list (its files stay where slskd put them)."
+    text = f"Removed {key}"
+    if state in ACTIVE_DOWNLOAD_STATES:
+        text += "; its transfers are cancelled in slskd within a minute"
+    return text + ("; it stays on the wishlist." if keep_wishlist else " and took it off the wishlist.")
+
+
+def run_now() -> str:
+    if repository().job_running(JOB):
+        raise Problem(409, f"{JOB} is running now; ask again when it has finished.", code="already_running")
+    repository().request_run(JOB)
+    return "The downloader runs within seconds (once its runner is started)."
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@bp.app_template_filter("size")
+def size_text(value) -> str:
+    """Bytes as "850 kB", "190 MB", "1.2 GB" (decimal units, as slskd shows them)."""
+    number = _float(value)
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if number >= scale:
+            shown = number / scale
+            return f"{shown:.1f} {unit}" if shown < 10 else f"{shown:.0f} {unit}"
+    return f"{int(number)} B"
+
+
+@bp.app_template_filter("speed")
+def speed_text(value) -> str:
+    return f"{size_text(value)}/s" if _float(value) > 0 else "—"
 
 
 @bp.get("/downloads")
 def index():
-    return render("pages/downloads.html")
+    message = request.args.get("done", "")[:500] or None
+    return render("pages/downloads.html", "partials/downloads.html", **page_context(message))
+
+
+@bp.get("/downloads/active")
+def active():
+    """The active section: polled by itself; 286 (stop polling) once nothing is active."""
+    context = page_context()
+    polled = is_htmx() and request.headers.get("HX-Trigger") == ACTIVE_ID
+    context["refresh_others"] = polled and request.args.get("seen") != context["signature"]
+    status = STOP_POLLING if polled and not context["active"] else 200
+    return render("pages/downloads.html", "partials/downloads_active.html", status=status, **context)
+
+
+def _done(message: str):
+    if is_htmx():
+        return render_template("partials/downloads.html", **page_context(message))
+    return see_other("/downloads", done=message)
+
+
+@bp.post("/downloads/retry")
+def retry_action():
+    return _done(retry(request.form.get("key"))[0])
+
+
+@bp.post("/downloads/search-again")
+def search_again_action():
+    return _done(search_again(request.form.get("key"), request.form.get("query"))[0])
+
+
+@bp.post("/downloads/remove")
+def remove_action():
+    keep = request.form.get("keep_wishlist") in ("1", "on", "true")
+    return _done(remove(request.form.get("key"), keep_wishlist=keep))
+
+
+@bp.post("/downloads/run")
+def run_action():
+    return _done(run_now())

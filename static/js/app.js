@@ -26,6 +26,15 @@
     }
   });
 
+  // A poll waits while a field has the focus: its swap would take away what you are typing.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var field = document.activeElement;
+    if (elt && elt.hasAttribute("data-poll") && field && field.matches("input:not([type=checkbox]):not([type=hidden]), textarea, select")) {
+      event.preventDefault();
+    }
+  });
+
   // Notices with data-expires="N" (the Undo card, toasts) leave after N seconds.
   function expire(root) {
     var found = root.matches && root.matches("[data-expires]") ? [root] : [];
@@ -47,6 +56,13 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
     openPanels = target ? Array.prototype.map.call(target.querySelectorAll("details[open][id]"), function (d) { return d.id; }) : [];
+  });
+  // Sections a poll replaces out of band (the downloads page) keep theirs open too.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.querySelectorAll) {
+      Array.prototype.forEach.call(target.querySelectorAll("details[open][id]"), function (d) { openPanels.push(d.id); });
+    }
   });
   document.addEventListener("htmx:afterSettle", function () {
     openPanels.forEach(function (id) {

@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1: queue, wishlist, jobs, settings, block list, health.
+"""The JSON API under /api/v1: queue, wishlist, downloads, jobs, settings, block list, health.
 
 Handlers load their input through the marshmallow schemas in ``schemas``
 (400 with the field messages when it is wrong), call the repository, and dump
@@ -62,13 +62,15 @@ def answer(schema: Schema, value, status: int = 200):
     return response
 
 
-from app.web.api import views  # noqa: E402,F401  (routes register on bp)
-from app.web.api.openapi import openapi_document  # noqa: E402
+from app.web.api import downloads, views  # noqa: E402,F401  (routes register on bp)
 
 
 @bp.get("/openapi.json")
 @doc("This document", tag="meta", public=False)
 def openapi():
+    # apispec is loaded on the first request for the document, not in every worker at start.
+    from app.web.api.openapi import openapi_document
+
     return jsonify(openapi_document(current_app))
 
 

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from app.config import SECTIONS, SETTINGS, Duration, Setting, StringList
 from app.records import QueueItemSchema
-from app.repository import SORTS
+from app.repository import DOWNLOAD_GROUPS, SORTS
 
 MBID = fields.String(validate=validate.Length(min=1, max=100))
 
@@ -198,3 +198,164 @@ class SettingsSchema(Schema):
     sources = fields.Dict(keys=fields.String(), values=fields.String(),
                           metadata={"description": "'section.key' -> default, file, ui or env:NAME"})
     changed = fields.List(fields.String(), metadata={"description": "After an update: the keys saved"})
+
+
+# --- downloads ----------------------------------------------------------------------------
+
+DOWNLOAD_KEY = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                             metadata={"description": "The wishlist entry's text, 'Artist - Title'", "example":
+                                       "Sigur Rós - ( )"})
+
+
+class DownloadsQuerySchema(Schema):
+    group = fields.String(load_default=None, validate=validate.OneOf(tuple(DOWNLOAD_GROUPS)),
+                          metadata={"description": "Only this group: active (searching, queued, downloading), "
+                                                   "waiting (wanted, no_result), completed or failed. Default: all"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000),
+                           metadata={"description": "Records per group, most recently updated first"})
+
+
+class DownloadKeySchema(Schema):
+    key = DOWNLOAD_KEY
+
+
+class DownloadProgressSchema(Schema):
+    files_done = fields.Integer(metadata={"description": "Audio files completed"})
+    files_total = fields.Integer(metadata={"description": "Audio files in the folder"})
+    bytes_done = fields.Integer()
+    bytes_total = fields.Integer()
+    speed = fields.Float(metadata={"description": "Bytes per second over the running transfers"})
+    percent = fields.Float(metadata={"description": "0 to 100, by bytes"})
+
+
+class DownloadFileSchema(Schema):
+    filename = fields.String(metadata={"description": "The peer's full path"})
+    name = fields.String(metadata={"description": "The file's name without its folders"})
+    state = fields.String(allow_none=True, metadata={"description": "slskd's state, e.g. 'InProgress', "
+                                                                    "'Completed, Succeeded'"})
+    size = fields.Integer()
+    bytes = fields.Integer(metadata={"description": "Bytes transferred"})
+    audio = fields.Boolean()
+    percent = fields.Float()
+
+
+class TransferSchema(Schema):
+    user = fields.String(metadata={"description": "The Soulseek user it comes from"})
+    folder = fields.String()
+    format = fields.String(allow_none=True)
+    score = fields.Float(allow_none=True)
+    state = fields.String(allow_none=True,
+                          metadata={"description": "queued, downloading, completed, failed, cancelled"})
+    queued_at = fields.String(allow_none=True)
+    ended_at = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    remote_queued_since = fields.String(allow_none=True)
+    last_progress_at = fields.String(allow_none=True)
+    progress = fields.Nested(DownloadProgressSchema)
+    files = fields.List(fields.Nested(DownloadFileSchema))
+
+
+class CandidateSchema(Schema):
+    user = fields.String()
+    folder = fields.String()
+    format = fields.String(allow_none=True)
+    files = fields.Integer(metadata={"description": "Audio files"})
+    extras = fields.Integer(metadata={"description": "Cover, .cue, .log… coming along"})
+    size = fields.Integer()
+    score = fields.Float(metadata={"description": "0 to 1; queued only at slskd.min_score or more"})
+    accepted = fields.Boolean(allow_none=True)
+    free_slot = fields.Boolean(allow_none=True)
+    speed = fields.Integer(allow_none=True)
+    queue = fields.Integer(allow_none=True)
+    factors = fields.Dict(keys=fields.String(), values=fields.Float(),
+                          metadata={"description": "completeness, title, quality, reliability, free_slot, speed, "
+                                                   "queue"})
+    reasons = fields.List(fields.String(), metadata={"description": "One line per factor, in plain words"})
+
+
+class SearchQueryRunSchema(Schema):
+    text = fields.String()
+    state = fields.String(allow_none=True)
+    responses = fields.Integer()
+    files = fields.Integer()
+
+
+class AttemptSchema(Schema):
+    number = fields.Integer()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True, metadata={"description": "queued, no_result, stopped, postponed, error"})
+    reason = fields.String(allow_none=True)
+    queries = fields.List(fields.Nested(SearchQueryRunSchema))
+    candidates = fields.List(fields.Nested(CandidateSchema), metadata={"description": "The ten best"})
+    considered = fields.Integer(metadata={"description": "Candidates scored in all"})
+    best_score = fields.Float(allow_none=True)
+    chosen = fields.Nested(CandidateSchema, allow_none=True)
+
+
+class DownloadEventSchema(Schema):
+    time = fields.String(allow_none=True)
+    text = fields.String()
+
+
+class DownloadSchema(Schema):
+    key = fields.String()
+    artist = fields.String()
+    title = fields.String()
+    kind = fields.String(metadata={"description": "album or track"})
+    state = fields.String(metadata={"description": "wanted, searching, queued, downloading, completed, failed, "
+                                                   "no_result"})
+    label = fields.String()
+    state_since = fields.String(allow_none=True)
+    updated_at = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "Why it failed or found nothing"})
+    next_retry_at = fields.String(allow_none=True)
+    attempt_count = fields.Integer(metadata={"description": "Searches since the last Retry"})
+    retry_due = fields.Boolean(metadata={"description": "Searched at the next run (next_retry_at passed or unset)"})
+    query = fields.String(allow_none=True, metadata={"description": "The query typed in 'Search again', if any"})
+    failover_requested = fields.Boolean()
+    download = fields.Nested(TransferSchema, allow_none=True, metadata={"description": "The latest folder queued"})
+    attempt = fields.Nested(AttemptSchema, allow_none=True, metadata={"description": "The latest search"})
+    events = fields.List(fields.Nested(DownloadEventSchema), metadata={"description": "Newest first"})
+
+
+class DownloadDetailSchema(DownloadSchema):
+    attempts = fields.List(fields.Nested(AttemptSchema), metadata={"description": "The last ten searches"})
+    downloads = fields.List(fields.Nested(TransferSchema), metadata={"description": "The last ten folders queued"})
+
+
+class LiveCheckSchema(Schema):
+    problem = fields.String(allow_none=True, metadata={"description": "e.g. 'slskd unreachable: …'"})
+    checked_at = fields.Float(allow_none=True, metadata={"description": "Epoch seconds of the last transfer check "
+                                                                        "made for the Downloads page"})
+
+
+class DownloadsSchema(Schema):
+    active = fields.List(fields.Nested(DownloadSchema))
+    waiting = fields.List(fields.Nested(DownloadSchema))
+    completed = fields.List(fields.Nested(DownloadSchema))
+    failed = fields.List(fields.Nested(DownloadSchema))
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "Records per group (before the limit)"})
+    polling = fields.Boolean(metadata={"description": "Whether the Downloads page is refreshing itself: something "
+                                                      "is active, or a run is going on or asked for"})
+    live = fields.Nested(LiveCheckSchema)
+
+
+class DownloadSearchAgainSchema(Schema):
+    key = DOWNLOAD_KEY
+    query = fields.String(required=True, validate=validate.Length(min=1, max=300),
+                          metadata={"description": "Searched instead of the usual queries", "example": "sigur ros"})
+
+
+class DownloadRemoveSchema(Schema):
+    key = DOWNLOAD_KEY
+    keep_wishlist = fields.Boolean(load_default=False,
+                                   metadata={"description": "Leave the entry on the wishlist (it is not searched "
+                                                            "again unless retried)"})
+
+
+class DownloadActionSchema(Schema):
+    message = fields.String()
+    download = fields.Nested(DownloadSchema, allow_none=True)
+    run_requested_at = fields.String(allow_none=True, metadata={"description": "The downloader's 'Run now'"})
