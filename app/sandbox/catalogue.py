@@ -27,17 +27,17 @@ Data format (all IDs are fixed strings in the data):
 from __future__ import annotations
 
 import copy
-import gc
 import hashlib
 import json
 import re
 import unicodedata
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
+
+from app.gcpause import gc_paused
 
 # --------------------------------------------------------------------------- text helpers
 
@@ -324,12 +324,12 @@ class Catalogue:
         ``albums`` candidate albums by other artists (see ``generate.py``)."""
         from app.sandbox.generate import generate_catalogue_data
 
-        with _gc_paused():
+        with gc_paused():
             return cls.from_dict(generate_catalogue_data(artists=artists, albums=albums, seed=seed))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Catalogue":
-        with _gc_paused():
+        with gc_paused():
             return cls._from_dict(data)
 
     @classmethod
@@ -622,18 +622,6 @@ class Catalogue:
 
     def copy(self) -> "Catalogue":
         return copy.deepcopy(self)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Building ~100k small objects triggers many full GC passes that find nothing to free."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @lru_cache(maxsize=1)

@@ -46,10 +46,7 @@ import time
 
 from flask import Blueprint, current_app, render_template, request
 
-from app.clients.http import NO_RETRY, AuthError, UpstreamError
-from app.clients.slskd import SlskdClient
 from app.pipelines import JobContext
-from app.pipelines.transfers import check_transfers, has_transfers_to_follow
 from app.repository import ACTIVE_DOWNLOAD_STATES, DOWNLOAD_GROUPS, Repository
 from app.web.context import is_htmx, render, repository, see_other, settings
 from app.web.errors import Problem
@@ -104,7 +101,7 @@ class LiveTransfers:
             thread.join(self.wait)
 
     def _due(self, ctx: JobContext) -> bool:
-        if not ctx.settings.slskd.base_url or not has_transfers_to_follow(ctx):
+        if not ctx.settings.slskd.base_url or not ctx.repository.downloads_to_follow():
             return False
         # Someone (the runner, another worker) brought an active record up to date just now.
         updated = [parse_time(r.get("updated_at")) for r in ctx.repository.download_records(ACTIVE_DOWNLOAD_STATES)]
@@ -112,6 +109,11 @@ class LiveTransfers:
         return not stamps or time.time() - max(stamps) >= self.every
 
     def _check(self, ctx: JobContext) -> None:
+        # The HTTP stack is loaded the first time someone watches a download, not in every worker.
+        from app.clients.http import NO_RETRY, AuthError, UpstreamError
+        from app.clients.slskd import SlskdClient
+        from app.pipelines.transfers import check_transfers
+
         s = ctx.settings.slskd
         problem = None
         try:

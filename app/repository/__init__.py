@@ -1,0 +1,101 @@
+"""The only code that reads or writes the data dir.
+
+Every file is changed by a read-modify-write transaction under an exclusive
+lock (portalocker, one lock file per data file), and replaced atomically:
+temp file in the same folder, fsync, rename, fsync of the folder. Readers
+never lock: a rename is atomic, so they always see a whole file. A file that
+cannot be parsed is moved aside, never overwritten. ``store`` holds that
+machinery; the other modules hold what the app does with each file, as
+parts of one ``Repository``:
+
+    queue       the pending queue, approved and rejected history, block list
+    lists       wishlist.txt, processed.json, downloaded.json
+    jobs        job status, run requests, job locks and logs, saved settings
+    catalog     the library snapshot and catalog-discovery's findings
+    downloads   download_history.json
+
+When two files change together, locks are always taken in the same order:
+pending_queue, then wishlist (or blocked_artists).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from app.repository.catalog import CatalogRecords
+from app.repository.downloads import (
+    ACTIVE_DOWNLOAD_STATES,
+    DOWNLOAD_GROUPS,
+    DOWNLOAD_STATES,
+    DownloadRecords,
+    add_download_event,
+    cancel_current_download,
+    needs_following,
+    new_download_record,
+    set_download_state,
+)
+from app.repository.jobs import JobRecords
+from app.repository.lists import ListRecords
+from app.repository.queue import SORTS, QueueRecords
+from app.repository.store import (
+    BLOCKED_ARTISTS,
+    CATALOG_ARTISTS,
+    CATALOG_DISCOVERED,
+    DATA_DIR_ENV,
+    DEFAULT_DATA_DIR,
+    DOWNLOAD_HISTORY,
+    DOWNLOADED,
+    JOB_STATUS,
+    PENDING_QUEUE,
+    PROCESSED,
+    RUN_REQUESTS,
+    SETTINGS,
+    WISHLIST,
+    AlreadyLocked,
+    CorruptFileError,
+    DataFile,
+    Store,
+    job_log_file,
+)
+
+__all__ = [
+    "ACTIVE_DOWNLOAD_STATES", "BLOCKED_ARTISTS", "CATALOG_ARTISTS", "CATALOG_DISCOVERED", "DATA_DIR_ENV",
+    "DEFAULT_DATA_DIR", "DOWNLOADED", "DOWNLOAD_GROUPS", "DOWNLOAD_HISTORY", "DOWNLOAD_STATES", "JOB_STATUS",
+    "PENDING_QUEUE", "PROCESSED", "RUN_REQUESTS", "SETTINGS", "SORTS", "WISHLIST", "AlreadyLocked",
+    "CorruptFileError", "DataFile", "Repository", "Store", "add_download_event", "cancel_current_download",
+    "data_dir_from_env", "default_repository", "job_log_file", "needs_following", "new_download_record",
+    "set_download_state",
+]
+
+
+def data_dir_from_env() -> Path:
+    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords):
+    """Domain operations on the data dir, each one transaction (or a fixed order of them)."""
+
+    def __init__(self, data_dir: str | os.PathLike | None = None):
+        self.store = Store(data_dir if data_dir is not None else data_dir_from_env())
+
+    @property
+    def data_dir(self) -> Path:
+        return self.store.data_dir
+
+    def quarantined_files(self) -> list[Path]:
+        return self.store.quarantined_files()
+
+
+_default_lock = threading.Lock()
+_default_repository: Repository | None = None
+
+
+def default_repository() -> Repository:
+    """The repository for RESONANCE_DATA_DIR, shared within a process."""
+    global _default_repository
+    with _default_lock:
+        if _default_repository is None or _default_repository.data_dir != data_dir_from_env().absolute():
+            _default_repository = Repository()
+        return _default_repository

@@ -1,0 +1,104 @@
+"""Job status, run requests, job locks and logs, and the settings saved from the web UI."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator
+
+from app.records import utc_now_iso
+from app.repository.store import (
+    JOB_STATUS,
+    RUN_REQUESTS,
+    SETTINGS,
+    AlreadyLocked,
+    job_log_file,
+)
+
+
+class JobRecords:
+    # jobs ---------------------------------------------------------------------
+
+    def job_statuses(self) -> dict[str, dict]:
+        return self.store.read(JOB_STATUS)
+
+    def update_job_status(self, job: str, **changes: Any) -> dict:
+        with self.store.transaction(JOB_STATUS) as statuses:
+            status = {**statuses.get(job, {}), **changes}
+            statuses[job] = status
+        return status
+
+    def request_run(self, job: str) -> None:
+        with self.store.transaction(RUN_REQUESTS) as requests:
+            requests.setdefault(job, utc_now_iso())
+
+    def take_run_request(self, job: str) -> str | None:
+        """The time a run was asked for, clearing the request; None when nobody asked."""
+        if job not in self.store.read(RUN_REQUESTS):
+            return None  # cheap check first: runners poll this every few seconds
+        with self.store.transaction(RUN_REQUESTS) as requests:
+            return requests.pop(job, None)
+
+    def run_requests(self) -> dict[str, str]:
+        return self.store.read(RUN_REQUESTS)
+
+    @contextlib.contextmanager
+    def job_lock(self, job: str) -> Iterator[None]:
+        """At most one run of a job at a time across all processes; raises AlreadyLocked."""
+        with self.store.lock(f"job-{job}", blocking=False):
+            yield
+
+    def job_running(self, job: str) -> bool:
+        """Whether a run of the job holds its lock right now.
+
+        The lock is probed only while the status says "running": a probe holds
+        the lock for an instant, and a runner starting in that instant would
+        skip its run. A status left at "running" by a killed runner reads False.
+        """
+        if self.job_statuses().get(job, {}).get("state") != "running":
+            return False
+        try:
+            with self.store.lock(f"job-{job}", blocking=False):
+                return False
+        except AlreadyLocked:
+            return True
+
+    def job_log(self, job: str) -> list[dict]:
+        return self.store.read(job_log_file(job))
+
+    def append_job_log(self, job: str, events: list[dict], keep: int) -> None:
+        with self.store.transaction(job_log_file(job)) as lines:
+            lines.extend(events)
+            del lines[: max(0, len(lines) - keep)]
+
+    # settings saved from the web UI -------------------------------------------
+
+    def saved_settings(self) -> dict:
+        return self.store.read(SETTINGS)
+
+    def save_settings(self, changes: dict[str, dict]) -> dict:
+        """Merge section -> {key: value} into the saved settings; None removes a key."""
+        with self.store.transaction(SETTINGS) as saved:
+            for section, values in changes.items():
+                target = saved.setdefault(section, {})
+                for key, value in values.items():
+                    if value is None:
+                        target.pop(key, None)
+                    else:
+                        target[key] = value
+                if not target:
+                    saved.pop(section)
+        return saved
+
+    def saved_setting_once(self, section: str, key: str, make: Callable[[], Any]) -> Any:
+        """The saved setting, first saved as ``make()`` if absent (a generated secret key
+        must be the same in every worker process)."""
+        value = self.saved_settings().get(section, {}).get(key)
+        if value:
+            return value
+        with self.store.transaction(SETTINGS) as saved:
+            values = saved.setdefault(section, {})
+            if not values.get(key):
+                values[key] = make()
+            return values[key]
+
+
