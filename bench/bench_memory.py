@@ -68,7 +68,10 @@ def snapshot(tree: ServiceTree) -> dict[str, tuple[int, int]]:
     rows: dict[str, tuple[int, int]] = {}
     for service, pids in tree.processes().items():
         for n, pid in enumerate(pids):
-            label = service if service != "web-ui" else ("web-ui: gunicorn master" if n == 0 else f"web-ui: worker {n}")
+            if service == "web-ui":
+                label = "web-ui: gunicorn master" if n == 0 else f"web-ui: worker {n}"
+            else:  # a runner's child is a run or a between-runs check in progress
+                label = service if n == 0 else f"{service}: run/check child"
             figures = memory(pid)
             if figures:
                 rows[label] = figures

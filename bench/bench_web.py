@@ -112,7 +112,7 @@ def first_visit_bytes(base: str) -> tuple[int, list[tuple[str, int]]]:
 
 
 def main() -> None:
-    workers = os.environ.get("BENCH_WORKERS", "2")
+    workers = os.environ.get("BENCH_WORKERS", "1")  # web.workers default
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         repository = Repository(data)
