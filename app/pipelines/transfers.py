@@ -244,10 +244,6 @@ class TransferReport:
         return ", ".join(parts) or "no downloads in progress"
 
 
-def has_transfers_to_follow(ctx: JobContext) -> bool:
-    return ctx.repository.downloads_to_follow()
-
-
 def follow_transfers(ctx: JobContext, client: SlskdClient | None = None, *,
                      clock: Callable[[], float] = time.time) -> TransferReport:
     """Update every followed album from one read of slskd's download list."""
@@ -442,7 +438,7 @@ def check_transfers(ctx: JobContext, client: SlskdClient | None = None) -> RunRe
     Skipped too while Soulseek is disconnected: nothing moves then, and an
     outage must not count as a stalled peer.
     """
-    if not has_transfers_to_follow(ctx):
+    if not ctx.repository.downloads_to_follow():
         return RunResult("no downloads to follow", skipped=True)
     client = client or upstream.slskd(ctx.settings)
     try:
