@@ -204,15 +204,20 @@ def test_it_stops_at_the_response_limit_and_filters_responses(clocked_sandbox, m
 # ------------------------------------------------------------------ downloads
 
 
-def test_it_enqueues_downloads_and_reports_duplicates(sandbox, slskd):
-    files = files_of(sandbox, "nordicfan", "2002 - ( ) [FLAC]")
-    response = slskd(sandbox, "POST", "/transfers/downloads/nordicfan", json=files[:2])
+def test_it_enqueues_downloads_and_reports_duplicates(clocked_sandbox, manual_clock, slskd):
+    # Simulated time stands still between the two enqueues, so the first two files are still queued.
+    sb = clocked_sandbox
+    files = files_of(sb, "nordicfan", "2002 - ( ) [FLAC]")
+    response = slskd(sb, "POST", "/transfers/downloads/nordicfan", json=files[:2])
     assert response.status_code == 201
     body = response.json()
     assert [t["filename"] for t in body["enqueued"]] == [f["filename"] for f in files[:2]] and body["failed"] == []
     assert body["enqueued"][0]["state"] == "Queued, Remotely" and body["enqueued"][0]["direction"] == "Download"
-    again = slskd(sandbox, "POST", "/transfers/downloads/nordicfan", json=files[:3]).json()
+    again = slskd(sb, "POST", "/transfers/downloads/nordicfan", json=files[:3]).json()
     assert again["failed"] == [f["filename"] for f in files[:2]] and len(again["enqueued"]) == 1
+    manual_clock.advance(3600)  # everything finishes; a finished file may be queued again
+    third = slskd(sb, "POST", "/transfers/downloads/nordicfan", json=files[:1]).json()
+    assert third["failed"] == [] and [t["filename"] for t in third["enqueued"]] == [files[0]["filename"]]
 
 
 def test_it_refuses_downloads_from_offline_users(sandbox, slskd):
