@@ -16,7 +16,7 @@ SCRIPT = Path(__file__).with_name("job_pipelines.py")
 
 
 @pytest.fixture(autouse=True)
-def test_pipelines(monkeypatch):
+def registered_test_pipelines(monkeypatch):
     monkeypatch.setattr(pipelines, "PIPELINES", dict(pipelines.PIPELINES))
     register_all()
 

@@ -151,7 +151,7 @@ def test_it_gives_up_after_max_attempts(sandbox, slskd_context, repository):
     assert run_once(slskd_context(max_attempts=1)).summary.startswith("0 of 1 albums queued")
 
 
-def test_search_again_uses_the_edited_query(sandbox, slskd_context, repository):
+def test_it_searches_again_with_the_edited_query(sandbox, slskd_context, repository):
     sandbox.slskd_state.add_user({"username": "anon", "shares": [
         {"folder": "@@anon\\Trip-Hop\\Bristol 94", "release": DUMMY_RELEASE, "quality": "mp3-320",
          "pattern": "{n:02} {title}"}]})
@@ -168,7 +168,7 @@ def test_search_again_uses_the_edited_query(sandbox, slskd_context, repository):
     assert record["query"] == "Bristol 94" and record["downloads"][-1]["user"] == "anon"
 
 
-def test_the_governor_never_exceeds_its_limits(sandbox, slskd_context, repository):
+def test_it_never_exceeds_the_governor_limits(sandbox, slskd_context, repository):
     albums = [("Ghost Artist", f"Missing Record {word}") for word in ("Alpha", "Beta", "Gamma", "Delta", "Omega")]
     wish(repository, *albums)
     ctx = slskd_context(searches_per_window=4, search_window=2, max_concurrent_searches=2)
@@ -188,7 +188,7 @@ def test_the_governor_never_exceeds_its_limits(sandbox, slskd_context, repositor
     assert not [r for r in slskd if r.status == 429]
 
 
-def test_a_stop_between_entries_loses_nothing(sandbox, slskd_context, repository):
+def test_it_loses_nothing_on_a_stop_between_entries(sandbox, slskd_context, repository):
     wish(repository, ("Sigur Rós", "( )"), ("Múm", "Finally We Are No One"), ("AC/DC", "Back in Black"))
     stop = lambda: len(repository.downloaded()) >= 1  # noqa: E731 - SIGTERM right after the first enqueue
     result = run_once(slskd_context(stop=stop, max_concurrent_searches=1))
@@ -203,7 +203,7 @@ def test_a_stop_between_entries_loses_nothing(sandbox, slskd_context, repository
     assert users.count("nordicfan") == 1  # the first album was not queued twice
 
 
-def test_a_stop_during_a_search_cancels_it_and_keeps_the_entry_wanted(sandbox, slskd_context, repository):
+def test_it_cancels_the_search_on_a_stop_and_keeps_the_entry_wanted(sandbox, slskd_context, repository):
     sandbox.settings.slskd_search_seconds = 20
     wish(repository, ("Sigur Rós", "( )"))
     asked = time.monotonic() + 0.5
@@ -216,14 +216,14 @@ def test_a_stop_during_a_search_cancels_it_and_keeps_the_entry_wanted(sandbox, s
     assert repository.downloaded() == []
 
 
-def test_a_single_track_entry_queues_one_file(sandbox, slskd_context, repository):
+def test_it_queues_one_file_for_a_single_track_entry(sandbox, slskd_context, repository):
     repository.add_to_wishlist([WishlistEntry.create("Sigur Rós", "Untitled #1 (Vaka)", "track")])
     run_once(slskd_context())
     (user, files), = enqueues(sandbox)
     assert user == "nordicfan" and [f.rsplit("\\", 1)[-1] for f in files] == ["01 - Untitled #1 (Vaka).flac"]
 
 
-def test_entries_sent_by_an_older_tool_are_left_alone(sandbox, slskd_context, repository):
+def test_it_leaves_entries_sent_by_an_older_tool_alone(sandbox, slskd_context, repository):
     wish(repository, ("Sigur Rós", "( )"))
     repository.mark_downloaded(["Sigur Rós - ( )"])
     assert run_once(slskd_context()).summary == "nothing to search"
@@ -241,5 +241,5 @@ def test_it_builds_queries_soulseek_understands(artist, title, year, expected):
     assert build_queries(artist, title, year) == expected
 
 
-def test_a_query_loses_punctuation_and_one_letter_words():
+def test_it_drops_punctuation_and_one_letter_words_from_a_query():
     assert clean_query("Portishead - Dummy (Deluxe) [FLAC] - a") == "Portishead Dummy Deluxe FLAC"

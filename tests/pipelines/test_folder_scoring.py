@@ -233,7 +233,7 @@ def test_it_ranks_down_a_user_who_failed_us_twice():
     assert "reliability: failed us 2 times since the last success" in by_user(ranked, "flaky").reasons
 
 
-def test_extra_files_come_along_by_setting_but_never_change_the_score():
+def test_it_brings_extra_files_by_setting_without_changing_the_score():
     folder = "@@x\\Portishead - Dummy [FLAC]"
     bare = winner([response("u", audio(folder, DUMMY_TRACKS))])[0]
     dressed = winner([response("u", audio(folder, DUMMY_TRACKS) + extra(folder, "cover.jpg", "Dummy.cue",
@@ -246,7 +246,7 @@ def test_extra_files_come_along_by_setting_but_never_change_the_score():
     assert without.extras == () and len(without.files) == 11
 
 
-def test_a_folder_with_two_formats_gives_one_candidate_per_format():
+def test_it_gives_one_candidate_per_format_for_a_folder_with_two_formats():
     folder = "@@both\\Portishead - Dummy"
     best, ranked = winner([response("both", audio(folder, DUMMY_TRACKS) + audio(folder, DUMMY_TRACKS, fmt="mp3"))])
     assert [c.format for c in ranked] == ["flac", "mp3"]
@@ -254,7 +254,7 @@ def test_a_folder_with_two_formats_gives_one_candidate_per_format():
     assert "the folder also holds MP3 files" in best.reasons
 
 
-def test_far_more_files_than_expected_is_penalised():
+def test_it_penalises_far_more_files_than_expected():
     folder = "@@dump\\Portishead\\Everything"
     best, _ = winner([response("dump", audio(folder, DUMMY_TRACKS + THIRD_TRACKS + THIRD_TRACKS[:5],
                                              pattern="{n:03} - {title}"))])
@@ -262,7 +262,7 @@ def test_far_more_files_than_expected_is_penalised():
     assert best.score < 0.6
 
 
-def test_without_musicbrainz_the_count_most_matching_folders_agree_on_is_expected():
+def test_it_expects_the_count_most_matching_folders_agree_on_without_musicbrainz():
     expected = ExpectedAlbum("Portishead", "Dummy")
     full = [response(f"u{n}", audio(f"@@{n}\\Portishead - Dummy", DUMMY_TRACKS)) for n in range(3)]
     short = response("short", audio("@@s\\Portishead - Dummy", DUMMY_TRACKS[:9]))
@@ -276,7 +276,7 @@ def test_without_musicbrainz_the_count_most_matching_folders_agree_on_is_expecte
     assert winner(full, counted)[0].factor("completeness").reason == "11 tracks, as the album has"
 
 
-def test_files_named_only_by_number_match_by_position_and_length():
+def test_it_matches_files_named_only_by_number_by_position_and_length():
     folder = "@@num\\Portishead - Dummy"
     files = [SearchFile(f"{folder}\\Track{n:02}.flac", 1000, "flac", length=length, bit_depth=16, sample_rate=44100)
              for n, (_t, length) in enumerate(DUMMY_TRACKS, start=1)]
@@ -284,7 +284,7 @@ def test_files_named_only_by_number_match_by_position_and_length():
     assert best.factor("completeness").value == 1.0
 
 
-def test_missing_attributes_and_an_empty_extension_still_score():
+def test_it_scores_despite_missing_attributes_and_an_empty_extension():
     folder = "H:\\Portishead\\Dummy"
     files = [SearchFile(f"{folder}\\{n:02} - {t}.flac", 30_000_000, "") for n, (t, _l) in enumerate(DUMMY_TRACKS, 1)]
     best, _ = winner([response("oddpeer", files)])
@@ -293,7 +293,7 @@ def test_missing_attributes_and_an_empty_extension_still_score():
     assert best.score >= 0.6
 
 
-def test_a_single_track_entry_scores_files_not_folders():
+def test_it_scores_files_not_folders_for_a_single_track_entry():
     expected = ExpectedAlbum("Portishead", "Glory Box", is_track=True)
     folder = "@@a\\Portishead - Dummy [FLAC]"
     best, ranked = winner([response("a", audio(folder, DUMMY_TRACKS)),
@@ -338,7 +338,7 @@ def test_it_merges_responses_of_several_queries_without_counting_a_file_twice():
     assert len(group_folders(merged)[0].audio["flac"]) == 11
 
 
-def test_the_summary_keeps_what_the_history_shows():
+def test_it_keeps_in_the_summary_what_the_history_shows():
     best, _ = winner([response("u", audio("@@x\\Portishead - Dummy", DUMMY_TRACKS), slot=False, queue=3)])
     summary = best.summary(min_score=0.6)
     assert summary["accepted"] is True
@@ -347,7 +347,7 @@ def test_the_summary_keeps_what_the_history_shows():
     assert summary["reasons"][0] == "completeness: all 11 tracks with matching lengths"
 
 
-def test_a_lossy_rip_without_attributes_gets_its_bitrate_from_the_file_sizes():
+def test_it_takes_the_bitrate_of_a_lossy_rip_without_attributes_from_the_file_sizes():
     folder = "G:\\mp3\\Portishead - Dummy"
     files = [SearchFile(f"{folder}\\{n:02} - {t}.mp3", 16_000 * length, "mp3")
              for n, (t, length) in enumerate(DUMMY_TRACKS, start=1)]

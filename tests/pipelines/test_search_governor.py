@@ -61,7 +61,7 @@ def test_it_never_has_more_than_the_limit_in_any_window():
     assert g.started == 40
 
 
-def test_at_most_two_searches_are_in_flight():
+def test_it_keeps_at_most_two_searches_in_flight():
     g = SearchGovernor(max_in_flight=2, per_window=100, window=1.0)
     running, peak, lock = [0], [0], threading.Lock()
 
@@ -82,7 +82,7 @@ def test_at_most_two_searches_are_in_flight():
     assert peak[0] == 2
 
 
-def test_search_starts_are_serialised():
+def test_it_serialises_search_starts():
     g = SearchGovernor()
     inside, overlaps, lock = [0], [0], threading.Lock()
 
@@ -103,7 +103,7 @@ def test_search_starts_are_serialised():
     assert overlaps[0] == 0
 
 
-def test_a_waiting_caller_can_stop():
+def test_it_lets_a_waiting_caller_stop():
     clock = FakeClock()
     g = governor(clock, per_window=1)
     g.release(g.acquire())
@@ -118,7 +118,7 @@ def test_a_waiting_caller_can_stop():
     assert clock() - calls[0] < 5  # stopped within a few slices, not after the whole window
 
 
-def test_queries_are_deduplicated_while_running_and_reused_for_a_while():
+def test_it_deduplicates_running_queries_and_reuses_results_for_a_while():
     clock = FakeClock()
     g = governor(clock, reuse_seconds=60)
     calls = []
@@ -147,7 +147,7 @@ def test_queries_are_deduplicated_while_running_and_reused_for_a_while():
     assert query_key("Dummy Portishead") == query_key("portishead   dummy")
 
 
-def test_a_failed_search_is_not_reused_and_reaches_its_caller():
+def test_it_does_not_reuse_a_failed_search_and_hands_the_error_to_its_caller():
     clock = FakeClock()
     g = governor(clock)
 
@@ -159,7 +159,7 @@ def test_a_failed_search_is_not_reused_and_reaches_its_caller():
     assert g.search("x y", lambda permit: "fine") == ("fine", False)
 
 
-def test_forget_drops_reusable_results():
+def test_it_forgets_reusable_results():
     clock = FakeClock()
     g = governor(clock)
     g.search("a b", lambda permit: 1)
@@ -175,7 +175,7 @@ class RepositoryLedger:
         return self.repository.reserve_search_slot(now, per_window, window)
 
 
-def test_the_window_survives_a_restart_through_the_data_dir(repository):
+def test_it_keeps_the_window_across_a_restart_through_the_data_dir(repository):
     clock = FakeClock()
     first = governor(clock, per_window=3, window=100.0, ledger=RepositoryLedger(repository))
     for _ in range(3):
@@ -189,7 +189,7 @@ def test_the_window_survives_a_restart_through_the_data_dir(repository):
     assert len(starts) == 1 and starts[0] == permit.started_at  # older starts pruned as the window moved
 
 
-def test_the_repository_reserves_slots_within_the_window(repository):
+def test_it_reserves_slots_within_the_window_in_the_repository(repository):
     now = 1000.0
     assert [repository.reserve_search_slot(now + n, 2, 10.0) for n in range(2)] == [0.0, 0.0]
     assert repository.reserve_search_slot(now + 2, 2, 10.0) == pytest.approx(8.0)

@@ -30,7 +30,7 @@ def cancelled_ids(sandbox, user):
             if r.method == "DELETE" and r.path.startswith(f"/api/v0/transfers/downloads/{user}/")}
 
 
-def test_an_album_whose_peer_stalls_fails_over_to_the_next_candidate(sandbox, slskd_context, repository):
+def test_it_fails_over_to_the_next_candidate_when_a_peer_stalls(sandbox, slskd_context, repository):
     key = "Slowdive - Souvlaki"
     wish(repository, ("Slowdive", "Souvlaki"))
     ctx = slskd_context(stall_timeout=1)
@@ -72,7 +72,7 @@ def test_an_album_whose_peer_stalls_fails_over_to_the_next_candidate(sandbox, sl
     assert repository.downloaded() == [key]
 
 
-def test_a_rejected_transfer_fails_over_and_an_exhausted_album_is_searched_again(sandbox, slskd_context, repository):
+def test_it_fails_over_on_a_rejected_transfer_and_searches_an_exhausted_album_again(sandbox, slskd_context, repository):
     key = "Bon Iver - For Emma, Forever Ago"
     wish(repository, ("Bon Iver", "For Emma, Forever Ago"))
     ctx = slskd_context()
@@ -95,7 +95,7 @@ def test_a_rejected_transfer_fails_over_and_an_exhausted_album_is_searched_again
     assert all("failed us 1 time" in " ".join(c["reasons"]) for c in candidates)
 
 
-def test_a_peer_that_keeps_us_remotely_queued_is_given_up(sandbox, slskd_context, repository):
+def test_it_gives_up_on_a_peer_that_keeps_us_remotely_queued(sandbox, slskd_context, repository):
     sandbox.slskd_state.set_behaviour("stalled_sam", "remote_queue")
     key = "The xx - xx"
     wish(repository, ("The xx", "xx"))
@@ -107,7 +107,7 @@ def test_a_peer_that_keeps_us_remotely_queued_is_given_up(sandbox, slskd_context
     assert record["downloads"][-1]["user"] == "queue_forever"
 
 
-def test_completion_with_a_failed_nfo_still_counts(sandbox, slskd_context, repository):
+def test_it_counts_an_album_complete_despite_a_failed_nfo(sandbox, slskd_context, repository):
     key = "Múm - Finally We Are No One"
     wish(repository, ("Múm", "Finally We Are No One"))
     ctx = slskd_context()
@@ -127,7 +127,7 @@ def test_completion_with_a_failed_nfo_still_counts(sandbox, slskd_context, repos
     assert events(record)[-1] == "completed: all 11 audio files from vinylripper; 1 non-audio files failed (ignored)"
 
 
-def test_the_light_check_makes_no_request_while_nothing_is_followed(sandbox, slskd_context, repository):
+def test_it_makes_no_request_in_the_light_check_while_nothing_is_followed(sandbox, slskd_context, repository):
     ctx = slskd_context()
     result = check_transfers(ctx)
     assert result.skipped and result.summary == "no downloads to follow"
@@ -146,7 +146,7 @@ def test_the_light_check_makes_no_request_while_nothing_is_followed(sandbox, sls
     assert check_transfers(ctx).summary == "Soulseek not connected (Disconnected)"
 
 
-def test_removing_an_active_download_cancels_it_in_slskd(sandbox, slskd_context, repository):
+def test_it_cancels_an_active_download_in_slskd_when_removed(sandbox, slskd_context, repository):
     sandbox.slskd_state.set_behaviour("vinylripper", "remote_queue")
     key = "Múm - Finally We Are No One"
     wish(repository, ("Múm", "Finally We Are No One"))
@@ -162,7 +162,7 @@ def test_removing_an_active_download_cancels_it_in_slskd(sandbox, slskd_context,
     assert len(cancelled_ids(sandbox, "vinylripper")) == len(ids) == 13
 
 
-def test_retry_on_an_active_download_moves_to_the_next_folder_without_blaming_the_peer(
+def test_it_moves_a_retried_active_download_to_the_next_folder_without_blaming_the_peer(
         sandbox, slskd_context, repository):
     sandbox.slskd_state.set_behaviour("vinylripper", "remote_queue")
     key = "Múm - Finally We Are No One"
@@ -179,7 +179,7 @@ def test_retry_on_an_active_download_moves_to_the_next_folder_without_blaming_th
     assert len(cancelled_ids(sandbox, "vinylripper")) == 13
 
 
-def test_the_page_can_list_and_count_downloads(sandbox, slskd_context, repository):
+def test_it_lists_and_counts_downloads_for_the_page(sandbox, slskd_context, repository):
     wish(repository, ("AC/DC", "Back in Black"), ("Portishead", "Dummy"))
     run_once(slskd_context())
     counts = repository.download_counts()
@@ -189,7 +189,7 @@ def test_the_page_can_list_and_count_downloads(sandbox, slskd_context, repositor
     assert active[0]["downloads"][-1]["progress"]["files_total"] == 10
 
 
-def test_removing_a_completed_download_only_clears_the_history(repository):
+def test_it_only_clears_the_history_when_a_completed_download_is_removed(repository):
     entry, = wish(repository, ("AC/DC", "Back in Black"))
     repository.mark_downloaded([entry.text])
     repository.update_download_record(entry.text, lambda r: r.update(state="completed"), entry=entry)
@@ -200,7 +200,7 @@ def test_removing_a_completed_download_only_clears_the_history(repository):
     assert repository.remove_download(entry.text) is False
 
 
-def test_search_again_needs_a_query_and_can_start_a_record(repository):
+def test_it_needs_a_query_to_search_again_and_can_start_a_record(repository):
     entry, = wish(repository, ("Portishead", "Dummy"))
     with pytest.raises(ValueError):
         repository.search_download_again(entry.text, "   ")
