@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Mapping
@@ -164,6 +165,10 @@ SETTINGS: tuple[Setting, ...] = (
     S("web", "proxy_user_header", _text(100), "Remote-User", "Header carrying the signed-in user from the proxy."),
     S("web", "trusted_proxies", StringList(), ["127.0.0.1/32", "::1/128"],
       "Addresses or CIDRs of the reverse proxies whose user header is trusted."),
+    S("web", "login_attempts", _int(1, 1000), 10,
+      "Failed sign-ins (wrong password or API key) from one address within login_window before it is refused."),
+    S("web", "login_window", Duration(), 300,
+      "The window for login_attempts, and how long an address that used them up is refused."),
     S("web", "workers", _int(1, 32), 1, "gunicorn worker processes; one with threads suits a household."),
     S("web", "threads", _int(1, 64), 4, "Threads per gunicorn worker."),
     S("web", "secret_key", _text(500), "", "Key signing sessions and CSRF tokens; generated when empty.", secret=True),

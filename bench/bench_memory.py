@@ -35,7 +35,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import requests  # noqa: E402
-from container.harness import RUNNERS, SERVICES, ServiceTree, base_env, free_port, wait_for  # noqa: E402
+from container.harness import (  # noqa: E402
+    RUNNERS,
+    SERVICES,
+    ServiceTree,
+    base_env,
+    free_port,
+    wait_for,
+)
 
 from app.config import load_settings  # noqa: E402
 from app.repository import Repository  # noqa: E402

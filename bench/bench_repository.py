@@ -15,8 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.repository import Repository  # noqa: E402
 from queue_data import make_items  # noqa: E402
+
+from app.repository import Repository  # noqa: E402
 
 PENDING = 10_000
 

@@ -27,8 +27,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.repository import Repository  # noqa: E402
 from queue_data import make_items  # noqa: E402
+
+from app.repository import Repository  # noqa: E402
 
 PENDING = 10_000
 ROUNDS = 200

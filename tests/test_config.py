@@ -1,6 +1,13 @@
 import pytest
 
-from app.config import MASK, SETTINGS, ConfigError, example_config, load_settings, validate_changes
+from app.config import (
+    MASK,
+    SETTINGS,
+    ConfigError,
+    example_config,
+    load_settings,
+    validate_changes,
+)
 
 
 @pytest.fixture
@@ -133,3 +140,37 @@ def test_it_writes_an_example_with_every_key(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(example_config())
     assert load_settings(env=env_with(tmp_path)).values == load_settings(env={"RESONANCE_CONFIG": "/nonexistent"}).values
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("RESONANCE_WEB__LOGIN_ATTEMPTS", "0", "web.login_attempts: Must be greater than or equal to 1"),
+        ("RESONANCE_WEB__LOGIN_ATTEMPTS", "-3", "web.login_attempts: Must be greater than or equal to 1"),
+        ("RESONANCE_WEB__LOGIN_ATTEMPTS", "many", "web.login_attempts: Not a valid integer."),
+        ("RESONANCE_WEB__LOGIN_WINDOW", "0", "web.login_window: Must be at least one second."),
+        ("RESONANCE_WEB__LOGIN_WINDOW", "-5", "web.login_window: Not a duration"),
+        ("RESONANCE_WEB__LOGIN_WINDOW", "soon", "web.login_window: Not a duration"),
+    ],
+)
+def test_it_refuses_a_login_limit_that_makes_no_sense(tmp_path, name, value, expected):
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env=env_with(tmp_path, **{name: value}))
+    assert any(expected in message for message in excinfo.value.messages), excinfo.value.messages
+
+
+def test_it_reads_the_login_limit(tmp_path):
+    settings = load_settings(env=env_with(tmp_path))
+    assert (settings.web.login_attempts, settings.web.login_window) == (10, 300)
+    settings = load_settings(env=env_with(tmp_path, RESONANCE_WEB__LOGIN_ATTEMPTS="5", RESONANCE_WEB__LOGIN_WINDOW="15m"))
+    assert (settings.web.login_attempts, settings.web.login_window) == (5, 900)
+
+
+def test_it_refuses_a_login_limit_that_makes_no_sense_from_the_web_ui(tmp_path):
+    current = load_settings(env=env_with(tmp_path))
+    clean, errors = validate_changes({"web": {"login_attempts": 0, "login_window": "-1"}}, current)
+    assert clean == {}
+    assert errors["web.login_attempts"] == ["Must be greater than or equal to 1 and less than or equal to 1000."]
+    assert errors["web.login_window"][0].startswith("Not a duration")
+    clean, errors = validate_changes({"web": {"login_attempts": "20", "login_window": "1h"}}, current)
+    assert clean == {"web": {"login_attempts": 20, "login_window": 3600}} and errors == {}

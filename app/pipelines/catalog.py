@@ -34,7 +34,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from app.clients.http import AuthError, NotFound, RetryPolicy, Unavailable, UpstreamError, safe_url
+from app.clients.http import (
+    AuthError,
+    NotFound,
+    RetryPolicy,
+    Unavailable,
+    UpstreamError,
+    safe_url,
+)
 from app.library import Library
 from app.matching import artist_key, title_key
 from app.pipelines import JobContext, RunResult, upstream

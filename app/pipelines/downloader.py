@@ -39,7 +39,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from app.clients.http import NO_RETRY, AuthError, RateLimited, RetryPolicy, UpstreamError
+from app.clients.http import (
+    NO_RETRY,
+    AuthError,
+    RateLimited,
+    RetryPolicy,
+    UpstreamError,
+)
 from app.clients.slskd import NotConnected, SearchResponse, SlskdClient
 from app.matching import artist_key, fold, title_key, title_keys
 from app.pipelines import JobContext, RunResult, upstream
@@ -51,7 +57,13 @@ from app.pipelines.folder_scoring import (
     merge_responses,
     score_folders,
 )
-from app.pipelines.search_governor import Permit, SearchGovernor, Stopped, query_key, shared_governor
+from app.pipelines.search_governor import (
+    Permit,
+    SearchGovernor,
+    Stopped,
+    query_key,
+    shared_governor,
+)
 from app.pipelines.transfers import (
     FALLBACKS_KEPT,
     TransferReport,

@@ -8,14 +8,15 @@ cannot be parsed is moved aside, never overwritten. ``store`` holds that
 machinery; the other modules hold what the app does with each file, as
 parts of one ``Repository``:
 
-    queue       the pending queue, approved and rejected history, block list
+    queue       the pending queue, approved and rejected history, block list,
+                the undo of bulk decisions
     lists       wishlist.txt, processed.json, downloaded.json
     jobs        job status, run requests, job locks and logs, saved settings
     catalog     the library snapshot and catalog-discovery's findings
     downloads   download_history.json
 
 When two files change together, locks are always taken in the same order:
-pending_queue, then wishlist (or blocked_artists).
+pending_queue, then queue_undo, then wishlist (or blocked_artists).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from app.repository.downloads import (
 )
 from app.repository.jobs import JobRecords
 from app.repository.lists import ListRecords
-from app.repository.queue import SORTS, QueueRecords
+from app.repository.queue import SORTS, UNDO_SECONDS, NothingToUndo, QueueRecords
 from app.repository.store import (
     BLOCKED_ARTISTS,
     CATALOG_ARTISTS,
@@ -50,6 +51,7 @@ from app.repository.store import (
     JOB_STATUS,
     PENDING_QUEUE,
     PROCESSED,
+    QUEUE_UNDO,
     RUN_REQUESTS,
     SETTINGS,
     WISHLIST,
@@ -63,10 +65,10 @@ from app.repository.store import (
 __all__ = [
     "ACTIVE_DOWNLOAD_STATES", "BLOCKED_ARTISTS", "CATALOG_ARTISTS", "CATALOG_DISCOVERED", "DATA_DIR_ENV",
     "DEFAULT_DATA_DIR", "DOWNLOADED", "DOWNLOAD_GROUPS", "DOWNLOAD_HISTORY", "DOWNLOAD_STATES", "JOB_STATUS",
-    "PENDING_QUEUE", "PROCESSED", "RUN_REQUESTS", "SETTINGS", "SORTS", "WISHLIST", "AlreadyLocked",
-    "CorruptFileError", "DataFile", "Repository", "Store", "add_download_event", "cancel_current_download",
-    "data_dir_from_env", "default_repository", "job_log_file", "needs_following", "new_download_record",
-    "set_download_state",
+    "PENDING_QUEUE", "PROCESSED", "QUEUE_UNDO", "RUN_REQUESTS", "SETTINGS", "SORTS", "UNDO_SECONDS", "WISHLIST",
+    "AlreadyLocked", "CorruptFileError", "DataFile", "NothingToUndo", "Repository", "Store", "add_download_event",
+    "cancel_current_download", "data_dir_from_env", "default_repository", "job_log_file", "needs_following",
+    "new_download_record", "set_download_state",
 ]
 
 

@@ -1,13 +1,34 @@
-"""The pending queue, its history (approved, rejected) and the artist block list."""
+"""The pending queue, its history (approved, rejected), the undo of bulk decisions and the artist block list."""
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from app.matching import artist_key
 from app.records import utc_now_iso
-from app.repository.store import BLOCKED_ARTISTS, PENDING_QUEUE, PROCESSED
+from app.repository.store import BLOCKED_ARTISTS, PENDING_QUEUE, PROCESSED, QUEUE_UNDO
 from app.wishlist import ALBUM, WishlistEntry, normalise_name
+
+#: How long a bulk approve or reject can be undone. The page shows its Undo for a few
+#: seconds, but a page without JavaScript keeps it on screen: the server allows longer.
+UNDO_SECONDS = 600
+#: Undoable actions remembered at most; older ones are forgotten (as if expired).
+UNDO_KEPT = 10
+DECISIONS = ("approve", "reject")
+
+
+class NothingToUndo(Exception):
+    """An undo that cannot happen; nothing was changed.
+
+    ``reason``: ``unknown`` (no such action: already undone, or forgotten),
+    ``expired``, or ``moved_on`` (none of its albums is where it left them).
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class QueueRecords:
@@ -71,28 +92,94 @@ class QueueRecords:
         pending_queue, then wishlist). If the queue write then fails, the item
         stays pending and already wished for; approving it again is harmless.
         """
-        wanted = set(mbids)
         now = utc_now_iso()
         with self.store.transaction(PENDING_QUEUE) as queue:
-            moved, kept = _split_by_mbid(queue["pending"], wanted)
+            moved = _take_pending(queue, set(mbids))
             self.add_to_wishlist([_wishlist_entry_for(item) for item in moved])
-            queue["pending"] = kept
             queue["approved"].extend({**item, "approved_at": now} for item in moved)
         return moved
 
     def reject(self, mbids: list[str]) -> list[dict]:
         """Move pending items to rejected; their mbids are never suggested again."""
-        wanted = set(mbids)
         now = utc_now_iso()
         with self.store.transaction(PENDING_QUEUE) as queue:
-            moved, kept = _split_by_mbid(queue["pending"], wanted)
-            queue["pending"] = kept
-            rejected = set(queue["rejected"])
-            for item in moved:
-                if item["mbid"] not in rejected:
-                    queue["rejected"].append(item["mbid"])
-                queue["rejected_info"][item["mbid"]] = {**item, "rejected_at": now}
+            moved = _take_pending(queue, set(mbids))
+            _record_rejected(queue, moved, now)
         return moved
+
+    def decide_many(self, action: str, mbids: list[str], *,
+                    now: datetime | None = None) -> tuple[list[dict], str | None]:
+        """Approve or reject pending items as ``approve``/``reject`` do, and remember how to undo it.
+
+        Returns the items moved and the id ``undo_decision`` takes (None when
+        nothing moved). The undo record keeps the MBIDs, not the items, so even
+        10,000 of them stay a small record; for an approval it also lists the
+        albums whose wishlist entry was there before, which its undo leaves on.
+        One step under the queue's lock; lock order: pending_queue, queue_undo,
+        wishlist.
+        """
+        if action not in DECISIONS:
+            raise ValueError(f"unknown decision {action!r}")
+        moment = now or datetime.now(timezone.utc)
+        at = _iso(moment)
+        with self.store.transaction(PENDING_QUEUE) as queue:
+            moved = _take_pending(queue, set(mbids))
+            if not moved:
+                return [], None
+            with self.store.transaction(QUEUE_UNDO) as undoable:
+                kept_on_wishlist = []
+                if action == "approve":
+                    added = {entry.key for entry in self.add_to_wishlist([_wishlist_entry_for(i) for i in moved])}
+                    kept_on_wishlist = [i["mbid"] for i in moved if _wishlist_entry_for(i).key not in added]
+                    queue["approved"].extend({**item, "approved_at": at} for item in moved)
+                else:
+                    _record_rejected(queue, moved, at)
+                _forget_old_undos(undoable, at, room=1)
+                undo_id = secrets.token_hex(8)
+                undoable[undo_id] = {
+                    "action": action, "at": at, "expires_at": _iso(moment + timedelta(seconds=UNDO_SECONDS)),
+                    "mbids": [item["mbid"] for item in moved], "kept_on_wishlist": kept_on_wishlist,
+                }
+        return moved, undo_id
+
+    def decide_matching(self, action: str, *, source: str | None = None, text: str | None = None,
+                        now: datetime | None = None) -> tuple[list[dict], str | None]:
+        """``decide_many`` for every pending item the filter matches now ("approve all" on the queue page)."""
+        mbids = [item["mbid"] for item in self.matching_pending(source=source, text=text)]
+        return self.decide_many(action, mbids, now=now)
+
+    def undo_decision(self, undo_id: str, *, now: datetime | None = None) -> tuple[str, list[dict]]:
+        """Undo a ``decide_many``: (``approve`` or ``reject``, the items back in the pending queue).
+
+        Only albums still where that decision left them come back (one put
+        back and decided again since stays as it is). Undoing an approval
+        takes off the wishlist entries it added, except those another approved
+        album still wants. The undo is used up. Raises NothingToUndo, changing
+        nothing, when it is unknown, expired, or has nothing left to put back.
+        One step under the queue's lock; lock order: pending_queue, queue_undo,
+        wishlist.
+        """
+        at = _iso(now or datetime.now(timezone.utc))
+        with self.store.transaction(PENDING_QUEUE) as queue:
+            with self.store.transaction(QUEUE_UNDO) as undoable:
+                record = undoable.get(undo_id) if isinstance(undo_id, str) else None
+                if record is None:
+                    raise NothingToUndo("unknown")
+                if record["expires_at"] <= at:
+                    raise NothingToUndo("expired")
+                wanted = set(record["mbids"])
+                if record["action"] == "approve":
+                    restored, unwanted = _restore_approved(queue, wanted, approved_at=record["at"],
+                                                           kept_on_wishlist=set(record.get("kept_on_wishlist", [])))
+                else:
+                    restored, unwanted = _restore_rejected(queue, record["mbids"], rejected_at=record["at"]), []
+                if not restored:
+                    raise NothingToUndo("moved_on")
+                del undoable[undo_id]
+                _forget_old_undos(undoable, at)
+                if unwanted:
+                    self.remove_from_wishlist(unwanted)
+        return record["action"], restored
 
     def find_pending(self, mbid: str) -> dict | None:
         return next((item for item in self.queue()["pending"] if item["mbid"] == mbid), None)
@@ -132,17 +219,9 @@ class QueueRecords:
         """
         wanted = set(mbids)
         with self.store.transaction(PENDING_QUEUE) as queue:
-            back, kept = [], []
-            for entry in queue["approved"]:
-                (back if isinstance(entry, dict) and entry["mbid"] in wanted else kept).append(entry)
-            pending = {item["mbid"] for item in queue["pending"]}
-            restored = [_without(item, "approved_at") for item in back if item["mbid"] not in pending]
-            still_wanted = {_wishlist_entry_for(entry).key for entry in kept if isinstance(entry, dict)}
-            unwanted = [e for e in map(_wishlist_entry_for, back) if e.key not in still_wanted]
-            if unwanted and not keep_wishlist:
+            restored, unwanted = _restore_approved(queue, wanted, kept_on_wishlist=wanted if keep_wishlist else set())
+            if unwanted:
                 self.remove_from_wishlist(unwanted)
-            queue["approved"] = kept
-            queue["pending"].extend(restored)
         return restored
 
     def unreject(self, mbids: list[str]) -> list[dict]:
@@ -151,19 +230,8 @@ class QueueRecords:
         Items whose details were kept go back to the pending queue and are
         returned; a bare MBID from an older file is only forgotten.
         """
-        wanted = list(dict.fromkeys(mbids))
         with self.store.transaction(PENDING_QUEUE) as queue:
-            drop = set(wanted)
-            queue["rejected"] = [mbid for mbid in queue["rejected"] if mbid not in drop]
-            pending = {item["mbid"] for item in queue["pending"]}
-            restored = []
-            for mbid in wanted:
-                info = queue["rejected_info"].pop(mbid, None)
-                if isinstance(info, dict) and mbid not in pending:
-                    item = _without(info, "rejected_at")
-                    queue["pending"].append(item)
-                    restored.append(item)
-        return restored
+            return _restore_rejected(queue, mbids)
 
     def approved_page(self, *, offset: int = 0, limit: int = 50, text: str | None = None) -> tuple[list[dict], int]:
         """Approved items, newest first, and their total (older files may hold bare MBIDs)."""
@@ -228,6 +296,70 @@ def _approved_mbid(entry: dict | str) -> str:
 def _wishlist_entry_for(item: dict) -> WishlistEntry:
     kind = ALBUM if item.get("type", "album") == "album" else "track"
     return WishlistEntry.create(item["artist"], item["album"], kind)
+
+
+def _iso(moment: datetime) -> str:
+    """As ``utc_now_iso`` writes it, so two times compare as strings."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _take_pending(queue: dict, wanted: set[str]) -> list[dict]:
+    moved, queue["pending"] = _split_by_mbid(queue["pending"], wanted)
+    return moved
+
+
+def _restore_approved(queue: dict, wanted: set[str], *, approved_at: str | None = None,
+                      kept_on_wishlist: set[str]) -> tuple[list[dict], list[WishlistEntry]]:
+    """Move approved items back to pending (in a queue transaction): (restored, wishlist entries to take off).
+
+    With ``approved_at``, only items approved at that moment (by that decision)
+    move. An entry stays on the wishlist when its album is in ``kept_on_wishlist``
+    (it was there before the approval) or another approved item still wants it.
+    """
+    back, kept = [], []
+    for entry in queue["approved"]:
+        ours = isinstance(entry, dict) and entry["mbid"] in wanted
+        if ours and approved_at is not None:
+            ours = entry.get("approved_at") == approved_at
+        (back if ours else kept).append(entry)
+    pending = {item["mbid"] for item in queue["pending"]}
+    restored = [_without(item, "approved_at") for item in back if item["mbid"] not in pending]
+    still_wanted = {_wishlist_entry_for(entry).key for entry in kept if isinstance(entry, dict)}
+    unwanted = [_wishlist_entry_for(item) for item in back if item["mbid"] not in kept_on_wishlist]
+    queue["approved"] = kept
+    queue["pending"].extend(restored)
+    return restored, [entry for entry in unwanted if entry.key not in still_wanted]
+
+
+def _restore_rejected(queue: dict, mbids: list[str], *, rejected_at: str | None = None) -> list[dict]:
+    """Take MBIDs off the rejected list (in a queue transaction); items with kept details go back to pending.
+
+    With ``rejected_at``, only items rejected at that moment (by that decision) are touched.
+    """
+    wanted = list(dict.fromkeys(mbids))
+    if rejected_at is not None:
+        info = queue["rejected_info"]
+        wanted = [mbid for mbid in wanted
+                  if isinstance(info.get(mbid), dict) and info[mbid].get("rejected_at") == rejected_at]
+    drop = set(wanted)
+    queue["rejected"] = [mbid for mbid in queue["rejected"] if mbid not in drop]
+    pending = {item["mbid"] for item in queue["pending"]}
+    restored = []
+    for mbid in wanted:
+        info = queue["rejected_info"].pop(mbid, None)
+        if isinstance(info, dict) and mbid not in pending:
+            item = _without(info, "rejected_at")
+            queue["pending"].append(item)
+            restored.append(item)
+    return restored
+
+
+def _forget_old_undos(undoable: dict, now: str, room: int = 0) -> None:
+    """Drop expired undo records, and the oldest beyond ``UNDO_KEPT`` (less ``room`` for new ones)."""
+    live = sorted(((undo_id, record) for undo_id, record in undoable.items() if record["expires_at"] > now),
+                  key=lambda pair: pair[1]["at"])
+    undoable.clear()
+    undoable.update(live[max(0, len(live) - (UNDO_KEPT - room)):])
 
 
 def _split_by_mbid(items: list[dict], wanted: set[str]) -> tuple[list[dict], list[dict]]:

@@ -92,6 +92,15 @@ def _empty_queue() -> dict:
     return {"pending": [], "approved": [], "rejected": [], "rejected_info": {}}
 
 
+def _fill_queue_undo(doc: dict) -> dict:
+    for undo_id, record in doc.items():
+        if not (isinstance(record, dict) and record.get("action") in ("approve", "reject")
+                and isinstance(record.get("mbids"), list) and isinstance(record.get("kept_on_wishlist", []), list)
+                and isinstance(record.get("at"), str) and isinstance(record.get("expires_at"), str)):
+            raise CorruptFileError(f"undo record {undo_id!r} is not an approve or reject with mbids and times")
+    return doc
+
+
 def _decode_text(raw: bytes) -> list[WishlistLine]:
     try:
         return parse_wishlist(raw.decode("utf-8"))
@@ -114,6 +123,7 @@ JOB_STATUS = _json_file("job_status.json", dict)
 RUN_REQUESTS = _json_file("run_requests.json", dict)
 SETTINGS = _json_file("settings.json", dict)
 DOWNLOAD_HISTORY = _json_file("download_history.json", dict)
+QUEUE_UNDO = _json_file("queue_undo.json", dict, _fill_queue_undo)
 
 
 def job_log_file(job: str) -> DataFile:

@@ -7,7 +7,14 @@ for the command line. The upstream API reference (paths, shapes, errors)
 is what each fake follows."""
 
 from app.sandbox.catalogue import Catalogue
-from app.sandbox.core import FaultPlan, Faults, ManualClock, RecordedRequest, SandboxSettings, SystemClock
+from app.sandbox.core import (
+    FaultPlan,
+    Faults,
+    ManualClock,
+    RecordedRequest,
+    SandboxSettings,
+    SystemClock,
+)
 from app.sandbox.sandbox import SERVICES, Sandbox, start_sandbox
 
 __all__ = [

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from flask import Flask, Response, request
 
 from app.sandbox.catalogue import Catalogue, Release, stable_int
-from app.sandbox.core import SandboxSettings, SharedApp, catalogue_proxy, json_body, state_proxy
+from app.sandbox.core import SandboxSettings, SharedApp, catalogue_proxy, json_body
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 THUMB_SIZES = {"250": 250, "500": 500, "1200": 1200}
@@ -36,7 +36,6 @@ def create_app(state: CoverArtState) -> Callable:
 
 def _build_app() -> Flask:
     app = Flask(__name__)
-    state: CoverArtState = state_proxy()  # the serving sandbox's state, looked up per request
     cat: Catalogue = catalogue_proxy()
 
     def text(body: str, status: int) -> Response:

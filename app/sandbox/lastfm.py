@@ -14,7 +14,13 @@ from flask import Flask, Response, request
 
 from app.sandbox.catalogue import Catalogue, LastfmArtist
 from app.sandbox.core import (
-    LeakyBucket, SandboxSettings, SharedApp, catalogue_proxy, client_ip, json_body, state_proxy,
+    LeakyBucket,
+    SandboxSettings,
+    SharedApp,
+    catalogue_proxy,
+    client_ip,
+    json_body,
+    state_proxy,
 )
 
 MESSAGES = {

@@ -10,9 +10,21 @@ from typing import Any, Callable
 
 from flask import Flask, Response, g, request
 
-from app.sandbox.catalogue import Catalogue, Recording, Release, ReleaseGroup, stable_int
+from app.sandbox.catalogue import (
+    Catalogue,
+    Recording,
+    Release,
+    ReleaseGroup,
+    stable_int,
+)
 from app.sandbox.core import (
-    FixedWindow, SandboxSettings, SharedApp, catalogue_proxy, client_ip, json_body, state_proxy,
+    FixedWindow,
+    SandboxSettings,
+    SharedApp,
+    catalogue_proxy,
+    client_ip,
+    json_body,
+    state_proxy,
 )
 
 ALLOWED_INC = ("artist", "tag", "release", "recording", "release_group")

@@ -15,10 +15,25 @@ from typing import Any, Callable
 from flask import Flask, Response, request
 
 from app.sandbox.catalogue import (
-    Artist, Catalogue, Credit, Recording, Release, ReleaseGroup, fold, stable_int, words,
+    Artist,
+    Catalogue,
+    Credit,
+    Recording,
+    Release,
+    ReleaseGroup,
+    fold,
+    stable_int,
+    words,
 )
 from app.sandbox.core import (
-    LeakyBucket, SandboxSettings, SharedApp, catalogue_proxy, client_ip, iso_utc, json_body, state_proxy,
+    LeakyBucket,
+    SandboxSettings,
+    SharedApp,
+    catalogue_proxy,
+    client_ip,
+    iso_utc,
+    json_body,
+    state_proxy,
 )
 
 HELP = "For usage, please see: https://musicbrainz.org/development/mmd"

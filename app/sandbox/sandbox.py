@@ -15,7 +15,14 @@ from typing import Any
 from app.sandbox import coverart, lastfm, listenbrainz, musicbrainz, slskd, subsonic
 from app.sandbox.catalogue import Catalogue
 from app.sandbox.core import (
-    Faults, PathPrefix, RecordedRequest, RequestLog, SandboxSettings, ServiceMiddleware, ServiceServer, SystemClock,
+    Faults,
+    PathPrefix,
+    RecordedRequest,
+    RequestLog,
+    SandboxSettings,
+    ServiceMiddleware,
+    ServiceServer,
+    SystemClock,
 )
 
 SERVICES = ("listenbrainz", "musicbrainz", "coverart", "lastfm", "subsonic", "slskd")

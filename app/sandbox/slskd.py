@@ -21,8 +21,22 @@ from typing import Any, Callable
 
 from flask import Flask, Response, request
 
-from app.sandbox.catalogue import BEHAVIOURS, Catalogue, SharedFile, SoulseekUser, stable_fraction, words
-from app.sandbox.core import SandboxSettings, SharedApp, catalogue_proxy, iso_utc, json_body, state_proxy
+from app.sandbox.catalogue import (
+    BEHAVIOURS,
+    Catalogue,
+    SharedFile,
+    SoulseekUser,
+    stable_fraction,
+    words,
+)
+from app.sandbox.core import (
+    SandboxSettings,
+    SharedApp,
+    catalogue_proxy,
+    iso_utc,
+    json_body,
+    state_proxy,
+)
 
 VERSION = "0.25.1"
 SEARCH_START_BUSY = "Only one concurrent operation is permitted. Wait until the previous request completes"

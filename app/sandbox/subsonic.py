@@ -18,8 +18,23 @@ from typing import Any, Callable
 
 from flask import Flask, Response, request
 
-from app.sandbox.catalogue import Catalogue, LibraryAlbum, Release, ReleaseGroup, SubsonicUser, credit_text, fold, words
-from app.sandbox.core import SandboxSettings, SharedApp, current_state, iso_utc, json_body
+from app.sandbox.catalogue import (
+    Catalogue,
+    LibraryAlbum,
+    Release,
+    ReleaseGroup,
+    SubsonicUser,
+    credit_text,
+    fold,
+    words,
+)
+from app.sandbox.core import (
+    SandboxSettings,
+    SharedApp,
+    current_state,
+    iso_utc,
+    json_body,
+)
 
 API_VERSION = "1.16.1"
 SERVER_VERSION = "0.58.0 (sandbox)"

@@ -54,14 +54,29 @@ def build_app(overrides: dict | None = None) -> Flask:
     repository = app.config.get("REPOSITORY") or Repository()
     app.extensions["repository"] = repository
 
-    from app.web import api, assets, auth, blocklist, context, downloads, errors, history, jobs, present, queue
-    from app.web import security, settings, wishlist
+    from app.web import (
+        api,
+        assets,
+        auth,
+        blocklist,
+        context,
+        downloads,
+        errors,
+        history,
+        jobs,
+        present,
+        queue,
+        security,
+        settings,
+        wishlist,
+    )
 
     context.init_app(app)
     assets.init_app(app)
     present.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    auth.init_app(app)
     # The order matters: settings, then cross-site refusal, then who is asking, then the CSRF token.
     app.before_request(context.start_timer)
     app.before_request(context.load_request_settings)

@@ -14,6 +14,11 @@
 Every comparison of a secret is constant-time. A fresh install (basic, no
 credentials) shows a page that says how to set them; on this machine only
 (the browser and the server both on loopback) it offers a one-time setup form.
+
+Failed sign-ins (a wrong Basic password or API key) are counted per client
+address: web.login_attempts of them within web.login_window, and that address
+is answered 429 for web.login_window without its credentials being checked.
+The proxy's user header and auth none are not counted: no secret is checked.
 """
 
 from __future__ import annotations
@@ -21,12 +26,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import math
 import os
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from functools import lru_cache
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -139,15 +158,19 @@ for _scheme in (basic, bearer, key_header):
 # --- addresses ---------------------------------------------------------------------------
 
 
-def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The TCP peer (never X-Forwarded-For: anyone can write that header)."""
+def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address((request.remote_addr or "").split("%")[0])
+        address = ipaddress.ip_address(text.strip().split("%")[0])
     except ValueError:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         return address.ipv4_mapped
     return address
+
+
+def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The TCP peer (never X-Forwarded-For: anyone can write that header)."""
+    return parse_address(request.remote_addr or "")
 
 
 @lru_cache(maxsize=16)
@@ -161,12 +184,41 @@ def parse_networks(entries: tuple[str, ...]) -> tuple[tuple, tuple[str, ...]]:
     return tuple(networks), tuple(bad)
 
 
-def from_trusted_proxy(web) -> bool:
+def trusted_networks(web) -> tuple:
     networks, bad = parse_networks(tuple(web.trusted_proxies))
     if bad:
         current_app.logger.error("web.trusted_proxies: not an address or CIDR: %s", ", ".join(bad))
-    address = client_address()
+    return networks
+
+
+def in_networks(address, networks) -> bool:
     return address is not None and any(address.version == n.version and address in n for n in networks)
+
+
+def from_trusted_proxy(web) -> bool:
+    return in_networks(client_address(), trusted_networks(web))
+
+
+def forwarded_client_address(web) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The client as the trusted proxies report it, for counting failed sign-ins only.
+
+    X-Forwarded-For is read only when the TCP peer is a trusted proxy, and from
+    the right: each trusted hop vouches for the one to its left, and the first
+    untrusted one is the client. Anything further left the client wrote itself.
+    """
+    networks = trusted_networks(web)
+    address = client_address()
+    if not in_networks(address, networks):
+        return address
+    hops = [hop for value in request.headers.getlist("X-Forwarded-For") for hop in value.split(",")]
+    for hop in reversed(hops):
+        hop_address = parse_address(host_without_port(hop).strip("[]"))
+        if hop_address is None:
+            break  # a trusted proxy would not write this: keep the last hop we can vouch for
+        address = hop_address
+        if not in_networks(address, networks):
+            break
+    return address
 
 
 def is_loopback_name(host: str) -> bool:
@@ -203,6 +255,136 @@ def setup_allowed(web) -> bool:
     )
 
 
+# --- failed sign-ins ---------------------------------------------------------------------
+
+MAX_TRACKED_ADDRESSES = 10_000
+
+
+class _Failures:
+    __slots__ = ("count", "expires", "locked_until")
+
+    def __init__(self, expires: float):
+        self.count, self.expires, self.locked_until = 0, expires, 0.0
+
+
+class SignInLimiter:
+    """Failed sign-ins per client address, in this process.
+
+    ``attempts`` failures within ``window`` seconds of the first one lock the
+    address out for ``window`` seconds; then it starts again from zero. With
+    several gunicorn workers each one counts on its own. At most
+    ``max_addresses`` are tracked: expired entries go first, then the ones
+    nearest their end.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_addresses: int = MAX_TRACKED_ADDRESSES):
+        self.clock, self.max_addresses = clock, max_addresses
+        # In the order they expire (one window for all): expired entries are found
+        # at the front, and over the cap the one nearest its end goes first.
+        self._entries: OrderedDict[str, _Failures] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def retry_after(self, address: str) -> float:
+        """Seconds until the address may try again; 0 when it may now."""
+        now = self.clock()
+        with self._lock:
+            entry = self._entries.get(address)
+            return max(0.0, entry.locked_until - now) if entry else 0.0
+
+    def failed(self, address: str, attempts: int, window: float) -> int:
+        """Count a failure; the count when it starts a lockout, else 0."""
+        now = self.clock()
+        with self._lock:
+            self._drop_expired(now)
+            entry = self._entries.get(address)
+            if entry is None or entry.expires <= now:
+                self._entries.pop(address, None)
+                entry = self._track(address, now + window)
+            entry.count += 1
+            if entry.count < attempts:
+                return 0
+            started, entry.count = entry.count, 0
+            entry.locked_until = entry.expires = now + window
+            self._entries.move_to_end(address)
+            return started
+
+    def _track(self, address: str, expires: float) -> _Failures:
+        while len(self._entries) >= self.max_addresses:
+            self._entries.popitem(last=False)
+        entry = self._entries[address] = _Failures(expires)
+        return entry
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._entries.pop(address, None)
+
+    def _drop_expired(self, now: float) -> None:
+        # Stops at the first live entry: after web.login_window changes a few
+        # expired ones may wait behind it, and the cap still bounds them.
+        while self._entries:
+            first = next(iter(self._entries.values()))
+            if first.expires > now:
+                return
+            self._entries.popitem(last=False)
+
+
+def sign_in_limiter() -> SignInLimiter:
+    return current_app.extensions["sign_in_limiter"]
+
+
+def limiter_key(web) -> str:
+    """Whose failures these are. IPv6 by /64: one household or one attacker gets a whole /64."""
+    address = forwarded_client_address(web)
+    if address is None:
+        return request.remote_addr or "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _credentials_presented() -> bool:
+    # The browser's first request carries none, and must not count against anyone.
+    return bool(request.headers.get("Authorization", "").strip() or request.headers.get("X-API-Key", "").strip())
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+def too_many_failures(seconds: float):
+    wait = max(1, math.ceil(seconds))
+    response = make_response(error_response(
+        429, "too_many_requests", f"Too many failed sign-ins from your address. Try again in {_wait_text(wait)}."))
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def check_credentials(web):
+    """Basic or the API key, unless this address used up its failed attempts."""
+    limiter = sign_in_limiter()
+    address = limiter_key(web)
+    # Refused before the check: a right password must not get through either, or guessing goes on.
+    wait = limiter.retry_after(address)
+    if wait > 0:
+        return too_many_failures(wait)
+    refusal = multi.login_required(_let_in)()
+    if refusal is None:
+        if g.get("user") is not None:
+            limiter.succeeded(address)
+    elif _credentials_presented():
+        count = limiter.failed(address, web.login_attempts, web.login_window)
+        if count:
+            current_app.logger.warning("%d failed sign-ins from %s: refusing it for %ss", count, address,
+                                       web.login_window)
+    return refusal
+
+
 # --- the before_request step ----------------------------------------------------------------
 
 
@@ -229,7 +411,7 @@ def authenticate():
         g.user = None
         return None
     if _api_key_presented() and web.api_key:
-        return multi.login_required(_let_in)()
+        return check_credentials(web)
     if web.auth == "proxy":
         if not from_trusted_proxy(web):
             return error_response(403, "forbidden", "Requests must come through the trusted reverse proxy.")
@@ -240,7 +422,7 @@ def authenticate():
         return None
     if not basic_configured(web) and (web.auth == "basic" or not web.api_key):
         return first_run(web)
-    return multi.login_required(_let_in)()
+    return check_credentials(web)
 
 
 def first_run(web):
@@ -249,6 +431,10 @@ def first_run(web):
     if setup_allowed(web) and request.method == "GET":
         return redirect(url_for("auth.setup"), 303)
     return render_template("pages/first_run.html", web=web, config_path=g.settings.config_path), 403
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["sign_in_limiter"] = SignInLimiter()
 
 
 # --- one-time setup form ------------------------------------------------------------------

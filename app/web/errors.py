@@ -11,7 +11,7 @@ from app.web.context import is_api, is_htmx
 CODES = {
     400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid_input",
-    500: "internal_error", 503: "unavailable",
+    429: "too_many_requests", 500: "internal_error", 503: "unavailable",
 }
 
 
@@ -29,8 +29,15 @@ def error_response(status: int, code: str, message: str, details=None):
         response = jsonify(error={"code": code, "message": message, "details": details})
         response.status_code = status
         return response
-    template = "partials/error.html" if is_htmx() else "pages/error.html"
-    return render_template(template, status=status, message=message, details=details), status
+    if not is_htmx():
+        return render_template("pages/error.html", status=status, message=message, details=details), status
+    response = make_response(render_template("partials/error.html", message=message), status)
+    # A refusal always lands in the toast, whatever the request targeted: the page's
+    # htmx config swaps some codes (409, 422) into the target, which suits re-rendered
+    # forms, not a one-line error that would replace a whole list.
+    response.headers["HX-Retarget"] = "#toast"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
 
 
 def init_app(app: Flask) -> None:

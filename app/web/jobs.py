@@ -13,8 +13,8 @@ from flask import Blueprint, request
 
 from app import pipelines
 from app.web.context import is_htmx, render, repository, see_other, settings
-from app.web.present import parse_time
 from app.web.errors import Problem
+from app.web.present import parse_time
 
 bp = Blueprint("jobs", __name__)
 

@@ -2,16 +2,19 @@
 
 A card's Approve/Reject replaces the card with an Undo notice (htmx), or
 answers 303 back to the queue with the same notice (plain form POST). Bulk
-actions and "block artist" re-render the list for the filter in use.
+actions and "block artist" re-render the list for the filter in use; a bulk
+approve or reject (selected, or all matching) offers an Undo that posts only
+the id the repository recorded for it, however many albums it moved.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, render_template, request, url_for
 
-from app.repository import SORTS
+from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
 from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other
 from app.web.errors import Problem
 from app.web.security import csrf_token
@@ -20,6 +23,13 @@ from app.wishlist import ALBUM, TRACK, WishlistEntry
 bp = Blueprint("queue", __name__)
 
 PAGE_SIZE = 50
+# Query parameters of the notice a plain form POST comes back with (see _notice_from_args).
+NOTICE_ARGS = frozenset({"done", "mbid", "name", "keep", "undo"})
+UNDO_REFUSALS = {
+    "unknown": "Nothing to undo: that was already undone, or is too old to undo. Nothing was changed.",
+    "expired": f"Too late to undo: a bulk action can be undone for {UNDO_SECONDS // 60} minutes. Nothing was changed.",
+    "moved_on": "Nothing to undo: those albums were already put back or decided again. Nothing was changed.",
+}
 DEFAULT_ORDER = {"date": "desc", "score": "desc", "artist": "asc", "year": "desc"}
 SORT_LABELS = {"date": "Added", "score": "Score", "artist": "Artist", "year": "Year"}
 
@@ -83,7 +93,10 @@ def _list_context(queue_filter: QueueFilter) -> dict:
 
 
 def _back() -> str:
-    return safe_next(request.form.get("next"))
+    """Where a plain form POST comes back to, without the notice of an earlier POST (it gets its own)."""
+    target = urlsplit(safe_next(request.form.get("next")))
+    query = urlencode([(k, v) for k, v in parse_qsl(target.query, keep_blank_values=True) if k not in NOTICE_ARGS])
+    return target.path + (f"?{query}" if query else "")
 
 
 @bp.get("/")
@@ -99,13 +112,14 @@ def index():
 
 def _notice_from_args() -> dict | None:
     done = request.args.get("done")
-    if done not in ("approved", "rejected", "undone", "bulk"):
+    if done not in ("approved", "rejected", "undone", "bulk", "refused"):
         return None
     return {
         "done": done,
         "mbid": request.args.get("mbid", ""),
         "name": request.args.get("name", "")[:300],
         "keep": request.args.get("keep") == "1",
+        "undo": request.args.get("undo", "")[:64],
     }
 
 
@@ -172,12 +186,17 @@ def undo():
     return see_other(_back(), done="undone", name=f"{restored[0]['artist']} – {restored[0]['album']}")
 
 
-def _after_many(message: str):
-    """After a bulk action or a block: the list for the filter in use, or 303 back."""
+def _after_many(message: str, undo_id: str | None = None):
+    """After a bulk action or a block: the list for the filter in use, or 303 back; with an Undo when given its id."""
     if is_htmx():
         context = _list_context(QueueFilter.parse(request.form))
-        return render_template("partials/queue_list.html", toast=message, **context)
-    return see_other(_back(), done="bulk", name=message)
+        return render_template("partials/queue_list.html", toast=message, undo_id=undo_id, undo_next=_back(),
+                               **context)
+    return see_other(_back(), done="bulk", name=message, undo=undo_id)
+
+
+def _decided_many(action: str, moved: list[dict]) -> str:
+    return f"{'Approved' if action == 'approve' else 'Rejected'} {_albums(len(moved))}."
 
 
 @bp.post("/queue/bulk/<any(approve, reject):action>")
@@ -185,19 +204,29 @@ def bulk(action: str):
     mbids = [m for m in request.form.getlist("mbid") if m]
     if not mbids:
         raise Problem(400, "Select at least one album first.")
-    moved = repository().approve(mbids) if action == "approve" else repository().reject(mbids)
-    return _after_many(f"{'Approved' if action == 'approve' else 'Rejected'} {_albums(len(moved))}.")
+    moved, undo_id = repository().decide_many(action, mbids)
+    return _after_many(_decided_many(action, moved), undo_id)
 
 
 @bp.post("/queue/all/<any(approve, reject):action>")
 def all_matching(action: str):
     queue_filter = QueueFilter.parse(request.form)
-    kwargs = {"source": queue_filter.source or None, "text": queue_filter.q or None}
-    if action == "approve":
-        moved = repository().approve_matching(**kwargs)
-    else:
-        moved = repository().reject_matching(**kwargs)
-    return _after_many(f"{'Approved' if action == 'approve' else 'Rejected'} {_albums(len(moved))}.")
+    moved, undo_id = repository().decide_matching(action, source=queue_filter.source or None,
+                                                  text=queue_filter.q or None)
+    return _after_many(_decided_many(action, moved), undo_id)
+
+
+@bp.post("/queue/bulk/undo")
+def bulk_undo():
+    try:
+        _, restored = repository().undo_decision(request.form.get("undo", ""))
+    except NothingToUndo as refused:
+        message = UNDO_REFUSALS[refused.reason]
+        if is_htmx():
+            # a 4xx answer goes to the toast (base.html's htmx config): the list stays as it is
+            raise Problem(410, message, code="nothing_to_undo") from None
+        return see_other(_back(), done="refused", name=message)
+    return _after_many(f"Undone: {_albums(len(restored))} back in the queue.")
 
 
 @bp.post("/queue/block")

@@ -14,10 +14,26 @@ from flask import Blueprint, current_app, g, render_template, request
 from marshmallow import fields, validate
 from werkzeug.security import generate_password_hash
 
-from app.config import MASK, SECTIONS, SETTINGS, Duration, Setting, Settings, StringList, validate_changes
+from app.config import (
+    MASK,
+    SECTIONS,
+    SETTINGS,
+    Duration,
+    Setting,
+    Settings,
+    StringList,
+    validate_changes,
+)
 from app.web import connection_checks
 from app.web.auth import basic_configured, from_trusted_proxy
-from app.web.context import is_htmx, load_request_settings, render, repository, see_other, settings
+from app.web.context import (
+    is_htmx,
+    load_request_settings,
+    render,
+    repository,
+    see_other,
+    settings,
+)
 from app.web.errors import Problem
 from app.web.present import duration_text
 

@@ -7,7 +7,15 @@ import subprocess
 import sys
 
 import pytest
-from container.harness import CONTENV_SHEBANG, RUNNERS, S6_OVERLAY, S6_RC, SERVICES, longruns, service_type
+from container.harness import (
+    CONTENV_SHEBANG,
+    RUNNERS,
+    S6_OVERLAY,
+    S6_RC,
+    SERVICES,
+    longruns,
+    service_type,
+)
 
 from app import cli
 from app.config import SETTINGS_BY_NAME, load_settings

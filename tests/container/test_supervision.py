@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from container.harness import RUNNERS, SERVICES, marked_pids, parse_json_files, temp_files, wait_for
+from container.harness import (
+    RUNNERS,
+    SERVICES,
+    marked_pids,
+    parse_json_files,
+    temp_files,
+    wait_for,
+)
 
 pytestmark = pytest.mark.s6
 

@@ -86,6 +86,33 @@ def test_it_approves_a_selection_in_bulk(watched_page, live_server, repository, 
     assert sorted(e.text for e in repository.wishlist_entries()) == ["Air - Moon Safari", "Justice - Cross"]
 
 
+def test_it_undoes_a_bulk_approval(watched_page, live_server, repository, seeded):
+    page = watched_page
+    page.goto(live_server.url)
+    for album in ("Cross", "Moon Safari", "Music Has the Right to Children"):
+        card(page, album).locator("input[type=checkbox]").check()
+    expect(page.locator("#bulk .selected-count")).to_have_text("3 selected")
+    page.locator("#bulk").get_by_role("button", name="Approve selected").click()
+    toast = page.locator("#toast")
+    expect(toast).to_contain_text("Approved 3 albums.")
+    expect(card(page, "Cross")).to_have_count(0)
+    expect(page.locator("#pending-total")).to_have_text("57")
+    assert len(repository.wishlist_entries()) == 3
+
+    undo = toast.get_by_role("button", name="Undo")
+    box = undo.bounding_box()
+    assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 360  # on screen, thumb sized
+    undo.click()
+
+    expect(toast).to_contain_text("Undone: 3 albums back in the queue.")
+    for album in ("Cross", "Moon Safari", "Music Has the Right to Children"):
+        expect(card(page, album)).to_be_visible()
+    expect(page.locator("#pending-total")).to_have_text("60")
+    expect(page.locator("#bulk .selected-count")).to_have_text("")
+    assert repository.wishlist_entries() == [] and repository.queue()["approved"] == []
+    assert page.console_errors == []
+
+
 def test_it_filters_searches_and_loads_more(watched_page, live_server, seeded):
     page = watched_page
     page.goto(live_server.url)

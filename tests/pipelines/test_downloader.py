@@ -5,12 +5,20 @@ from __future__ import annotations
 import time
 
 import pytest
+from downloader_support import (  # noqa: F401
+    enqueues,
+    events,
+    folders_of,
+    fresh_governor,
+    sandbox,
+    slskd_context,
+    wish,
+)
 
 from app.pipelines import downloader, load
 from app.pipelines.downloader import build_queries, clean_query, run_once
 from app.pipelines.transfers import epoch
 from app.wishlist import WishlistEntry
-from downloader_support import slskd_context, enqueues, events, folders_of, fresh_governor, sandbox, wish  # noqa: F401
 
 DUMMY_RELEASE = "757ec904-aa94-5d0c-af4b-b3a9214cea27"
 

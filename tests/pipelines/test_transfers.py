@@ -5,10 +5,17 @@ from __future__ import annotations
 import time
 
 import pytest
+from downloader_support import (  # noqa: F401
+    enqueues,
+    events,
+    fresh_governor,
+    sandbox,
+    slskd_context,
+    wish,
+)
 
 from app.pipelines.downloader import run_once
 from app.pipelines.transfers import check_transfers, follow_transfers
-from downloader_support import enqueues, events, fresh_governor, sandbox, slskd_context, wish  # noqa: F401
 
 
 def follow_until(ctx, key, done, timeout=15.0, seen=None):

@@ -3,7 +3,12 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from download_factories import make_attempt, make_candidate, make_download, seed_download
+from download_factories import (
+    make_attempt,
+    make_candidate,
+    make_download,
+    seed_download,
+)
 from websupport import parse
 
 from app.wishlist import WishlistEntry
@@ -183,6 +188,13 @@ def test_it_refuses_to_retry_a_completed_album(client, repository, every_state):
     assert repository.download_record("Slowdive - Souvlaki")["state"] == "completed"
 
 
+def test_it_shows_a_refusal_in_the_toast_instead_of_the_downloads_list(client, repository, every_state):
+    response = client.form("/downloads/retry", {"key": "Slowdive - Souvlaki"}, htmx=True)
+    assert response.status_code == 409 and "already downloaded" in response.text
+    assert (response.headers["HX-Retarget"], response.headers["HX-Reswap"]) == ("#toast", "innerHTML")
+    assert 'id="downloads"' not in response.text
+
+
 def test_it_searches_again_with_an_edited_query(client, repository, every_state):
     response = client.form("/downloads/search-again", {"key": "Sigur Rós - ( )", "query": "  sigur   ros  untitled "})
     assert done_message(response) == "Sigur Rós - ( ) is searched as “sigur ros untitled” at the next run."
@@ -225,6 +237,42 @@ def test_it_takes_a_completed_album_off_the_list_only(client, repository, every_
     assert message == "Removed Slowdive - Souvlaki from the list (its files stay where slskd put them)."
     assert repository.download_record("Slowdive - Souvlaki") is None
     assert "Slowdive - Souvlaki" in [e.text for e in repository.wishlist_entries()]
+
+
+def remove_form(response, key: str):
+    page = parse(response.text)
+    [form] = [f for f in page.select("form[action=/downloads/remove]") if f.one("input[name=key]").get("value") == key]
+    return form
+
+
+def test_it_offers_to_keep_the_entry_on_the_wishlist_when_removing(client, every_state):
+    page = client.get("/downloads")
+    for key in ("Sigur Rós - ( )", "Múm - Finally We Are No One", "Portishead - Dummy", "Air - Moon Safari"):
+        form = remove_form(page, key)
+        label = form.one("label.check")  # .check: a label as tall as a finger
+        assert label.text == "Keep it on the wishlist"
+        box = label.one("input")
+        assert box.get("type") == "checkbox" and box.get("name") == "keep_wishlist" and box.get("checked") is None
+        assert "unless “Keep it on the wishlist” is ticked" in form.get("hx-confirm")
+    # a completed album's Remove only clears the history: nothing to keep
+    assert not remove_form(page, "Slowdive - Souvlaki").select("input[name=keep_wishlist]")
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_it_keeps_the_entry_on_the_wishlist_when_the_box_is_ticked(client, repository, every_state, htmx):
+    form = remove_form(client.get("/downloads"), "Portishead - Dummy")
+    fields = {field.get("name"): field.get("value") for field in form.select("input")}  # the box ticked
+    response = client.post("/downloads/remove", data=fields, headers={"HX-Request": "true"} if htmx else {})
+    message = parse(response.text).one("#downloads .notice.ok").text if htmx else done_message(response)
+    assert message == "Removed Portishead - Dummy; it stays on the wishlist."
+    assert repository.download_record("Portishead - Dummy") is None
+    assert "Portishead - Dummy" in [e.text for e in repository.wishlist_entries()]
+    # unticked, the browser sends no keep_wishlist: the entry goes
+    assert "Múm - Finally We Are No One" in [e.text for e in repository.wishlist_entries()]
+    form = remove_form(client.get("/downloads"), "Múm - Finally We Are No One")
+    unticked = {f.get("name"): f.get("value") for f in form.select("input") if f.get("type") != "checkbox"}
+    client.post("/downloads/remove", data=unticked)
+    assert "Múm - Finally We Are No One" not in [e.text for e in repository.wishlist_entries()]
 
 
 def test_it_asks_the_runner_for_a_run(client, repository):
@@ -375,7 +423,7 @@ def test_it_renders_soulseek_names_as_text(client, repository):
     page = parse(client.get("/downloads").text)
     assert page.one("#downloads-attention .dl-reason").text == f"{XSS_USER}: {XSS_FOLDER}"
     confirm = page.one("#downloads-active form[action=/downloads/remove]").get("hx-confirm")
-    assert confirm == f"Remove {XSS_ARTIST} - {XSS_TITLE} from the downloads and the wishlist?"
+    assert confirm.startswith(f"Remove {XSS_ARTIST} - {XSS_TITLE} from the downloads?")
     assert all(script.get("src") for script in page.select("script")) and not page.select("[style]")
     key = WishlistEntry.create(XSS_ARTIST, XSS_TITLE).text
     assert done_message(client.form("/downloads/retry", {"key": key})).startswith(key)

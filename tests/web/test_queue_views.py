@@ -1,9 +1,12 @@
 """The queue page: cards, filters, paging, approve/reject with undo, bulk, block artist."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from factories import make_queue_item
 from websupport import parse
 
+from app.repository import queue as queue_records
 from app.wishlist import WishlistEntry
 
 
@@ -179,7 +182,7 @@ def test_it_approves_and_rejects_a_selection(client, repository, queue):
         "csrf_token": client.token(), "mbid": [queue[0]["mbid"], queue[2]["mbid"]], "source": "catalog"})
     assert response.status_code == 200
     page = parse(response.data)
-    assert page.one("#toast").text == "Approved 2 albums."
+    assert page.one("#toast p").text == "Approved 2 albums."
     assert mbids_of(response) == []  # the list for the filter in use (catalog): nothing left
     assert len(repository.wishlist_entries()) == 2
     assert client.form("/queue/bulk/reject", {}).status_code == 400
@@ -212,3 +215,143 @@ def test_it_has_touch_sized_approve_and_reject_buttons_on_every_card(client, que
         assert buttons["Approve"].get("hx-post") == "/queue/approve"
         assert buttons["Reject"].get("formaction") == "/queue/reject"
         assert card.one("input[type=checkbox]").get("form") == "bulk"
+
+
+# --- undo of bulk actions ---------------------------------------------------------------------
+
+
+def toast_undo_fields(response) -> dict:
+    """The fields of the Undo form in a bulk action's toast."""
+    form = parse(response.data).one("#toast form")
+    assert form.get("action") == "/queue/bulk/undo" and form.one("button").get("hx-post") == "/queue/bulk/undo"
+    return {i.get("name"): i.get("value") for i in form.select("input")}
+
+
+def test_it_undoes_a_bulk_approval_and_takes_off_only_the_entries_it_added(client, repository, queue):
+    repository.add_to_wishlist([WishlistEntry.create("Air", "Moon Safari")])  # on the wishlist before
+    response = client.post("/queue/bulk/approve", headers={"HX-Request": "true"}, data={
+        "csrf_token": client.token(), "mbid": [queue[0]["mbid"], queue[2]["mbid"]], "source": "catalog"})
+    fields = toast_undo_fields(response)
+    assert set(fields) == {"csrf_token", "undo", "next"}  # the id only, never the albums
+    assert sorted(e.text for e in repository.wishlist_entries()) == ["Air - Moon Safari", "Justice - Cross"]
+
+    undone = client.post("/queue/bulk/undo", headers={"HX-Request": "true"}, data={**fields, "source": "catalog"})
+
+    assert undone.status_code == 200
+    page = parse(undone.data)
+    assert page.one("#toast p").text == "Undone: 2 albums back in the queue."
+    assert not page.select("#toast form")  # an undo is not undone again
+    assert page.one("#pending-total").text == "3"
+    assert mbids_of(undone) == [queue[0]["mbid"], queue[2]["mbid"]]  # the list for the filter in use (catalog)
+    assert [repository.find_pending(item["mbid"]) for item in queue] == queue  # exactly as they were
+    assert repository.queue()["approved"] == []
+    assert [e.text for e in repository.wishlist_entries()] == ["Air - Moon Safari"]
+
+
+def test_it_undoes_a_bulk_rejection(client, repository, queue):
+    response = client.post("/queue/bulk/reject", headers={"HX-Request": "true"}, data={
+        "csrf_token": client.token(), "mbid": [queue[0]["mbid"], queue[1]["mbid"]]})
+    assert parse(response.data).one("#toast p").text == "Rejected 2 albums."
+    assert set(repository.queue()["rejected"]) == {queue[0]["mbid"], queue[1]["mbid"]}
+
+    undone = client.post("/queue/bulk/undo", headers={"HX-Request": "true"}, data=toast_undo_fields(response))
+
+    assert undone.status_code == 200 and "Undone: 2 albums back in the queue." in undone.text
+    assert mbids_of(undone) == [item["mbid"] for item in queue]
+    queue_file = repository.queue()
+    assert queue_file["rejected"] == [] and queue_file["rejected_info"] == {}
+    assert [repository.find_pending(item["mbid"]) for item in queue] == queue
+
+
+@pytest.mark.parametrize("action", ["approve", "reject"])
+def test_it_undoes_everything_a_filter_matched(client, repository, queue, action):
+    response = client.form(f"/queue/all/{action}", {"source": "catalog"}, htmx=True)
+    assert f"{'Approved' if action == 'approve' else 'Rejected'} 2 albums." in response.text
+    assert repository.pending_count() == 1
+
+    undone = client.post("/queue/bulk/undo", headers={"HX-Request": "true"}, data=toast_undo_fields(response))
+
+    assert "Undone: 2 albums back in the queue." in undone.text
+    assert [repository.find_pending(item["mbid"]) for item in queue] == queue
+    queue_file = repository.queue()
+    assert queue_file["approved"] == [] and queue_file["rejected"] == [] and repository.wishlist_entries() == []
+
+
+def test_it_undoes_approving_ten_thousand_with_one_small_form(client, repository):
+    repository.add_pending([make_queue_item() for _ in range(10_000)])
+    response = client.form("/queue/all/approve", {}, htmx=True)
+    assert "Approved 10000 albums." in response.text and len(response.data) < 20_000
+    assert repository.pending_count() == 0 and len(repository.wishlist_entries()) == 10_000
+
+    undone = client.post("/queue/bulk/undo", headers={"HX-Request": "true"}, data=toast_undo_fields(response))
+
+    assert "Undone: 10000 albums back in the queue." in undone.text
+    assert repository.pending_count() == 10_000 and repository.wishlist_entries() == []
+
+
+def test_it_refuses_an_unknown_or_used_undo_and_changes_nothing(client, repository, queue):
+    unknown = client.form("/queue/bulk/undo", {"undo": "no-such-action"}, htmx=True)
+    assert unknown.status_code == 410 and "<html" not in unknown.text
+    assert parse(unknown.data).one("p.notice.bad").text.startswith("Nothing to undo")
+
+    response = client.form("/queue/bulk/approve", {"mbid": queue[0]["mbid"]}, htmx=True)
+    fields = toast_undo_fields(response)
+    assert client.post("/queue/bulk/undo", data=fields, headers={"HX-Request": "true"}).status_code == 200
+    client.form("/queue/approve", {"mbid": queue[0]["mbid"]})  # approved again, one by one
+    again = client.post("/queue/bulk/undo", data=fields, headers={"HX-Request": "true"})
+    assert again.status_code == 410 and "Nothing to undo" in again.text and "Nothing was changed." in again.text
+    assert repository.find_pending(queue[0]["mbid"]) is None  # the later approval stands
+    assert [e.text for e in repository.wishlist_entries()] == ["Justice - Cross"]
+
+
+def test_it_refuses_an_expired_undo_and_changes_nothing(client, repository, queue, monkeypatch):
+    monkeypatch.setattr(queue_records, "UNDO_SECONDS", 0)  # expired as soon as it is recorded
+    response = client.form("/queue/bulk/reject", {"mbid": [queue[0]["mbid"], queue[1]["mbid"]]}, htmx=True)
+    before = repository.queue()
+
+    late = client.post("/queue/bulk/undo", data=toast_undo_fields(response), headers={"HX-Request": "true"})
+
+    assert late.status_code == 410
+    assert parse(late.data).one("p.notice.bad").text.startswith("Too late to undo")
+    assert repository.queue() == before and repository.pending_count() == 1
+
+    plain = client.form("/queue/bulk/undo", {"undo": toast_undo_fields(response)["undo"], "next": "/?source=catalog"})
+    assert plain.status_code == 303 and plain.headers["Location"].startswith("/?source=catalog&done=refused")
+    notice = parse(client.get(plain.headers["Location"]).data).one(".notice.bad")
+    assert notice.text.startswith("Too late to undo") and not notice.select("form")
+    assert repository.queue() == before
+
+
+def test_it_undoes_a_bulk_action_without_javascript(client, repository, queue):
+    # the page it came from shows an earlier notice: the new one replaces it
+    earlier = "/?source=catalog&done=bulk&name=Approved+9+albums.&undo=older"
+    response = client.form("/queue/bulk/approve", {"mbid": [queue[0]["mbid"], queue[2]["mbid"]], "next": earlier})
+    assert response.status_code == 303
+    location = urlsplit(response.headers["Location"])
+    args = parse_qs(location.query)
+    assert location.path == "/" and args["source"] == ["catalog"] and args["done"] == ["bulk"]
+    assert args["name"] == ["Approved 2 albums."] and args["undo"] != ["older"]
+
+    notice = parse(client.get(response.headers["Location"]).data).one(".notice")
+    assert "Approved 2 albums." in notice.text
+    fields = {i.get("name"): i.get("value") for i in notice.select("form input")}
+    assert fields["undo"] == args["undo"][0] and fields["next"] == "/?source=catalog"
+
+    undone = client.post("/queue/bulk/undo", data=fields)
+
+    assert undone.status_code == 303
+    assert undone.headers["Location"].startswith("/?source=catalog&done=bulk&name=Undone")
+    back = parse(client.get(undone.headers["Location"]).data)
+    assert "Undone: 2 albums back in the queue." in back.one(".notice").text
+    assert [repository.find_pending(item["mbid"]) for item in queue] == queue
+    assert repository.wishlist_entries() == []
+
+
+def test_it_undoes_everything_a_filter_matched_without_javascript(client, repository, queue):
+    response = client.form("/queue/all/reject", {"source": "catalog", "next": "/?source=catalog"})
+    assert response.status_code == 303 and "undo=" in response.headers["Location"]
+    notice = parse(client.get(response.headers["Location"]).data).one(".notice")
+    undone = client.post("/queue/bulk/undo", data={i.get("name"): i.get("value") for i in notice.select("form input")})
+    assert undone.status_code == 303 and "done=bulk" in undone.headers["Location"]
+    assert [repository.find_pending(item["mbid"]) for item in queue] == queue
+    assert repository.queue()["rejected"] == []

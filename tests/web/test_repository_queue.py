@@ -1,11 +1,13 @@
 """Queue, history and block-list operations the web UI adds to the repository."""
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from factories import make_queue_item
 
-from app.repository import Repository
+from app.repository import UNDO_SECONDS, NothingToUndo, Repository
+from app.repository.queue import UNDO_KEPT
 from app.wishlist import WishlistEntry
 
 
@@ -162,21 +164,31 @@ def test_it_saves_a_generated_setting_once(repository, data_dir):
     assert repository.saved_settings() == {"web": {"secret_key": "generated-1"}}
 
 
-def test_it_keeps_the_lock_order_when_undoing_an_approval(repository, monkeypatch):
-    order = []
-    real_lock = repository.store.lock
+@pytest.fixture
+def lock_order(repository, monkeypatch):
+    """The names of the files locked after ``start()``, in order."""
 
-    def recording_lock(name, blocking=True):
-        order.append(name)
-        return real_lock(name, blocking)
+    class LockOrder(list):
+        def start(self):
+            real_lock = repository.store.lock
 
+            def recording_lock(name, blocking=True):
+                self.append(name)
+                return real_lock(name, blocking)
+
+            monkeypatch.setattr(repository.store, "lock", recording_lock)
+
+    return LockOrder()
+
+
+def test_it_keeps_the_lock_order_when_undoing_an_approval(repository, lock_order):
     item = make_queue_item()
     repository.add_pending([item])
     repository.approve([item["mbid"]])
-    monkeypatch.setattr(repository.store, "lock", recording_lock)
+    lock_order.start()
     repository.undo_approve([item["mbid"]])
     repository.block_artist(item["artist"])
-    assert order == ["pending_queue.json", "wishlist.txt", "pending_queue.json", "blocked_artists.json"]
+    assert lock_order == ["pending_queue.json", "wishlist.txt", "pending_queue.json", "blocked_artists.json"]
 
 
 def test_it_can_leave_the_wishlist_alone_on_undo(repository):
@@ -187,3 +199,138 @@ def test_it_can_leave_the_wishlist_alone_on_undo(repository):
     repository.undo_approve([item["mbid"]], keep_wishlist=True)
     assert wishlist_texts(repository) == ["Hand - Added"]
     assert repository.find_pending(item["mbid"]) == item
+
+
+# --- undo of bulk decisions ---------------------------------------------------------------
+
+T0 = datetime(2026, 1, 12, 8, 0, 0, tzinfo=timezone.utc)
+
+
+def test_it_undoes_a_bulk_approval_taking_off_only_the_entries_it_added(repository):
+    repository.add_to_wishlist([WishlistEntry.create("Air", "Moon Safari")])  # there before
+    items = [make_queue_item(artist="Justice", album="Cross"), make_queue_item(artist="Air", album="Moon Safari"),
+             make_queue_item(artist="Kavinsky", album="OutRun")]
+    repository.add_pending(items)
+
+    moved, undo_id = repository.decide_many("approve", [items[0]["mbid"], items[1]["mbid"]], now=T0)
+
+    assert [i["mbid"] for i in moved] == [items[0]["mbid"], items[1]["mbid"]] and undo_id
+    assert wishlist_texts(repository) == ["Air - Moon Safari", "Justice - Cross"]
+    action, restored = repository.undo_decision(undo_id, now=T0 + timedelta(seconds=30))
+    assert action == "approve" and sorted(restored, key=lambda i: i["artist"]) == [items[1], items[0]]
+    assert sorted(repository.queue()["pending"], key=lambda i: i["artist"]) == [items[1], items[0], items[2]]
+    assert repository.queue()["approved"] == []
+    assert wishlist_texts(repository) == ["Air - Moon Safari"]
+
+
+def test_it_undoes_a_bulk_rejection(repository):
+    items = [make_queue_item(), make_queue_item()]
+    repository.add_pending(items)
+    _, undo_id = repository.decide_many("reject", [i["mbid"] for i in items], now=T0)
+    assert set(repository.queue()["rejected"]) == {i["mbid"] for i in items}
+
+    action, restored = repository.undo_decision(undo_id, now=T0)
+
+    assert action == "reject" and restored == items
+    queue = repository.queue()
+    assert queue["pending"] == items and queue["rejected"] == [] and queue["rejected_info"] == {}
+
+
+def test_it_puts_back_only_what_the_bulk_decision_left_where_it_was(repository):
+    again, undone, untouched = make_queue_item(), make_queue_item(), make_queue_item()
+    repository.add_pending([again, undone, untouched])
+    _, undo_id = repository.decide_many("approve", [again["mbid"], undone["mbid"], untouched["mbid"]], now=T0)
+    repository.undo_approve([again["mbid"], undone["mbid"]])  # single-card undos meanwhile...
+    repository.approve([again["mbid"]])  # ...and one approved again (now, not at T0)
+
+    _, restored = repository.undo_decision(undo_id, now=T0 + timedelta(seconds=5))
+
+    assert restored == [untouched]
+    assert [i["mbid"] for i in repository.queue()["approved"]] == [again["mbid"]]
+    assert wishlist_texts(repository) == [WishlistEntry.create(again["artist"], again["album"]).text]
+
+
+@pytest.mark.parametrize("when,reason", [(UNDO_SECONDS, "expired"), (0, "unknown")])
+def test_it_refuses_an_expired_or_used_undo_and_changes_nothing(repository, data_dir, when, reason):
+    items = [make_queue_item(), make_queue_item()]
+    repository.add_pending(items)
+    _, undo_id = repository.decide_many("approve", [i["mbid"] for i in items], now=T0)
+    if reason == "unknown":
+        repository.undo_decision(undo_id, now=T0)
+        repository.decide_many("approve", [i["mbid"] for i in items], now=T0 + timedelta(seconds=1))
+    files = ("pending_queue.json", "wishlist.txt", "queue_undo.json")
+    before = {name: (data_dir / name).read_bytes() for name in files}
+
+    with pytest.raises(NothingToUndo) as refused:
+        repository.undo_decision(undo_id, now=T0 + timedelta(seconds=when))
+
+    assert refused.value.reason == reason
+    assert {name: (data_dir / name).read_bytes() for name in before} == before
+
+
+def test_it_refuses_an_undo_with_nothing_left_to_put_back(repository):
+    item = make_queue_item()
+    repository.add_pending([item])
+    _, undo_id = repository.decide_many("reject", [item["mbid"]], now=T0)
+    repository.unreject([item["mbid"]])
+    with pytest.raises(NothingToUndo) as refused:
+        repository.undo_decision(undo_id, now=T0)
+    assert refused.value.reason == "moved_on"
+    assert repository.queue()["pending"] == [item]
+
+
+def test_it_records_no_undo_when_nothing_moved(repository, data_dir):
+    assert repository.decide_many("approve", ["not-pending"], now=T0) == ([], None)
+    assert not (data_dir / "queue_undo.json").exists()
+    with pytest.raises(ValueError):
+        repository.decide_many("block", ["x"])
+
+
+def test_it_keeps_a_few_recent_undos_only(repository, data_dir):
+    items = [make_queue_item() for _ in range(UNDO_KEPT + 2)]
+    repository.add_pending(items)
+    ids = [repository.decide_many("reject", [item["mbid"]], now=T0 + timedelta(seconds=n))[1]
+           for n, item in enumerate(items)]
+    remembered = read_json(data_dir / "queue_undo.json")
+    assert list(remembered) == ids[-UNDO_KEPT:]
+    with pytest.raises(NothingToUndo):
+        repository.undo_decision(ids[0], now=T0 + timedelta(seconds=20))
+    # a decision after the others expired leaves only itself
+    late = make_queue_item()
+    repository.add_pending([late])
+    _, late_id = repository.decide_many("reject", [late["mbid"]], now=T0 + timedelta(seconds=UNDO_SECONDS + 60))
+    assert list(read_json(data_dir / "queue_undo.json")) == [late_id]
+
+
+def test_it_keeps_the_undo_of_ten_thousand_albums_small(repository, data_dir):
+    items = [make_queue_item(source="listenbrainz") for _ in range(10_000)]
+    repository.add_pending(items)
+    moved, undo_id = repository.decide_matching("approve", source="listenbrainz", now=T0)
+    assert len(moved) == 10_000
+    record = read_json(data_dir / "queue_undo.json")[undo_id]
+    assert set(record) == {"action", "at", "expires_at", "mbids", "kept_on_wishlist"}  # MBIDs, not the items
+    assert (data_dir / "queue_undo.json").stat().st_size < 600_000
+    assert len(repository.undo_decision(undo_id, now=T0)[1]) == 10_000
+    assert repository.pending_count() == 10_000 and repository.wishlist_entries() == []
+
+
+def test_it_takes_the_locks_in_order_for_bulk_decisions_and_their_undo(repository, lock_order):
+    item = make_queue_item()
+    repository.add_pending([item])
+    lock_order.start()
+    _, undo_id = repository.decide_many("approve", [item["mbid"]], now=T0)
+    repository.undo_decision(undo_id, now=T0)
+    assert lock_order == ["pending_queue.json", "queue_undo.json", "wishlist.txt"] * 2
+
+
+def test_it_quarantines_an_unreadable_undo_file(repository, data_dir):
+    data_dir.mkdir()
+    (data_dir / "queue_undo.json").write_text('{"abc": {"action": "explode"}}')
+    with pytest.raises(NothingToUndo):
+        repository.undo_decision("abc")
+    [moved] = repository.quarantined_files()
+    assert moved.name.startswith("queue_undo.json.corrupt-")
+
+
+def read_json(path):
+    return json.loads(path.read_text(encoding="utf-8"))

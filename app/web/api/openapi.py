@@ -76,6 +76,10 @@ def openapi_document(app: Flask) -> dict:
                 operation["security"] = secured
                 operation["responses"].setdefault("401", {"description": "Not signed in",
                                                           "content": {"application/json": {"schema": ErrorSchema}}})
+                operation["responses"].setdefault("429", {
+                    "description": "Too many failed sign-ins from this address; credentials are not checked until then",
+                    "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+                    "content": {"application/json": {"schema": ErrorSchema}}})
             operations[method.lower()] = operation
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
