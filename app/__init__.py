@@ -12,3 +12,12 @@ def create_app(overrides=None):
     from app.web import build_app
 
     return build_app(overrides)
+
+
+def create_served_app():
+    """The app as gunicorn serves it: each worker (built after the fork) keeps the big
+    data files parsed in the background, so a page load after a pipeline wrote them
+    does not pay for the parse."""
+    from app.web import build_app
+
+    return build_app({"KEEP_WARM_SECONDS": 1.0})

@@ -51,7 +51,7 @@ def gunicorn_command(settings: Settings, host: str | None = None, port: int | No
         "--error-logfile", "-",
         "--log-level", settings.general.log_level.lower(),
         "--no-control-socket",  # unused, and it would want a writable home directory
-        "app:create_app()",
+        "app:create_served_app()",
     ]
 
 

@@ -16,5 +16,11 @@ def gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        # The new objects would still be young: the next collections would scan them all
+        # (twice, as they age), costing a page load more than the parse itself. Move every
+        # tracked object to the oldest generation unscanned: they are long-lived data, looked
+        # at again only by the rare full collection.
+        gc.freeze()
+        gc.unfreeze()
         if was_enabled:
             gc.enable()

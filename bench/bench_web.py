@@ -126,7 +126,7 @@ def main() -> None:
         env = {**os.environ, "RESONANCE_DATA_DIR": str(data), "RESONANCE_CONFIG": str(config),
                "PYTHONPATH": str(ROOT)}
         command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", workers,
-                   "--threads", "4", "--worker-class", "gthread", "--log-level", "warning", "app:create_app()"]
+                   "--threads", "4", "--worker-class", "gthread", "--log-level", "warning", "app:create_served_app()"]
         server = subprocess.Popen(command, env=env, cwd=tmp)
         try:
             deadline = time.monotonic() + 30

@@ -1,7 +1,10 @@
 import json
 import logging
 import os
+import threading
+import time
 
+import orjson
 import pytest
 from factories import make_queue_item
 from marshmallow import ValidationError
@@ -9,6 +12,15 @@ from marshmallow import ValidationError
 from app.records import load_queue_items
 from app.repository import PENDING_QUEUE, WISHLIST, Repository
 from app.wishlist import WishlistEntry
+
+
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def read_json(path):
@@ -95,6 +107,47 @@ def test_it_sees_writes_from_another_repository_instance(data_dir):
     assert len(second.queue()["pending"]) == 1  # fills second's cache
     first.add_pending([make_queue_item()])
     assert len(second.queue()["pending"]) == 2  # the cache follows the file
+
+
+def test_it_parses_a_file_ahead_only_when_another_process_changed_it(data_dir, monkeypatch):
+    writer, reader = Repository(data_dir), Repository(data_dir)
+    writer.add_pending([make_queue_item()])
+    assert reader.store.refresh(PENDING_QUEUE) is True  # never read before: parsed now
+    assert reader.store.refresh(PENDING_QUEUE) is False  # unchanged: one stat, no parse
+    writer.add_pending([make_queue_item()])
+    assert reader.store.refresh(PENDING_QUEUE) is True
+    monkeypatch.setattr(orjson, "loads", None)  # a page load now must not parse
+    assert reader.pending_count() == 2
+    assert reader.store.refresh(WISHLIST) is False  # absent: nothing to parse
+
+
+def test_it_keeps_files_parsed_in_the_background_until_stopped(data_dir):
+    writer, reader = Repository(data_dir), Repository(data_dir)
+    parsed = []
+    real_refresh = reader.store.refresh
+    reader.store.refresh = lambda file: parsed.append(file.filename) if real_refresh(file) else None
+    stop = threading.Event()
+    thread = reader.keep_warm((PENDING_QUEUE,), 0.01, stop)
+    writer.add_pending([make_queue_item()])
+    assert wait_until(lambda: parsed == ["pending_queue.json"])
+    assert reader.store._cache["pending_queue.json"][1]["pending"][0]["mbid"] == writer.queue()["pending"][0]["mbid"]
+    stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+def test_it_reports_a_background_read_error_once(data_dir):
+    reader, errors, stop = Repository(data_dir), [], threading.Event()
+
+    def failing_refresh(file):
+        raise PermissionError(13, "Permission denied")
+
+    reader.store.refresh = failing_refresh
+    thread = reader.keep_warm((PENDING_QUEUE,), 0.01, stop, on_error=lambda file, exc: errors.append(file.filename))
+    time.sleep(0.2)  # many intervals
+    stop.set()
+    thread.join(timeout=5)
+    assert errors == ["pending_queue.json"]
 
 
 def test_it_validates_queue_items_at_the_boundary():

@@ -89,6 +89,28 @@ class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, Download
     def quarantined_files(self) -> list[Path]:
         return self.store.quarantined_files()
 
+    def keep_warm(self, files: tuple[DataFile, ...], interval: float, stop: threading.Event,
+                  on_error=None) -> threading.Thread:
+        """A daemon thread that re-parses ``files`` within ``interval`` seconds of another process
+        rewriting them, so that the next page load finds them parsed (a 10,000-item queue takes
+        tens of milliseconds to parse). Stops when ``stop`` is set."""
+
+        def loop() -> None:
+            last_errors: dict[str, str] = {}
+            while not stop.wait(interval):
+                for file in files:
+                    try:
+                        self.store.refresh(file)
+                        last_errors.pop(file.filename, None)
+                    except Exception as exc:  # a reader meets the same error and reports it
+                        if on_error and last_errors.get(file.filename) != str(exc):
+                            on_error(file, exc)  # once per new error, not every interval
+                        last_errors[file.filename] = str(exc)
+
+        thread = threading.Thread(target=loop, name="resonance-keep-warm", daemon=True)
+        thread.start()
+        return thread
+
 
 _default_lock = threading.Lock()
 _default_repository: Repository | None = None

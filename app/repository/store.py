@@ -189,6 +189,22 @@ class Store:
         self._cache[file.filename] = (key, value)
         return value
 
+    def refresh(self, file: DataFile) -> bool:
+        """Parse the file now if it changed since it was cached: True when it was parsed.
+
+        For a long-lived reader (a web worker) to take the cost of a file another
+        process rewrote off its next request. One stat when nothing changed.
+        """
+        try:
+            stat = self.path(file).stat()
+        except FileNotFoundError:
+            return False
+        cached = self._cache.get(file.filename)
+        if cached and cached[0] == (stat.st_ino, stat.st_mtime_ns, stat.st_size):
+            return False
+        self.read(file)
+        return True
+
     @contextlib.contextmanager
     def transaction(self, file: DataFile) -> Iterator[Any]:
         """Yield the content to change; write it back atomically if the block succeeds.

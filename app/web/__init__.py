@@ -14,17 +14,20 @@ from __future__ import annotations
 import mimetypes
 import site
 import sys
+import threading
 from pathlib import Path
 
 from flask import Flask
 
-from app.repository import Repository
+from app.repository import PENDING_QUEUE, WISHLIST, Repository
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Where an installed copy keeps them (setup.cfg's data_files, the container's COPY); or a --user install.
 SHARE_DIR = Path(sys.prefix) / "share" / "resonance"
 SHARE_DIRS = (SHARE_DIR, Path(site.getuserbase()) / "share" / "resonance")
 
+# What nearly every page reads; the queue is the one that takes long to parse when large.
+WARM_FILES = (PENDING_QUEUE, WISHLIST)
 # Without this, the manifest would go out as application/octet-stream (and nosniff).
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 
@@ -53,6 +56,9 @@ def build_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
     repository = app.config.get("REPOSITORY") or Repository()
     app.extensions["repository"] = repository
+    if app.config.get("KEEP_WARM_SECONDS"):
+        repository.keep_warm(WARM_FILES, app.config["KEEP_WARM_SECONDS"], threading.Event(),
+                             on_error=lambda file, exc: app.logger.warning("reading %s: %s", file.filename, exc))
 
     from app.web import (
         api,
