@@ -17,18 +17,22 @@ because it is the user's own text.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ALBUM = "album"
 TRACK = "track"
 _SEPARATOR = " - "
 
 
+# Unicode's control characters (category Cc) are exactly these two ranges.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def normalise_name(value: str) -> str:
     """NFC, control characters to spaces, white space folded, ends trimmed."""
-    value = "".join(" " if unicodedata.category(c) == "Cc" else c for c in value)
-    return " ".join(unicodedata.normalize("NFC", value).split())
+    return " ".join(unicodedata.normalize("NFC", _CONTROL_CHARACTERS.sub(" ", value)).split())
 
 
 def match_key(value: str) -> str:
@@ -41,6 +45,8 @@ class WishlistEntry:
     artist: str
     title: str
     kind: str = ALBUM
+    # Computed on first use and kept: every wishlist write compares against all entries.
+    _key: tuple[str, str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def create(cls, artist: str, title: str, kind: str = ALBUM) -> "WishlistEntry":
@@ -56,7 +62,9 @@ class WishlistEntry:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        return (self.kind, match_key(self.artist), match_key(self.title))
+        if self._key is None:
+            object.__setattr__(self, "_key", (self.kind, match_key(self.artist), match_key(self.title)))
+        return self._key
 
     @property
     def text(self) -> str:

@@ -23,6 +23,7 @@ from queue_data import make_items  # noqa: E402
 from app.repository import PENDING_QUEUE, Repository  # noqa: E402
 
 PENDING = 10_000
+HISTORY = 20_000
 
 
 def timed(fn, rounds: int) -> list[float]:
@@ -86,6 +87,22 @@ def main() -> None:
         mbids = iter(item["mbid"] for item in items)
         report("approve one item", timed(lambda: repository.approve([next(mbids)]), 100), 100)
         report("reject one item", timed(lambda: repository.reject([next(mbids)]), 100), 100)
+
+    # Years of use: the history and the wishlist grow. Every approve rewrites the queue file
+    # (history included) and checks the wishlist for the entry.
+    with tempfile.TemporaryDirectory() as tmp:
+        repository = Repository(tmp)
+        items = make_items(PENDING + HISTORY + 200)
+        repository.add_pending(items)
+        repository.approve([item["mbid"] for item in items[: HISTORY // 2]])
+        repository.reject([item["mbid"] for item in items[HISTORY // 2 : HISTORY]])
+        size = (Path(tmp) / "pending_queue.json").stat().st_size
+        print(f"\nwith {HISTORY // 2:,} approved and {HISTORY // 2:,} rejected besides {PENDING:,} pending "
+              f"({size / 1e6:.1f} MB, {len(repository.wishlist_entries()):,} wishlist entries):")
+        report("page of 50, warm (cached)", timed(lambda: repository.pending_page(limit=50), 100), 50)
+        report("page of 50, cold (fresh process)", cold_loads(tmp, 20), 50)
+        mbids = iter(item["mbid"] for item in items[HISTORY:])
+        report("approve one item", timed(lambda: repository.approve([next(mbids)]), 50), 100)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,5 @@
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -85,3 +87,16 @@ def test_it_folds_white_space_and_normalises_unicode():
 def test_it_refuses_empty_names():
     with pytest.raises(ValueError, match="artist"):
         WishlistEntry.create(" \n", "Album")
+
+
+@given(st.text())
+def test_it_turns_every_unicode_control_character_into_a_space(text):
+    # The definition, character by character; normalise_name does it with one regex.
+    spaced = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    assert normalise_name(text) == " ".join(unicodedata.normalize("NFC", spaced).split())
+
+
+def test_it_compares_entries_by_their_names_whether_or_not_a_key_was_computed():
+    first, second = WishlistEntry.create("Sigur Rós", "( )"), WishlistEntry.create("Sigur Rós", "( )")
+    assert first.key == ("album", "sigur rós", "( )")
+    assert first == second and hash(first) == hash(second) and len({first, second}) == 1

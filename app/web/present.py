@@ -97,8 +97,20 @@ def duration_text(seconds) -> str:
     return "".join(parts)
 
 
+def count_of(number, noun: str, plural: str | None = None) -> str:
+    """``3 files``, ``1 file``; ``plural`` for nouns that do not just take an s (``entries``)."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def sentence(text) -> str:
+    """A job summary ("nothing to search") as a sentence, for text that goes on after it."""
+    text = (text or "").strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        source_label=source_label, why=why, score=score_text, ago=ago, duration=duration_text,
+        source_label=source_label, why=why, score=score_text, ago=ago, duration=duration_text, sentence=sentence,
+        count=count_of,
     )
     app.jinja_env.globals.update(cover_url=cover_url, musicbrainz_url=musicbrainz_url, listenbrainz_url=listenbrainz_url)

@@ -17,6 +17,7 @@ from flask import Blueprint, render_template, request, url_for
 from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
 from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other
 from app.web.errors import Problem
+from app.web.present import count_of
 from app.web.security import csrf_token
 from app.wishlist import ALBUM, TRACK, WishlistEntry
 
@@ -240,4 +241,4 @@ def block():
 
 
 def _albums(count: int) -> str:
-    return f"{count} album{'' if count == 1 else 's'}"
+    return count_of(count, "album")

@@ -133,6 +133,16 @@ def test_it_names_each_runners_interval_variable_in_its_run_script():
         assert f"Runs every {variable}" in (S6_RC / job / "run").read_text(encoding="utf-8"), job
 
 
+def test_it_keeps_an_idle_runner_small():
+    # An idle runner only schedules: each run happens in a child process. The HTTP stack and
+    # OpenSSL (about 2.5 MB each way) load there, not in the three long-lived parents.
+    code = ("import sys, app.cli, jobs.runner\n"
+            "print(sorted(m for m in ('flask', 'requests', 'ssl', '_hashlib') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_it_keeps_the_web_stack_out_of_the_runners():
     # What `resonance job NAME` imports, for every runner: its pipeline, never Flask.
     code = ("import sys, app.cli, jobs.runner\n"

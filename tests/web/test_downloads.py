@@ -281,6 +281,15 @@ def test_it_asks_the_runner_for_a_run(client, repository):
     assert JOB in repository.run_requests()
 
 
+def test_it_tells_how_the_last_run_went_and_when_the_next_one_is(client, repository):
+    repository.update_job_status(JOB, state="idle", runner_started_at="2026-01-11T09:00:00Z",
+                                 next_run="2999-01-01T00:00:00Z",
+                                 last_run={"finished_at": "2026-01-11T10:00:00Z", "outcome": "ok",
+                                           "summary": "nothing to search"})
+    text = " ".join(section(client.get("/downloads"), "active").one("p.dl-job").text.split())
+    assert text.startswith("Last run ") and ": nothing to search. Next run in " in text
+
+
 def test_it_refuses_run_now_while_the_downloader_runs(client, repository):
     repository.update_job_status(JOB, state="running", started_at="2026-01-11T10:00:00Z")
     with repository.job_lock(JOB):
