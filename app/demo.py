@@ -34,6 +34,10 @@ def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
         "RESONANCE_LISTENBRAINZ__SOURCE": "both",
         "RESONANCE_MUSICBRAINZ__RATE_LIMIT": "20",
         "SLSKD_INTERVAL": "1m",
+        # The fake Soulseek bans nobody: approving the whole queue should not wait on the
+        # real network's search pace (34 per 220 s).
+        "RESONANCE_SLSKD__SEARCHES_PER_WINDOW": "100",
+        "RESONANCE_SLSKD__SEARCH_WINDOW": "60s",
         "RESONANCE_SCHEDULE__RUN_ON_START": "false",
     }
 

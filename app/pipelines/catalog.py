@@ -47,6 +47,7 @@ from app.matching import artist_key, title_key
 from app.pipelines import JobContext, RunResult, upstream
 from app.pipelines.discovery import PublishReport, Suggestion, publish
 from app.records import utc_now_iso
+from app.text import count_of
 
 log = logging.getLogger("resonance.catalog")
 
@@ -354,8 +355,7 @@ class Outcome:
         where = "the pending queue" if report.mode == "manual" else "the wishlist"
         albums = len(report.written)
         artists = len(self.new_artists)
-        text = (f"{albums} album{'' if albums == 1 else 's'} by {artists} new artist{'' if artists == 1 else 's'} "
-                f"added to {where}")
+        text = f"{count_of(albums, 'album')} by {count_of(artists, 'new artist')} added to {where}"
         skipped = [f"{n} {why}" for n, why in ((report.seen, "seen before"), (report.owned, "already owned"),
                                                (report.blocked, "by blocked artists"), (report.invalid, "invalid"))
                    if n]
@@ -363,7 +363,7 @@ class Outcome:
             text += f" ({', '.join(skipped)} skipped)"
         if self.nothing_to_add:
             text += f"; {self.nothing_to_add} more with nothing to add"
-        text += f"; asked Last.fm about {self.asked} of {self.library_artists} library artists"
+        text += f"; asked Last.fm about {self.asked} of {count_of(self.library_artists, 'library artist')}"
         if self.due > self.asked:
             text += f" ({self.due - self.asked} more due)"
         if self.stopped:

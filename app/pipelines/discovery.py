@@ -19,6 +19,7 @@ from app.library import Library, load_library
 from app.matching import artist_key
 from app.pipelines import JobContext
 from app.records import load_queue_items
+from app.text import count_of
 from app.wishlist import WishlistEntry
 
 log = logging.getLogger("resonance.discovery")
@@ -68,11 +69,10 @@ class PublishReport:
 
     def summary(self) -> str:
         where = "the pending queue" if self.mode == "manual" else "the wishlist"
-        noun = "album" if len(self.written) == 1 else "albums"
         skipped = [f"{n} {why}" for n, why in ((self.seen, "seen before"), (self.owned, "already owned"),
                                                (self.blocked, "by blocked artists"), (self.invalid, "invalid"))
                    if n]
-        return f"{len(self.written)} {noun} added to {where}" + (f" ({', '.join(skipped)} skipped)" if skipped else "")
+        return f"{count_of(len(self.written), 'album')} added to {where}" + (f" ({', '.join(skipped)} skipped)" if skipped else "")
 
 
 def publish(ctx: JobContext, suggestions: list[Suggestion], library: Library | None = None) -> PublishReport:

@@ -74,6 +74,7 @@ from app.pipelines.transfers import (
     iso,
 )
 from app.repository import add_download_event, set_download_state
+from app.text import count_of
 from app.wishlist import ALBUM, WishlistEntry
 
 log = logging.getLogger("resonance.slskd-downloader")
@@ -565,7 +566,8 @@ class Downloader:
             if attempts >= s.max_attempts:
                 r["next_retry_at"] = None
                 result["outcome"] = "given_up"
-                set_download_state(r, "failed", iso(now), f"gave up after {attempts} searches; {reason}")
+                gave_up = f"gave up after {count_of(attempts, 'search', 'searches')}; {reason}"
+                set_download_state(r, "failed", iso(now), gave_up)
             else:
                 delay = s.retry_delay * 2 ** min(MAX_BACKOFF_DOUBLINGS, max(0, attempts - 1))
                 retry_at = iso(math.ceil(now + delay))  # rounded up: never sooner than the backoff
@@ -600,7 +602,7 @@ class Downloader:
         parts = []
         queued, no_result, given_up = tally.count("queued"), tally.count("no_result"), tally.count("given_up")
         if due:
-            parts.append(f"{queued} of {due} albums queued")
+            parts.append(f"{queued} of {count_of(due, 'album')} queued")
             if no_result:
                 parts.append(f"{no_result} without an acceptable result")
             if given_up:
@@ -608,7 +610,7 @@ class Downloader:
             postponed = tally.count("postponed") + tally.count("stopped")
             if postponed:
                 parts.append(f"{postponed} left for the next run")
-            parts.append(f"{self.searcher.searches} searches")
+            parts.append(count_of(self.searcher.searches, "search", "searches"))
         else:
             parts.append("nothing to search")
         transfer_summary = transfers.summary()

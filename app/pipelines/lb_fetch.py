@@ -26,6 +26,7 @@ from app.clients.http import NotFound, UpstreamError
 from app.clients.musicbrainz import best_album_release_group
 from app.pipelines import JobContext, RunResult, upstream
 from app.pipelines.discovery import Suggestion, publish
+from app.text import count_of
 
 log = logging.getLogger("resonance.lb-fetch")
 
@@ -253,6 +254,6 @@ def run_once(ctx: JobContext, source: ListenBrainzSource | None = None) -> RunRe
     ctx.repository.mark_processed(outcome.on_no_album)
     summary = report.summary()
     if outcome.unresolved:
-        summary += f"; {outcome.unresolved} recordings left for the next run"
+        summary += f"; {count_of(outcome.unresolved, 'recording')} left for the next run"
     error = "; ".join(dict.fromkeys(outcome.errors)) or None
     return RunResult(summary, error=error)

@@ -37,6 +37,7 @@ from app.repository import (
     needs_following,
     set_download_state,
 )
+from app.text import count_of
 
 log = logging.getLogger("resonance.slskd-downloader")
 
@@ -231,7 +232,7 @@ class TransferReport:
     def summary(self) -> str:
         parts = []
         if self.completed:
-            parts.append(f"{self.completed} downloads completed")
+            parts.append(f"{count_of(self.completed, 'download')} completed")
         if self.failed_over:
             parts.append(f"{self.failed_over} moved to the next folder")
         if self.searching_again:
@@ -410,7 +411,7 @@ def _fail_over(ctx: JobContext, client: SlskdClient, record: dict, download: dic
     def search_again(r: dict) -> None:
         r["fallbacks"] = []
         if attempts >= s.max_attempts:
-            r["reason"] = f"gave up after {attempts} searches; last: {user}: {reason}"
+            r["reason"] = f"gave up after {count_of(attempts, 'search', 'searches')}; last: {user}: {reason}"
             set_download_state(r, "failed", iso(now), r["reason"])
         else:
             r["next_retry_at"] = iso(now)

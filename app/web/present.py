@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 from flask import Flask
 
+from app.text import count_of
+
 SOURCE_LABELS = {"listenbrainz": "ListenBrainz", "catalog": "Similar artists", "manual": "Added by hand"}
 
 
@@ -95,11 +97,6 @@ def duration_text(seconds) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(parts)
-
-
-def count_of(number, noun: str, plural: str | None = None) -> str:
-    """``3 files``, ``1 file``; ``plural`` for nouns that do not just take an s (``entries``)."""
-    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def sentence(text) -> str:

@@ -15,9 +15,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from flask import Blueprint, render_template, request, url_for
 
 from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
+from app.text import count_of
 from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other
 from app.web.errors import Problem
-from app.web.present import count_of
 from app.web.security import csrf_token
 from app.wishlist import ALBUM, TRACK, WishlistEntry
 

@@ -116,7 +116,7 @@ def test_it_retries_with_backoff_and_finds_the_album_with_a_fallback_query(sandb
     wish(repository, ("Portishead", "Dummy"))
     ctx = slskd_context()
     first = run_once(ctx)
-    assert first.summary.startswith("0 of 1 albums queued; 1 without an acceptable result")
+    assert first.summary.startswith("0 of 1 album queued; 1 without an acceptable result")
     record = repository.download_record("Portishead - Dummy")
     assert record["state"] == "no_result" and record["attempt_count"] == 1
     assert [q["text"] for q in record["attempts"][0]["queries"]] == ["Portishead Dummy", "Dummy",
@@ -136,7 +136,7 @@ def test_it_retries_with_backoff_and_finds_the_album_with_a_fallback_query(sandb
         {"folder": "@@anon\\Rips\\Dummy (1994) [FLAC]", "release": DUMMY_RELEASE, "quality": "flac16"}]})
     wait_until_due(record)
     result = run_once(ctx)
-    assert result.summary.startswith("1 of 1 albums queued")
+    assert result.summary.startswith("1 of 1 album queued")
     record = repository.download_record("Portishead - Dummy")
     assert record["state"] == "queued" and record["next_retry_at"] is None
     assert [(q["text"], q["responses"]) for q in record["attempts"][2]["queries"]] == [("Portishead Dummy", 0),
@@ -151,12 +151,12 @@ def test_it_gives_up_after_max_attempts(sandbox, slskd_context, repository):
     run_once(slskd_context(max_attempts=1))
     record = repository.download_record("Portishead - Dummy")
     assert record["state"] == "failed" and record["next_retry_at"] is None
-    assert events(record)[-1].startswith("failed: gave up after 1 searches")
+    assert events(record)[-1].startswith("failed: gave up after 1 search;")
     assert run_once(slskd_context(max_attempts=1)).summary == "nothing to search"
     # "Retry" on the Downloads page gives it a fresh budget.
     repository.retry_download("Portishead - Dummy")
     assert repository.download_record("Portishead - Dummy")["state"] == "wanted"
-    assert run_once(slskd_context(max_attempts=1)).summary.startswith("0 of 1 albums queued")
+    assert run_once(slskd_context(max_attempts=1)).summary.startswith("0 of 1 album queued")
 
 
 def test_it_searches_again_with_the_edited_query(sandbox, slskd_context, repository):
@@ -172,7 +172,7 @@ def test_it_searches_again_with_the_edited_query(sandbox, slskd_context, reposit
              if r.method == "POST" and r.path == "/api/v0/searches"]
     assert texts[-1] == "Bristol 94"
     record = repository.download_record("Portishead - Dummy")
-    assert result.summary.startswith("1 of 1 albums queued"), record["reason"]
+    assert result.summary.startswith("1 of 1 album queued"), record["reason"]
     assert record["query"] == "Bristol 94" and record["downloads"][-1]["user"] == "anon"
 
 

@@ -1,6 +1,7 @@
 import pytest
 
-from app.web.present import count_of, sentence
+from app.text import count_of
+from app.web.present import sentence
 
 
 @pytest.mark.parametrize("number,expected", [(0, "0 files"), (1, "1 file"), (2, "2 files")])
