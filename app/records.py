@@ -22,9 +22,13 @@ from marshmallow import (
 ITEM_TYPES = ("album", "track")
 
 
+def utc_iso(moment: datetime) -> str:
+    """Timestamps in the data files: ISO-8601 UTC with a Z, to the second (they compare as strings)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def utc_now_iso() -> str:
-    """Timestamps in the data files: ISO-8601 UTC with a Z, to the second."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(datetime.now(timezone.utc))
 
 
 class QueueItemSchema(Schema):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from app.matching import artist_key
-from app.records import utc_now_iso
+from app.records import utc_iso, utc_now_iso
 from app.repository.store import BLOCKED_ARTISTS, PENDING_QUEUE, PROCESSED, QUEUE_UNDO
 from app.wishlist import ALBUM, WishlistEntry, normalise_name
 
@@ -121,7 +121,7 @@ class QueueRecords:
         if action not in DECISIONS:
             raise ValueError(f"unknown decision {action!r}")
         moment = now or datetime.now(timezone.utc)
-        at = _iso(moment)
+        at = utc_iso(moment)
         with self.store.transaction(PENDING_QUEUE) as queue:
             moved = _take_pending(queue, set(mbids))
             if not moved:
@@ -137,7 +137,7 @@ class QueueRecords:
                 _forget_old_undos(undoable, at, room=1)
                 undo_id = os.urandom(8).hex()  # not secrets.token_hex: it drags OpenSSL into every runner (+2.5 MB)
                 undoable[undo_id] = {
-                    "action": action, "at": at, "expires_at": _iso(moment + timedelta(seconds=UNDO_SECONDS)),
+                    "action": action, "at": at, "expires_at": utc_iso(moment + timedelta(seconds=UNDO_SECONDS)),
                     "mbids": [item["mbid"] for item in moved], "kept_on_wishlist": kept_on_wishlist,
                 }
         return moved, undo_id
@@ -159,7 +159,7 @@ class QueueRecords:
         One step under the queue's lock; lock order: pending_queue, queue_undo,
         wishlist.
         """
-        at = _iso(now or datetime.now(timezone.utc))
+        at = utc_iso(now or datetime.now(timezone.utc))
         with self.store.transaction(PENDING_QUEUE) as queue:
             with self.store.transaction(QUEUE_UNDO) as undoable:
                 record = undoable.get(undo_id) if isinstance(undo_id, str) else None
@@ -195,13 +195,6 @@ class QueueRecords:
         """Every pending item a queue filter matches."""
         everything = len(self.queue()["pending"])
         return self.pending_page(limit=everything, source=source, text=text)[0]
-
-    def approve_matching(self, *, source: str | None = None, text: str | None = None) -> list[dict]:
-        """Approve every pending item the filter matches now ("approve all" on the queue page)."""
-        return self.approve([item["mbid"] for item in self.matching_pending(source=source, text=text)])
-
-    def reject_matching(self, *, source: str | None = None, text: str | None = None) -> list[dict]:
-        return self.reject([item["mbid"] for item in self.matching_pending(source=source, text=text)])
 
     def remove_pending(self, mbids: list[str]) -> list[dict]:
         """Drop pending items without rejecting them: a source may suggest them again."""
@@ -296,11 +289,6 @@ def _approved_mbid(entry: dict | str) -> str:
 def _wishlist_entry_for(item: dict) -> WishlistEntry:
     kind = ALBUM if item.get("type", "album") == "album" else "track"
     return WishlistEntry.create(item["artist"], item["album"], kind)
-
-
-def _iso(moment: datetime) -> str:
-    """As ``utc_now_iso`` writes it, so two times compare as strings."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _take_pending(queue: dict, wanted: set[str]) -> list[dict]:

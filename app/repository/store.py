@@ -133,6 +133,11 @@ def job_log_file(job: str) -> DataFile:
 # --- the store: locking, atomic replace, quarantine, cache -------------------
 
 
+def _version(stat: os.stat_result) -> tuple[int, int, int]:
+    """What tells one version of a file from the next: a rename changes the inode."""
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
 class Store:
     """Locked, atomic, quarantining access to the files of one data dir."""
 
@@ -200,7 +205,7 @@ class Store:
         except FileNotFoundError:
             return False
         cached = self._cache.get(file.filename)
-        if cached and cached[0] == (stat.st_ino, stat.st_mtime_ns, stat.st_size):
+        if cached and cached[0] == _version(stat):
             return False
         self.read(file)
         return True
@@ -230,7 +235,7 @@ class Store:
         except FileNotFoundError:
             return file.default()
         cached = self._cache.get(file.filename)
-        if cached and cached[0] == (stat.st_ino, stat.st_mtime_ns, stat.st_size):
+        if cached and cached[0] == _version(stat):
             return cached[1]  # nobody can replace the file while we hold its lock
         try:
             raw, key = self._read_bytes(path)
@@ -262,7 +267,7 @@ class Store:
             raise
         self._fsync_dir()
         stat = path.stat()
-        self._cache[file.filename] = ((stat.st_ino, stat.st_mtime_ns, stat.st_size), value)
+        self._cache[file.filename] = (_version(stat), value)
 
     def _fsync_dir(self) -> None:
         fd = os.open(self.data_dir, os.O_RDONLY)
@@ -275,7 +280,7 @@ class Store:
     def _read_bytes(path: Path) -> tuple[bytes, tuple[int, int, int]]:
         with open(path, "rb") as handle:
             stat = os.fstat(handle.fileno())
-            key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            key = _version(stat)
             return handle.read(), key
 
     def _remove_stale_temp_files(self, file: DataFile) -> None:

@@ -49,6 +49,7 @@ from flask import (
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.text import count_of
 from app.web.context import PUBLIC_ENDPOINTS, is_api, repository
 from app.web.errors import error_response
 
@@ -352,9 +353,7 @@ def _credentials_presented() -> bool:
 
 
 def _wait_text(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    return f"{math.ceil(seconds / 60)} minutes"
+    return count_of(seconds, "second") if seconds < 90 else count_of(math.ceil(seconds / 60), "minute")
 
 
 def too_many_failures(seconds: float):

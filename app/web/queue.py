@@ -224,7 +224,7 @@ def bulk_undo():
     except NothingToUndo as refused:
         message = UNDO_REFUSALS[refused.reason]
         if is_htmx():
-            # a 4xx answer goes to the toast (base.html's htmx config): the list stays as it is
+            # an error answer lands in the toast (errors.error_response): the list stays as it is
             raise Problem(410, message, code="nothing_to_undo") from None
         return see_other(_back(), done="refused", name=message)
     return _after_many(f"Undone: {_albums(len(restored))} back in the queue.")

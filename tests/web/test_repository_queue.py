@@ -81,11 +81,11 @@ def test_it_approves_and_rejects_everything_a_filter_matches(repository):
     catalog = [make_queue_item(source="catalog", artist="Kavinsky", album=f"Night {n}") for n in range(2)]
     repository.add_pending(lb + catalog)
 
-    approved = repository.approve_matching(source="listenbrainz")
+    approved, _ = repository.decide_matching("approve", source="listenbrainz")
     assert {i["mbid"] for i in approved} == {i["mbid"] for i in lb}
     assert len(repository.wishlist_entries()) == 3
 
-    rejected = repository.reject_matching(text="night 1")
+    rejected, _ = repository.decide_matching("reject", text="night 1")
     assert [i["mbid"] for i in rejected] == [catalog[1]["mbid"]]
     assert [i["mbid"] for i in repository.queue()["pending"]] == [catalog[0]["mbid"]]
 
