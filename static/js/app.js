@@ -42,6 +42,10 @@
       found = found.concat(Array.prototype.slice.call(root.querySelectorAll("[data-expires]")));
     }
     found.forEach(function (elt) {
+      // Marked once its countdown runs: a notice swapped in twice leaves once, and
+      // the browser tests wait for the mark before moving the clock on.
+      if (elt.hasAttribute("data-expiring")) { return; }
+      elt.setAttribute("data-expiring", "");
       var seconds = parseFloat(elt.getAttribute("data-expires")) || 6;
       window.setTimeout(function () {
         if (!elt.isConnected) { return; }
