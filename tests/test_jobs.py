@@ -3,10 +3,10 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from conditions import wait_for
 from job_pipelines import broken_run, count_run, register_all
 
 from app import pipelines
@@ -19,15 +19,6 @@ SCRIPT = Path(__file__).with_name("job_pipelines.py")
 def registered_test_pipelines(monkeypatch):
     monkeypatch.setattr(pipelines, "PIPELINES", dict(pipelines.PIPELINES))
     register_all()
-
-
-def wait_for(condition, timeout=10.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def start_runner(python, env, *args):
@@ -67,7 +58,7 @@ def test_it_runs_on_request_and_on_schedule_and_keeps_a_log(repository, monkeypa
     thread.start()
     try:
         assert wait_for(lambda: repository.job_statuses().get("count", {}).get("next_run"))
-        assert wait_for(lambda: len(repository.processed()) >= 2, timeout=5)  # scheduled every second
+        assert wait_for(lambda: len(repository.processed()) >= 2, timeout=30)  # scheduled every second
         before = len(repository.processed())
         repository.request_run("count")
         assert wait_for(lambda: repository.job_statuses()["count"].get("last_run", {}).get("trigger") == "manual")
@@ -101,17 +92,22 @@ def test_it_runs_each_run_in_a_child_process_when_isolated(python, repository, s
 
 
 def test_it_makes_the_check_between_runs_only_when_needed(repository, monkeypatch):
-    wanted = threading.Event()
+    wanted, asked = threading.Event(), []
+
+    def needed(repo) -> bool:
+        asked.append(wanted.is_set())
+        return wanted.is_set()
+
     monkeypatch.setitem(pipelines.BETWEEN_RUNS, "count",
-                        pipelines.BetweenRuns("job_pipelines:note_check", lambda repo: wanted.is_set(), every=0.1))
+                        pipelines.BetweenRuns("job_pipelines:note_check", needed, every=0.1))
     runner = JobRunner("count", repository, poll_seconds=0.05)
     thread = threading.Thread(target=runner.serve, kwargs={"run_on_start": False})
     thread.start()
     try:
-        time.sleep(0.5)
+        wait_for(lambda: len(asked) >= 3, timeout=30, what="the runner asking three times")
         assert repository.downloaded() == []  # not needed: never made
         wanted.set()
-        assert wait_for(lambda: len(repository.downloaded()) >= 2, timeout=5)  # needed: every 0.1 s
+        assert wait_for(lambda: len(repository.downloaded()) >= 2, timeout=30)  # needed: every 0.1 s
     finally:
         runner.stop_event.set()
         thread.join(timeout=10)

@@ -6,6 +6,7 @@ import time
 
 import orjson
 import pytest
+from conditions import wait_for
 from factories import make_queue_item
 from marshmallow import ValidationError
 
@@ -139,12 +140,15 @@ def test_it_keeps_files_parsed_in_the_background_until_stopped(data_dir):
 def test_it_reports_a_background_read_error_once(data_dir):
     reader, errors, stop = Repository(data_dir), [], threading.Event()
 
+    refreshes = []
+
     def failing_refresh(file):
+        refreshes.append(file)
         raise PermissionError(13, "Permission denied")
 
     reader.store.refresh = failing_refresh
     thread = reader.keep_warm((PENDING_QUEUE,), 0.01, stop, on_error=lambda file, exc: errors.append(file.filename))
-    time.sleep(0.2)  # many intervals
+    wait_for(lambda: len(refreshes) >= 10, what="ten refreshes")
     stop.set()
     thread.join(timeout=5)
     assert errors == ["pending_queue.json"]

@@ -28,6 +28,8 @@ import uuid
 from pathlib import Path
 from typing import Callable, Iterable
 
+from conditions import wait_for  # noqa: F401 (the container tests take it from here)
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 S6_OVERLAY = PROJECT_ROOT / "s6-overlay"
 S6_RC = S6_OVERLAY / "s6-rc.d"
@@ -45,18 +47,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], object], timeout: float, interval: float = 0.1, what: str = "condition"):
-    """Poll until ``condition()`` is truthy and return its value; AssertionError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def service_type(service: str) -> str:

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from conditions import wait_for
 
 from app.pipelines.search_governor import SearchGovernor, Stopped, query_key
 
@@ -134,7 +135,7 @@ def test_it_deduplicates_running_queries_and_reuses_results_for_a_while():
                for _ in range(3)]
     for t in threads:
         t.start()
-    time.sleep(0.1)
+    wait_for(lambda: calls, what="the first search")  # the others share it, in flight or finished
     gate.set()
     for t in threads:
         t.join()

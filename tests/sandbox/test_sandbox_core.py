@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from conditions import wait_for
 
 from app.sandbox import SERVICES, Sandbox, SandboxSettings, start_sandbox
 
@@ -125,7 +126,7 @@ def test_it_releases_held_requests_when_the_faults_change(sandbox):
     thread = threading.Thread(target=lambda: results.append(
         requests.get(sandbox.urls["coverart"] + "/release-group/nope/front", timeout=5)))
     thread.start()
-    time.sleep(0.2)
+    wait_for(lambda: any(r.fault for r in sandbox.requests("coverart")), what="the request being held")
     sandbox.faults("coverart").set(latency=0.01)
     thread.join(timeout=3)
     assert results and results[0].status_code == 400  # answered normally once released

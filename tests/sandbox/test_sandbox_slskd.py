@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from conditions import wait_for
 
 
 def start_search(sb, slskd, text, **options):
@@ -162,7 +163,7 @@ def test_it_answers_429_to_a_search_started_while_another_is_starting(sandbox, s
     thread = threading.Thread(target=lambda: first.append(
         slskd(sandbox, "POST", "/searches", json={"searchText": "Portishead Dummy"})))
     thread.start()
-    time.sleep(0.15)
+    wait_for(sandbox.slskd_state.search_start_lock.locked, what="the first search starting")
     second = slskd(sandbox, "POST", "/searches", json={"searchText": "Massive Attack Mezzanine"})
     thread.join()
     assert first[0].status_code == 200

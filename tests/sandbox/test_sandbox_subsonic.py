@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import time
-
 import requests
+from conditions import wait_for
 
 from app.sandbox import Catalogue, Sandbox, SandboxSettings
 
@@ -134,9 +133,9 @@ def test_it_scans_and_picks_up_new_albums(sandbox, subsonic, subsonic_ok, find):
     assert "album" not in before
     started = subsonic_ok(subsonic(sandbox, "startScan"))["scanStatus"]
     assert started["scanning"] is True
-    time.sleep(0.4)
-    status = subsonic_ok(subsonic(sandbox, "getScanStatus"))["scanStatus"]
-    assert status["scanning"] is False and status["count"] > 0 and "lastScan" in status
+    status = wait_for(lambda: (s := subsonic_ok(subsonic(sandbox, "getScanStatus"))["scanStatus"])
+                      and not s["scanning"] and s, what="the scan to finish")
+    assert status["count"] > 0 and "lastScan" in status
     after = subsonic_ok(subsonic(sandbox, "search3", query="Finally"))["searchResult3"]
     assert [a["name"] for a in after["album"]] == ["Finally We Are No One"]
 
