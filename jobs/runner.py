@@ -16,6 +16,7 @@ current item.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import signal
 import subprocess
@@ -30,6 +31,7 @@ import schedule
 from app import pipelines
 from app.config import ConfigError, Settings, load_settings
 from app.logs import JobLogHandler, current_job
+from app.masking import mask_secrets
 from app.pipelines import JobContext, RunResult
 from app.records import utc_now_iso
 from app.repository import AlreadyLocked, Repository
@@ -98,8 +100,10 @@ class JobRunner:
         self.repository.update_job_status(self.job, state="running", started_at=started, trigger=trigger)
         log.info("%s run started (%s)", self.job, trigger)
         clock = time.monotonic()
+        secrets: list[str] = []
         try:
             settings = self.load_settings()
+            secrets = settings.secret_values()
             context = JobContext(self.job, settings, self.repository, self.stop_event.is_set,
                                  logging.getLogger(f"resonance.{self.job}"))
             run_once = self._run_once or pipelines.load(self.job)  # imported on first use only
@@ -109,6 +113,9 @@ class JobRunner:
         except Exception as exc:  # a failed run is reported, and the runner lives on
             log.exception("%s run crashed", self.job)
             result = RunResult("run crashed", error=f"{type(exc).__name__}: {exc}")
+        # The status is shown on pages, in the API and by `resonance job`: no secret in any form gets there.
+        result = dataclasses.replace(result, summary=mask_secrets(result.summary, secrets),
+                                     error=mask_secrets(result.error, secrets) if result.error else result.error)
         seconds = time.monotonic() - clock
         level = logging.ERROR if result.error else logging.INFO
         log.log(level, "%s run %s in %.1f s: %s%s", self.job, result.outcome, seconds, result.summary,
