@@ -205,3 +205,31 @@ def test_it_protects_the_setup_form_from_other_sites(make_app, repository):
                         headers={"Origin": "http://evil.example"})
     assert cross.status_code == 403
     assert "username" not in repository.saved_settings().get("web", {})
+
+
+NO_SETUP = {
+    "an API key only": {"username": "", "password": "", "api_key": "script-key-0123456789"},
+    "a username only": {"username": "carol", "password": ""},
+    "a password only": {"username": "", "password": "long enough"},
+    "a password hash only": {"username": "", "password": "", "password_hash": generate_password_hash("x" * 8)},
+    "a username and password": {},
+    "api_key mode without a key": {"auth": "api_key", "username": "", "password": ""},
+    "api_key mode with a key": {"auth": "api_key", "username": "", "password": "", "api_key": "script-key-0123456789"},
+    "proxy mode": {"auth": "proxy", "username": "", "password": ""},
+    "auth none": {"auth": "none", "username": "", "password": ""},
+}
+
+
+@pytest.mark.parametrize("web", NO_SETUP.values(), ids=NO_SETUP.keys())
+def test_it_offers_setup_only_while_no_credential_of_any_kind_exists(make_app, repository, web):
+    client = make_app(**web).test_client()
+    client.authorization = None
+    local = {"REMOTE_ADDR": "127.0.0.1"}
+    assert client.get("/setup", environ_base=local).status_code == 404
+    form = {"csrf_token": client.token("-setup-"), "username": "mallory", "password": "long enough",
+            "confirm": "long enough"}
+    assert client.post("/setup", data=form, environ_base=local).status_code in (403, 404)  # 403: CSRF (auth none)
+    assert "mallory" not in str(repository.saved_settings())
+    home = client.get("/", environ_base=local)
+    assert not home.headers.get("Location", "").endswith("/setup")
+    assert "offers a form" not in home.text
