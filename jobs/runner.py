@@ -96,6 +96,10 @@ class JobRunner:
             current_job.reset(token)
 
     def _run_locked(self, trigger: str) -> RunResult:
+        previous = self.repository.job_statuses().get(self.job, {})
+        if previous.get("state") == "running":  # this process holds the lock now: that run was killed
+            log.warning("%s: the run started at %s was interrupted before it finished", self.job,
+                        previous.get("started_at") or "an unknown time")
         started = utc_now_iso()
         self.repository.update_job_status(self.job, state="running", started_at=started, trigger=trigger)
         log.info("%s run started (%s)", self.job, trigger)
@@ -218,7 +222,7 @@ class JobRunner:
 
     def _serve(self, settings: Settings, run_on_start: bool | None) -> None:
         self._schedule(settings)
-        self.repository.update_job_status(self.job, state="idle", runner_started_at=utc_now_iso())
+        self._update_runner_state("idle", runner_started_at=utc_now_iso())
         if settings.schedule.run_on_start if run_on_start is None else run_on_start:
             self.run_now(trigger="start")
         self._publish_next_run()
@@ -233,7 +237,14 @@ class JobRunner:
             self._maybe_check_between_runs()
             self.stop_event.wait(self.poll_seconds)
         log.info("%s runner stopped", self.job)
-        self.repository.update_job_status(self.job, state="stopped", next_run=None)
+        self._update_runner_state("stopped", next_run=None)
+
+    def _update_runner_state(self, state: str, **changes) -> None:
+        """The runner's own state, unless the status says a run is on: a run of another
+        process, or one that was killed, which the web UI shows as interrupted until the next run."""
+        if self.repository.job_statuses().get(self.job, {}).get("state") != "running":
+            changes["state"] = state
+        self.repository.update_job_status(self.job, **changes)
 
     def _reschedule_from_settings(self) -> None:
         try:
