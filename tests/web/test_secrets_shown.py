@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 import yaml
-from websupport import PASSWORD, USER, Client
+from websupport import PASSWORD, USER, Client, parse
 
 from app import create_app
 from jobs.runner import JobRunner
@@ -95,3 +95,17 @@ def test_it_never_shows_a_secret_from_a_failed_run(client, repository):
         assert response.status_code == 200, page
         assert_masked(response.text)
     assert "the service refused" in client.get("/jobs").text
+
+
+def test_it_refuses_a_secret_with_a_line_break_inside_next_to_the_field(client, repository):
+    typed = "first-half-0123\nsecond-half-4567"
+    page = client.form("/settings", {"slskd.api_key": typed}, htmx=True)
+    assert page.status_code == 422
+    error = parse(page.text).one("#f-slskd-api_key-error").text
+    assert "control character" in error
+    api = client.patch("/api/v1/settings", json={"slskd": {"api_key": typed}})
+    assert api.status_code == 400
+    assert "control character" in " ".join(api.json["error"]["details"]["slskd.api_key"])
+    for response in (page, api):
+        assert "first-half" not in response.text and "second-half" not in response.text
+    assert "api_key" not in repository.saved_settings().get("slskd", {})
