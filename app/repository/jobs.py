@@ -101,6 +101,16 @@ class JobRecords:
                     saved.pop(section)
         return saved
 
+    def save_settings_unless_set(self, section: str, values: dict[str, Any], guard: tuple[str, ...]) -> bool:
+        """Save ``values`` into the section, all in one transaction, unless one of the ``guard``
+        keys is saved there already (two first-run setups at once: only the first wins)."""
+        with self.store.transaction(SETTINGS) as saved:
+            target = saved.setdefault(section, {})
+            if any(target.get(key) for key in guard):
+                return False
+            target.update(values)
+        return True
+
     def saved_setting_once(self, section: str, key: str, make: Callable[[], Any]) -> Any:
         """The saved setting, first saved as ``make()`` if absent (a generated secret key
         must be the same in every worker process)."""

@@ -240,9 +240,12 @@ def addressed_to_loopback() -> bool:
     return is_loopback_name(host_without_port(request.host))
 
 
+CREDENTIAL_KEYS = ("username", "password", "password_hash", "api_key")
+
+
 def any_credential_set(web) -> bool:
     """Any part of a sign-in is configured: a username, a password or its hash, an API key."""
-    return bool(web.username or web.password or web.password_hash or web.api_key)
+    return any(getattr(web, key) for key in CREDENTIAL_KEYS)
 
 
 def setup_possible(web) -> bool:
@@ -476,7 +479,9 @@ def setup_save():
         errors["confirm"] = "The two passwords differ."
     if errors:
         return render_template("pages/setup.html", errors=errors, username=username), 422
-    repository().save_settings({"web": {"username": username, "password_hash": generate_password_hash(password)}})
+    login = {"username": username, "password_hash": generate_password_hash(password)}
+    if not repository().save_settings_unless_set("web", login, CREDENTIAL_KEYS):
+        abort(404)  # another setup (or a settings save) got there first
     current_app.extensions["settings_cache"].forget()
     return redirect(url_for("queue.index"), 303)
 

@@ -233,3 +233,23 @@ def test_it_offers_setup_only_while_no_credential_of_any_kind_exists(make_app, r
     home = client.get("/", environ_base=local)
     assert not home.headers.get("Location", "").endswith("/setup")
     assert "offers a form" not in home.text
+
+
+def test_it_lets_only_the_first_of_simultaneous_setups_save(repository):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.web.auth import CREDENTIAL_KEYS
+
+    def setup(n: int) -> bool:
+        return repository.save_settings_unless_set("web", {"username": f"user{n}", "password_hash": f"hash{n}"},
+                                                   CREDENTIAL_KEYS)
+
+    with ThreadPoolExecutor(8) as pool:
+        saved = list(pool.map(setup, range(8)))
+    assert saved.count(True) == 1
+    winner = saved.index(True)
+    assert repository.saved_settings()["web"] == {"username": f"user{winner}", "password_hash": f"hash{winner}"}
+    # An API key saved first counts as a credential too.
+    repository.save_settings({"web": {"username": None, "password_hash": None, "api_key": "script-key-0123"}})
+    assert not setup(99)
+    assert "username" not in repository.saved_settings()["web"]
