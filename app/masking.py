@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import quote, quote_plus
 
-MASK = "***"
+MESSAGE_MASK = "***"
 MIN_LENGTH = 4
 # Control characters may not appear inside a secret (app.config); they and whitespace are removed around one.
 CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
@@ -98,7 +98,7 @@ def _pattern(secrets: tuple[str, ...]) -> re.Pattern | None:
     return re.compile(_trie_regex(forms), re.IGNORECASE) if forms else None
 
 
-def mask_secrets(text: str, secrets: Iterable[str | None], mask: str = MASK) -> str:
+def mask_secrets(text: str, secrets: Iterable[str | None], mask: str = MESSAGE_MASK) -> str:
     """``text`` with every form of every secret (of at least MIN_LENGTH characters) replaced by ``mask``."""
     usable = tuple(sorted({str(s) for s in secrets if s and len(strip_blanks(str(s))) >= MIN_LENGTH}))
     pattern = _pattern(usable) if usable else None
