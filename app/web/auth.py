@@ -441,6 +441,8 @@ def authenticate():
 
 def first_run(web):
     if is_api():
+        if web.api_key:  # scripts have a way in: this is a missing key, not a fresh install
+            return auth_failed(401)
         return error_response(403, "setup_required", "Resonance has no credentials yet; see docs/configuration.md.")
     if setup_allowed(web) and request.method == "GET":
         return redirect(url_for("auth.setup"), 303)

@@ -24,5 +24,5 @@ def test_it_keeps_the_browser_on_this_site(watched_page, live_server, target):
         document.body.appendChild(form);
         form.submit();
     }""", [token, target])
-    expect(page).to_have_url(f"{live_server.url}/history/rejected?done=unrejected")
+    expect(page).to_have_url(f"{live_server.url}/history/rejected?done=unrejected", timeout=15000)
     assert page.outside_requests == []

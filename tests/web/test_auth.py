@@ -235,6 +235,14 @@ def test_it_offers_setup_only_while_no_credential_of_any_kind_exists(make_app, r
     assert "offers a form" not in home.text
 
 
+def test_it_asks_a_script_for_the_key_when_only_an_api_key_is_set(make_app):
+    client = make_app(username="", password="", api_key="script-key-0123456789").test_client()
+    client.authorization = None
+    missing = client.get("/api/v1/queue")
+    assert missing.status_code == 401 and missing.json["error"]["code"] == "unauthorized"
+    assert client.get("/api/v1/queue", headers={"X-API-Key": "script-key-0123456789"}).status_code == 200
+
+
 def test_it_lets_only_the_first_of_simultaneous_setups_save(repository):
     from concurrent.futures import ThreadPoolExecutor
 
