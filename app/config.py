@@ -28,6 +28,8 @@ from typing import Any, Mapping
 import yaml
 from marshmallow import ValidationError, fields, validate
 
+from app.masking import CONTROLS, strip_blanks
+
 CONFIG_ENV = "RESONANCE_CONFIG"
 DEFAULT_CONFIG_PATH = "./config.yaml"
 ENV_PREFIX = "RESONANCE_"
@@ -88,6 +90,29 @@ class StringList(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return list(value)
+
+
+_CONTROL_RE = re.compile(f"[{CONTROLS}]")
+
+
+class Secret(fields.String):
+    """A key, token or password: surrounding blanks are removed (a YAML ``|`` block ends
+    in a newline); a control character inside is refused, and the value is never shown."""
+
+    default_error_messages = {
+        "control": "Contains a control character (a line break, tab or similar) inside; "
+                   "a secret must be one line of visible characters.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = strip_blanks(super()._deserialize(value, attr, data, **kwargs))
+        if _CONTROL_RE.search(text):
+            raise self.make_error("control")
+        return text
+
+
+def _secret(max_length: int) -> fields.Field:
+    return Secret(validate=validate.Length(max=max_length))
 
 
 def _url(required: bool = False) -> fields.Field:
@@ -158,10 +183,10 @@ SETTINGS: tuple[Setting, ...] = (
     S("web", "auth", _choice("basic", "api_key", "proxy", "none"), "basic",
       "How people and scripts sign in: basic (username + password), api_key, proxy (Authelia and friends), none."),
     S("web", "username", _text(200), "", "HTTP Basic username."),
-    S("web", "password", _text(500), "", "HTTP Basic password (or give password_hash instead).", secret=True),
-    S("web", "password_hash", _text(500), "",
+    S("web", "password", _secret(500), "", "HTTP Basic password (or give password_hash instead).", secret=True),
+    S("web", "password_hash", _secret(500), "",
       "A werkzeug password hash used instead of a plain password.", secret=True),
-    S("web", "api_key", _text(500), "", "Key for scripts: 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.", secret=True),
+    S("web", "api_key", _secret(500), "", "Key for scripts: 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.", secret=True),
     S("web", "proxy_user_header", _text(100), "Remote-User", "Header carrying the signed-in user from the proxy."),
     S("web", "trusted_proxies", StringList(), ["127.0.0.1/32", "::1/128"],
       "Addresses or CIDRs of the reverse proxies whose user header is trusted."),
@@ -171,7 +196,7 @@ SETTINGS: tuple[Setting, ...] = (
       "The window for login_attempts, and how long an address that used them up is refused."),
     S("web", "workers", _int(1, 32), 1, "gunicorn worker processes; one with threads suits a household."),
     S("web", "threads", _int(1, 64), 4, "Threads per gunicorn worker."),
-    S("web", "secret_key", _text(500), "", "Key signing sessions and CSRF tokens; generated when empty.", secret=True),
+    S("web", "secret_key", _secret(500), "", "Key signing sessions and CSRF tokens; generated when empty.", secret=True),
     # schedules
     S("schedule", "lb_fetch", Duration(), 6 * 3600, "How often lb-fetch runs.", env_aliases=("LB_FETCH_INTERVAL",)),
     S("schedule", "catalog_discovery", Duration(), 7 * 86400, "How often catalog-discovery runs.",
@@ -183,7 +208,7 @@ SETTINGS: tuple[Setting, ...] = (
     # ListenBrainz
     S("listenbrainz", "base_url", _url(required=True), "https://api.listenbrainz.org", "ListenBrainz API."),
     S("listenbrainz", "username", _text(200), "", "Your ListenBrainz user name; lb-fetch is skipped while empty."),
-    S("listenbrainz", "token", _text(200), "", "ListenBrainz user token (optional for the public endpoints).", secret=True),
+    S("listenbrainz", "token", _secret(200), "", "ListenBrainz user token (optional for the public endpoints).", secret=True),
     S("listenbrainz", "source", _choice("cf", "weekly", "both"), "cf",
       "cf: collaborative-filtering recommendations; weekly: the Weekly Exploration playlist; both."),
     S("listenbrainz", "fetch_count", _int(1, 1000), 100, "Recommendations fetched per run."),
@@ -199,11 +224,11 @@ SETTINGS: tuple[Setting, ...] = (
     S("coverart", "base_url", _url(required=True), "https://coverartarchive.org", "Cover Art Archive."),
     # Last.fm
     S("lastfm", "base_url", _url(required=True), "https://ws.audioscrobbler.com/2.0/", "Last.fm API."),
-    S("lastfm", "api_key", _text(200), "", "Last.fm API key; catalog-discovery is skipped while empty.", secret=True),
+    S("lastfm", "api_key", _secret(200), "", "Last.fm API key; catalog-discovery is skipped while empty.", secret=True),
     # Subsonic (Navidrome)
     S("subsonic", "base_url", _url(), "", "Your Navidrome/Subsonic server, e.g. http://navidrome:4533."),
     S("subsonic", "username", _text(200), "", "Subsonic user."),
-    S("subsonic", "password", _text(500), "", "Subsonic password.", secret=True),
+    S("subsonic", "password", _secret(500), "", "Subsonic password.", secret=True),
     S("subsonic", "legacy_auth", _bool(), False,
       "Send the password hex-encoded (p=enc:) for servers without token auth, e.g. LDAP-backed ones."),
     S("subsonic", "verify_tls", _bool(), True, "Check the server's TLS certificate."),
@@ -219,7 +244,7 @@ SETTINGS: tuple[Setting, ...] = (
     # slskd-downloader
     S("slskd", "base_url", _url(), "http://localhost:5030", "slskd web address."),
     S("slskd", "url_base", _text(200), "/", "slskd's URL base path (web.url_base), e.g. /slskd."),
-    S("slskd", "api_key", _text(500), "", "slskd API key.", secret=True),
+    S("slskd", "api_key", _secret(500), "", "slskd API key.", secret=True),
     S("slskd", "search_timeout", _int(5, 300), 15, "Seconds without new responses before a search ends."),
     S("slskd", "max_concurrent_searches", _int(1, 2), 2, "Searches in flight at once."),
     S("slskd", "searches_per_window", _int(1, 100), 34, "Searches allowed per window (Soulseek bans faster clients)."),
@@ -377,7 +402,7 @@ def validate_changes(changes: Mapping[str, Mapping[str, Any]], current: Settings
             if setting is None:
                 errors[name] = ["Not a Resonance setting."]
                 continue
-            if setting.secret and raw in ("", None, MASK):
+            if setting.secret and (raw is None or (isinstance(raw, str) and strip_blanks(raw) in ("", MASK))):
                 continue
             if current.from_env(name):
                 errors[name] = [f"Set by the environment variable {current.source(name)[4:]}; change it there."]

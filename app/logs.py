@@ -12,10 +12,12 @@ import sys
 import threading
 import time
 
+from app.masking import mask_secrets
 from app.records import utc_now_iso
 
 current_job: contextvars.ContextVar[str] = contextvars.ContextVar("current_job", default="-")
 
+LOG_MASK = "••••"
 LINE_FORMAT = "%(asctime)s %(levelname)s [%(job)s] %(name)s: %(message)s"
 
 
@@ -29,21 +31,25 @@ class JobTagFilter(logging.Filter):
 
 
 class SecretMaskFilter(logging.Filter):
-    """Replaces configured secret values wherever they appear in a message."""
+    """Masks configured secrets, in every form (app.masking), in a message and its traceback."""
 
     def __init__(self, secrets: list[str]):
         super().__init__()
-        # Longest first so a secret containing another is masked whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self.secrets = [s for s in secrets if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             message = record.getMessage()
-            masked = message
-            for secret in self.secrets:
-                masked = masked.replace(secret, "••••")
+            masked = mask_secrets(message, self.secrets, LOG_MASK)
             if masked != message:
                 record.msg, record.args = masked, None
+            # An exception's text can carry a secret too; the formatter uses exc_text when set.
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = mask_secrets(record.exc_text, self.secrets, LOG_MASK)
+            if record.stack_info:
+                record.stack_info = mask_secrets(record.stack_info, self.secrets, LOG_MASK)
         return True
 
 

@@ -16,6 +16,7 @@ current item.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import signal
 import subprocess
@@ -30,6 +31,7 @@ import schedule
 from app import pipelines
 from app.config import ConfigError, Settings, load_settings
 from app.logs import JobLogHandler, current_job
+from app.masking import mask_secrets
 from app.pipelines import JobContext, RunResult
 from app.records import utc_now_iso
 from app.repository import AlreadyLocked, Repository
@@ -94,12 +96,18 @@ class JobRunner:
             current_job.reset(token)
 
     def _run_locked(self, trigger: str) -> RunResult:
+        previous = self.repository.job_statuses().get(self.job, {})
+        if previous.get("state") == "running":  # this process holds the lock now: that run was killed
+            log.warning("%s: the run started at %s was interrupted before it finished", self.job,
+                        previous.get("started_at") or "an unknown time")
         started = utc_now_iso()
         self.repository.update_job_status(self.job, state="running", started_at=started, trigger=trigger)
         log.info("%s run started (%s)", self.job, trigger)
         clock = time.monotonic()
+        secrets: list[str] = []
         try:
             settings = self.load_settings()
+            secrets = settings.secret_values()
             context = JobContext(self.job, settings, self.repository, self.stop_event.is_set,
                                  logging.getLogger(f"resonance.{self.job}"))
             run_once = self._run_once or pipelines.load(self.job)  # imported on first use only
@@ -109,6 +117,9 @@ class JobRunner:
         except Exception as exc:  # a failed run is reported, and the runner lives on
             log.exception("%s run crashed", self.job)
             result = RunResult("run crashed", error=f"{type(exc).__name__}: {exc}")
+        # The status is shown on pages, in the API and by `resonance job`: no secret in any form gets there.
+        result = dataclasses.replace(result, summary=mask_secrets(result.summary, secrets),
+                                     error=mask_secrets(result.error, secrets) if result.error else result.error)
         seconds = time.monotonic() - clock
         level = logging.ERROR if result.error else logging.INFO
         log.log(level, "%s run %s in %.1f s: %s%s", self.job, result.outcome, seconds, result.summary,
@@ -211,7 +222,7 @@ class JobRunner:
 
     def _serve(self, settings: Settings, run_on_start: bool | None) -> None:
         self._schedule(settings)
-        self.repository.update_job_status(self.job, state="idle", runner_started_at=utc_now_iso())
+        self._update_runner_state("idle", runner_started_at=utc_now_iso())
         if settings.schedule.run_on_start if run_on_start is None else run_on_start:
             self.run_now(trigger="start")
         self._publish_next_run()
@@ -226,7 +237,14 @@ class JobRunner:
             self._maybe_check_between_runs()
             self.stop_event.wait(self.poll_seconds)
         log.info("%s runner stopped", self.job)
-        self.repository.update_job_status(self.job, state="stopped", next_run=None)
+        self._update_runner_state("stopped", next_run=None)
+
+    def _update_runner_state(self, state: str, **changes) -> None:
+        """The runner's own state, unless the status says a run is on: a run of another
+        process, or one that was killed, which the web UI shows as interrupted until the next run."""
+        if self.repository.job_statuses().get(self.job, {}).get("state") != "running":
+            changes["state"] = state
+        self.repository.update_job_status(self.job, **changes)
 
     def _reschedule_from_settings(self) -> None:
         try:

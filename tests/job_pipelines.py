@@ -38,12 +38,20 @@ def note_check(ctx):
     return RunResult("checked")
 
 
+def blocked_run(ctx):
+    """Holds its run until asked to stop: for tests that kill a run midway."""
+    ctx.log.info("blocked until stopped")
+    while not ctx.stop_requested():
+        time.sleep(0.05)
+    return RunResult("stopped while blocked")
+
+
 def broken_run(ctx):
     raise ValueError("upstream said no")
 
 
 TEST_PIPELINES = {"count": "job_pipelines:count_run", "slow": "job_pipelines:slow_run", "broken": "job_pipelines:broken_run",
-                  "whoami": "job_pipelines:whoami_run"}
+                  "whoami": "job_pipelines:whoami_run", "blocked": "job_pipelines:blocked_run"}
 
 
 def register_all():
@@ -54,6 +62,8 @@ def register_all():
 if __name__ == "__main__":
     # The resonance command with the test pipelines registered: job_pipelines.py job NAME [--once]
     register_all()
+    if os.environ.get("BLOCKED_JOB"):  # a real job name whose runs block, e.g. slskd-downloader
+        pipelines.register(os.environ["BLOCKED_JOB"], "job_pipelines:blocked_run")
     from app import cli
 
     cli.RUN_COMMAND = [sys.executable, __file__, "job"]  # runs happen in children like this one

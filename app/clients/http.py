@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from app import __version__
+from app.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +158,8 @@ def safe_path(url: str) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove query strings and every non-empty secret from ``text``."""
-    text = _QUERY_RE.sub("?…", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    """Remove query strings and every form of every secret from ``text`` (app.masking)."""
+    return _QUERY_RE.sub("?…", mask_secrets(text, secrets))
 
 
 # --------------------------------------------------------------------------- pacing

@@ -47,6 +47,7 @@ from app.clients.http import (
     UpstreamError,
 )
 from app.clients.slskd import NotConnected, SearchResponse, SlskdClient
+from app.masking import mask_secrets
 from app.matching import artist_key, fold, title_key, title_keys
 from app.pipelines import JobContext, RunResult, upstream
 from app.pipelines.folder_scoring import (
@@ -399,8 +400,10 @@ class Downloader:
                 tally.disconnected = True
         except Exception as exc:  # one entry's failure must not end the run
             log.exception("%s: unexpected error", entry.text)
-            outcome = EntryOutcome(entry.text, "error", f"{type(exc).__name__}: {exc}")
-            self._revert(entry.text, f"error: {type(exc).__name__}: {exc}")
+            # Kept in the download record and shown on the Downloads page: no secret in it.
+            reason = mask_secrets(f"{type(exc).__name__}: {exc}", self.ctx.settings.secret_values())
+            outcome = EntryOutcome(entry.text, "error", reason)
+            self._revert(entry.text, f"error: {reason}")
         with lock:
             tally.outcomes.append(outcome)
             if outcome.outcome == "error":

@@ -48,19 +48,31 @@ class JobRecords:
             yield
 
     def job_running(self, job: str) -> bool:
-        """Whether a run of the job holds its lock right now.
+        """Whether a run of the job holds its lock right now."""
+        return self.job_run_state(job) == "running"
+
+    def job_run_state(self, job: str) -> str | None:
+        """"running" while a run holds the job's lock; "interrupted" when the status
+        still says running but no run holds the lock (its process was killed); else None.
 
         The lock is probed only while the status says "running": a probe holds
         the lock for an instant, and a runner starting in that instant would
-        skip its run. A status left at "running" by a killed runner reads False.
+        skip its run.
         """
-        if self.job_statuses().get(job, {}).get("state") != "running":
-            return False
+        status = self.job_statuses().get(job, {})
+        if status.get("state") != "running":
+            return None
         try:
             with self.store.lock(f"job-{job}", blocking=False):
-                return False
+                pass
         except AlreadyLocked:
-            return True
+            return "running"
+        # A run writes its final state before it lets the lock go, and a new run
+        # writes a new start time: read again to tell them from a killed run.
+        now = self.job_statuses().get(job, {})
+        if now.get("state") != "running":
+            return None
+        return "interrupted" if now.get("started_at") == status.get("started_at") else "running"
 
     def job_log(self, job: str) -> list[dict]:
         return self.store.read(job_log_file(job))
@@ -88,6 +100,16 @@ class JobRecords:
                 if not target:
                     saved.pop(section)
         return saved
+
+    def save_settings_unless_set(self, section: str, values: dict[str, Any], guard: tuple[str, ...]) -> bool:
+        """Save ``values`` into the section, all in one transaction, unless one of the ``guard``
+        keys is saved there already (two first-run setups at once: only the first wins)."""
+        with self.store.transaction(SETTINGS) as saved:
+            target = saved.setdefault(section, {})
+            if any(target.get(key) for key in guard):
+                return False
+            target.update(values)
+        return True
 
     def saved_setting_once(self, section: str, key: str, make: Callable[[], Any]) -> Any:
         """The saved setting, first saved as ``make()`` if absent (a generated secret key

@@ -13,7 +13,9 @@
 
 Every comparison of a secret is constant-time. A fresh install (basic, no
 credentials) shows a page that says how to set them; on this machine only
-(the browser and the server both on loopback) it offers a one-time setup form.
+(the browser and the server both on loopback), and only while no credential
+of any kind is set (no username, password, hash or API key), it offers a
+one-time setup form.
 
 Failed sign-ins (a wrong Basic password or API key) are counted per client
 address: web.login_attempts of them within web.login_window, and that address
@@ -238,16 +240,29 @@ def addressed_to_loopback() -> bool:
     return is_loopback_name(host_without_port(request.host))
 
 
+CREDENTIAL_KEYS = ("username", "password", "password_hash", "api_key")
+
+
+def any_credential_set(web) -> bool:
+    """Any part of a sign-in is configured: a username, a password or its hash, an API key."""
+    return any(getattr(web, key) for key in CREDENTIAL_KEYS)
+
+
+def setup_possible(web) -> bool:
+    """Basic sign-in and no credential of any kind: with an API key set, a form that
+    adds a Basic login would let any local process give itself one."""
+    return web.auth == "basic" and not any_credential_set(web)
+
+
 def setup_allowed(web) -> bool:
-    """The one-time setup form: fresh install, everything on this machine's loopback.
+    """The one-time setup form: a fresh install (setup_possible), everything on this machine's loopback.
 
     A reverse proxy on the same machine would make outside requests look local;
     it adds forwarding headers, and its Host is usually not "localhost".
     """
     address = client_address()
     return (
-        web.auth == "basic"
-        and not basic_configured(web)
+        setup_possible(web)
         and is_loopback_name(host_without_port(web.host))
         and address is not None
         and address.is_loopback
@@ -426,10 +441,13 @@ def authenticate():
 
 def first_run(web):
     if is_api():
+        if web.api_key:  # scripts have a way in: this is a missing key, not a fresh install
+            return auth_failed(401)
         return error_response(403, "setup_required", "Resonance has no credentials yet; see docs/configuration.md.")
     if setup_allowed(web) and request.method == "GET":
         return redirect(url_for("auth.setup"), 303)
-    return render_template("pages/first_run.html", web=web, config_path=g.settings.config_path), 403
+    return render_template("pages/first_run.html", web=web, config_path=g.settings.config_path,
+                           setup_possible=setup_possible(web)), 403
 
 
 def init_app(app: Flask) -> None:
@@ -463,7 +481,9 @@ def setup_save():
         errors["confirm"] = "The two passwords differ."
     if errors:
         return render_template("pages/setup.html", errors=errors, username=username), 422
-    repository().save_settings({"web": {"username": username, "password_hash": generate_password_hash(password)}})
+    login = {"username": username, "password_hash": generate_password_hash(password)}
+    if not repository().save_settings_unless_set("web", login, CREDENTIAL_KEYS):
+        abort(404)  # another setup (or a settings save) got there first
     current_app.extensions["settings_cache"].forget()
     return redirect(url_for("queue.index"), 303)
 

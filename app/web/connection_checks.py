@@ -3,7 +3,7 @@
 Each check makes one or two quick requests with the settings given (the saved
 ones with the form's changes on top) and answers ``(ok, message)``. Messages
 come from the clients, which keep keys and query strings out of them; every
-configured secret is masked once more before a message is shown.
+configured secret is masked once more, in every form (app.masking), before a message is shown.
 The clients are imported when a check runs, so the web app starts without them.
 """
 

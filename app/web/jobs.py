@@ -34,9 +34,10 @@ def job_names() -> list[str]:
 
 def job_view(name: str, statuses: dict, requests: dict, current) -> dict:
     status = statuses.get(name) or {}
-    running = repository().job_running(name)
-    if running:
-        state = "running"
+    run_state = repository().job_run_state(name)
+    running = run_state == "running"
+    if run_state:
+        state = run_state  # "interrupted": the status says running, but no process holds the run
     elif status.get("state") == "stopped":
         state = "stopped"
     elif status.get("runner_started_at") or status.get("last_run"):
@@ -49,10 +50,10 @@ def job_view(name: str, statuses: dict, requests: dict, current) -> dict:
         "title": title,
         "state": state,
         "running": running,
-        "started_at": status.get("started_at") if running else None,
+        "started_at": status.get("started_at") if run_state else None,
         "requested_at": requests.get(name),
         "last_run": status.get("last_run") or None,
-        "next_run": status.get("next_run") if state in ("idle", "running") else None,
+        "next_run": status.get("next_run") if state in ("idle", "running", "interrupted") else None,
         "interval": current.get(interval_setting) if interval_setting else None,
     }
 

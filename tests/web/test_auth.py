@@ -205,3 +205,59 @@ def test_it_protects_the_setup_form_from_other_sites(make_app, repository):
                         headers={"Origin": "http://evil.example"})
     assert cross.status_code == 403
     assert "username" not in repository.saved_settings().get("web", {})
+
+
+NO_SETUP = {
+    "an API key only": {"username": "", "password": "", "api_key": "script-key-0123456789"},
+    "a username only": {"username": "carol", "password": ""},
+    "a password only": {"username": "", "password": "long enough"},
+    "a password hash only": {"username": "", "password": "", "password_hash": generate_password_hash("x" * 8)},
+    "a username and password": {},
+    "api_key mode without a key": {"auth": "api_key", "username": "", "password": ""},
+    "api_key mode with a key": {"auth": "api_key", "username": "", "password": "", "api_key": "script-key-0123456789"},
+    "proxy mode": {"auth": "proxy", "username": "", "password": ""},
+    "auth none": {"auth": "none", "username": "", "password": ""},
+}
+
+
+@pytest.mark.parametrize("web", NO_SETUP.values(), ids=NO_SETUP.keys())
+def test_it_offers_setup_only_while_no_credential_of_any_kind_exists(make_app, repository, web):
+    client = make_app(**web).test_client()
+    client.authorization = None
+    local = {"REMOTE_ADDR": "127.0.0.1"}
+    assert client.get("/setup", environ_base=local).status_code == 404
+    form = {"csrf_token": client.token("-setup-"), "username": "mallory", "password": "long enough",
+            "confirm": "long enough"}
+    assert client.post("/setup", data=form, environ_base=local).status_code in (403, 404)  # 403: CSRF (auth none)
+    assert "mallory" not in str(repository.saved_settings())
+    home = client.get("/", environ_base=local)
+    assert not home.headers.get("Location", "").endswith("/setup")
+    assert "offers a form" not in home.text
+
+
+def test_it_asks_a_script_for_the_key_when_only_an_api_key_is_set(make_app):
+    client = make_app(username="", password="", api_key="script-key-0123456789").test_client()
+    client.authorization = None
+    missing = client.get("/api/v1/queue")
+    assert missing.status_code == 401 and missing.json["error"]["code"] == "unauthorized"
+    assert client.get("/api/v1/queue", headers={"X-API-Key": "script-key-0123456789"}).status_code == 200
+
+
+def test_it_lets_only_the_first_of_simultaneous_setups_save(repository):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.web.auth import CREDENTIAL_KEYS
+
+    def setup(n: int) -> bool:
+        return repository.save_settings_unless_set("web", {"username": f"user{n}", "password_hash": f"hash{n}"},
+                                                   CREDENTIAL_KEYS)
+
+    with ThreadPoolExecutor(8) as pool:
+        saved = list(pool.map(setup, range(8)))
+    assert saved.count(True) == 1
+    winner = saved.index(True)
+    assert repository.saved_settings()["web"] == {"username": f"user{winner}", "password_hash": f"hash{winner}"}
+    # An API key saved first counts as a credential too.
+    repository.save_settings({"web": {"username": None, "password_hash": None, "api_key": "script-key-0123"}})
+    assert not setup(99)
+    assert "username" not in repository.saved_settings()["web"]

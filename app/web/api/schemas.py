@@ -118,9 +118,10 @@ class LastRunSchema(Schema):
 class JobSchema(Schema):
     name = fields.String()
     title = fields.String()
-    state = fields.String(metadata={"description": "running, idle, stopped or never"})
+    state = fields.String(metadata={"description": "running, interrupted (a run's process ended before the run "
+                                                   "finished; the next run clears it), idle, stopped or never"})
     running = fields.Boolean(metadata={"description": "True only while a run holds the job's lock"})
-    started_at = fields.String(allow_none=True)
+    started_at = fields.String(allow_none=True, metadata={"description": "When the running or interrupted run started"})
     requested_at = fields.String(allow_none=True, metadata={"description": "A pending 'Run now'"})
     last_run = fields.Nested(LastRunSchema, allow_none=True)
     next_run = fields.String(allow_none=True)
