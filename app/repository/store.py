@@ -396,7 +396,12 @@ class Store:
             self._cache.pop(file.filename, None)
             try:
                 if group.existed[file.filename]:
-                    os.replace(self._write_temp(file, file.encode(group.before[file.filename])), path)
+                    tmp = self._write_temp(file, file.encode(group.before[file.filename]))
+                    try:
+                        os.replace(tmp, path)
+                    except OSError:
+                        self._remove_temps([tmp])
+                        raise
                 else:
                     os.unlink(path)
             except (OSError, StorageError):
