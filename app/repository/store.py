@@ -237,8 +237,9 @@ class Store:
     def write_problem(self) -> StorageError | None:
         """Whether a file can be written in the data dir now, tested for real: None when it can.
 
-        A few bytes in a new file, fsynced and removed, so a read-only mount, a
-        full disk and a missing permission all show. Cheap enough for /health.
+        A few bytes written to a new file, removed at once, and the free space:
+        a read-only mount, a missing permission and a full disk all show. No
+        fsync: it must stay cheap for /health, and the file never reaches the disk.
         """
         try:
             with storage_errors(self.data_dir):
@@ -246,10 +247,11 @@ class Store:
                 fd, probe = tempfile.mkstemp(prefix=".write-probe.", suffix=".tmp", dir=self.data_dir)
                 try:
                     os.write(fd, b"ok\n")
-                    os.fsync(fd)
                 finally:
                     os.close(fd)
                     os.unlink(probe)
+                if os.statvfs(self.data_dir).f_bavail == 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         except StorageError as exc:
             return exc
         return None
