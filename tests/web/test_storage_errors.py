@@ -55,6 +55,7 @@ def test_it_shows_the_folder_and_the_cause_on_the_error_page(make_app, item, dat
     client = make_app().test_client()
     token = client.token()
     with read_only(data_dir):
+        assert client.get("/").status_code == 200  # reading goes on
         response = client.post("/queue/approve", data={"mbid": item["mbid"], "csrf_token": token})
         blocked = client.form("/blocklist/add", {"artist": item["artist"]}, htmx=True)
 
