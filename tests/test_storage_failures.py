@@ -187,3 +187,21 @@ def test_it_probes_whether_the_data_dir_can_be_written(repository, data_dir, fil
     assert repository.store.write_problem() is None
     assert temp_files(data_dir) == []
 
+
+
+def test_it_keeps_a_job_log_line_written_during_a_transaction_that_fails(repository):
+    from app.repository import PENDING_QUEUE
+
+    with pytest.raises(ValueError), repository.store.transaction(PENDING_QUEUE):
+        repository.append_job_log("lb-fetch", [{"message": "seen while the queue was open"}], keep=10)
+        raise ValueError("the queue change fails")
+
+    assert Repository(repository.data_dir).job_log("lb-fetch") == [{"message": "seen while the queue was open"}]
+
+
+def test_it_refuses_a_second_transaction_on_a_file_already_open_in_the_same_thread(repository):
+    from app.repository import WISHLIST
+
+    with pytest.raises(RuntimeError, match="wishlist.txt is already open"), repository.store.transaction(WISHLIST):
+        repository.add_to_wishlist([WishlistEntry.create("A", "B")])
+    assert repository.wishlist() == []

@@ -292,7 +292,7 @@ class Store:
         return True
 
     @contextlib.contextmanager
-    def transaction(self, file: DataFile) -> Iterator[Any]:
+    def transaction(self, file: DataFile, *, alone: bool = False) -> Iterator[Any]:
         """Yield the content to change; write it back atomically if the block succeeds.
 
         The containers yielded are copies, but records inside them (the queue's
@@ -302,12 +302,15 @@ class Store:
         A transaction opened inside another (in this thread) joins it: its lock
         is held, and its change kept, until the outermost one ends; then every
         changed file is written together (``_commit``), or none is. A nested
-        block that fails only drops its own change.
+        block that fails only drops its own change. With ``alone`` it is written
+        on its own at once, whatever encloses it (a job's log lines).
         """
-        outer = getattr(self._local, "group", None)
+        enclosing = getattr(self._local, "group", None)
+        outer = None if alone else enclosing
         group = outer or _Group()
-        if outer is None:
-            self._local.group = group
+        if file.filename in group.open:
+            raise RuntimeError(f"a transaction on {file.filename} is already open in this thread")
+        self._local.group = group
         try:
             if file.filename not in group.locked:
                 group.locks.enter_context(self.lock(file.filename))
@@ -318,11 +321,14 @@ class Store:
             loaded = staged[1] if staged else self._load_locked(file)
             group.before.setdefault(file.filename, loaded)
             value = _copy_containers(loaded)
+            group.open.add(file.filename)
             try:
                 yield value
             except BaseException:
                 self._cache.pop(file.filename, None)
                 raise
+            finally:
+                group.open.discard(file.filename)
             group.changes[file.filename] = (file, value)
             if outer is None:
                 self._commit(group)
@@ -333,7 +339,7 @@ class Store:
             raise
         finally:
             if outer is None:
-                self._local.group = None
+                self._local.group = enclosing
                 group.locks.close()
 
     def _commit(self, group: _Group) -> None:
@@ -483,6 +489,7 @@ class _Group:
     def __init__(self) -> None:
         self.locks = contextlib.ExitStack()
         self.locked: set[str] = set()
+        self.open: set[str] = set()  # files whose block is running
         self.existed: dict[str, bool] = {}  # filename -> whether it was there before
         self.before: dict[str, Any] = {}  # filename -> content before (to put back)
         self.changes: dict[str, tuple[DataFile, Any]] = {}  # in the order the blocks ended
