@@ -4,8 +4,12 @@ all of them or none, and the error names the data folder and the cause."""
 from __future__ import annotations
 
 import errno
-import logging
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from factories import make_queue_item
@@ -14,6 +18,7 @@ from storage_mounts import Filler, data_files, read_only, small_tmpfs, temp_file
 from app.repository import Repository, StorageError
 from app.wishlist import WishlistEntry
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ALBUMS = 40  # enough for pending_queue.json to need several pages; the other files fit in one
 
 
@@ -205,3 +210,27 @@ def test_it_refuses_a_second_transaction_on_a_file_already_open_in_the_same_thre
     with pytest.raises(RuntimeError, match="wishlist.txt is already open"), repository.store.transaction(WISHLIST):
         repository.add_to_wishlist([WishlistEntry.create("A", "B")])
     assert repository.wishlist() == []
+
+
+def test_it_names_a_missing_permission(tmp_path):
+    # Root ignores file modes: the operation runs in a child process as nobody, on a folder
+    # nobody may read but not write (outside the test's own temp dir, which nobody cannot enter).
+    folder = Path(tempfile.mkdtemp(prefix="resonance-perm-", dir="/tmp"))
+    try:
+        folder.chmod(0o755)
+        data_dir = folder / "data"
+        items = seed(Repository(data_dir))
+        before = data_files(data_dir)
+        script = ("import sys\nfrom app.repository import Repository, StorageError\n"
+                  "try:\n    Repository(sys.argv[1]).approve([sys.argv[2]])\n"
+                  "except StorageError as exc:\n    print(exc)\n")
+        result = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", script,
+             str(data_dir), items[0]["mbid"]],
+            env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": os.environ["PATH"]}, cwd=folder,
+            capture_output=True, text=True, timeout=60)
+        assert result.stdout.strip() == (f"Cannot write to the data folder {data_dir}: its owner or permissions "
+                                         "do not let Resonance write there (Permission denied)"), result.stderr
+        assert data_files(data_dir) == before
+    finally:
+        shutil.rmtree(folder)
