@@ -250,7 +250,8 @@ class Store:
                 finally:
                     os.close(fd)
                     os.unlink(probe)
-                if os.statvfs(self.data_dir).f_bavail == 0:
+                space = os.statvfs(self.data_dir)
+                if space.f_blocks and not space.f_bavail:  # some network filesystems report no sizes at all
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         except StorageError as exc:
             return exc
