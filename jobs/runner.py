@@ -164,6 +164,9 @@ class JobRunner:
             context = JobContext(self.job, self.load_settings(), self.repository, self.stop_event.is_set,
                                  logging.getLogger(f"resonance.{self.job}"))
             result = pipelines.load(self.job, between_runs=True)(context)
+        except StorageError as exc:
+            log.error("%s check between runs failed: %s", self.job, exc)
+            result = RunResult("check failed", error=str(exc))
         except Exception as exc:  # a failed check waits for the next one
             log.exception("%s check between runs failed", self.job)
             result = RunResult("check failed", error=f"{type(exc).__name__}: {exc}")
