@@ -189,3 +189,17 @@ def test_it_keeps_serving_without_a_traceback_when_the_data_dir_is_read_only(rep
     assert f"could not record the status of count: {reason}" in caplog.text
     assert not [record for record in caplog.records if record.exc_info]
     assert len(repository.processed()) == 1
+
+
+def test_it_reports_a_check_between_runs_that_meets_a_full_disk_without_a_traceback(repository, data_dir, caplog,
+                                                                                   monkeypatch):
+    monkeypatch.setitem(pipelines.BETWEEN_RUNS, "count",
+                        pipelines.BetweenRuns("job_pipelines:note_check", lambda repo: True, every=0.1))
+    with small_tmpfs(data_dir, size_kb=128):
+        repository.mark_downloaded(["written while there was room"])
+        Filler(data_dir).fill()
+        result = JobRunner("count", repository).check_between_runs()
+
+    assert result.error == f"Cannot write to the data folder {data_dir}: the disk is full (No space left on device)"
+    assert f"count check between runs failed: {result.error}" in caplog.text
+    assert not [record for record in caplog.records if record.exc_info]
