@@ -1,4 +1,7 @@
-"""``python -m app.healthcheck``: exit 0 when the web UI answers ``/health``.
+"""``python -m app.healthcheck``: exit 0 when the web UI answers ``/health`` with "ok".
+
+Exit 1, with the reason on stderr, when it does not answer, or answers 503 because
+the data folder cannot be written (disk full, read-only, permission denied).
 
 The container's HEALTHCHECK. It asks the address the web UI listens on, from the
 same settings ``resonance web`` uses (a wildcard address is asked on loopback),
@@ -30,12 +33,23 @@ def check(url: str, timeout: float = TIMEOUT_SECONDS) -> str | None:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (our own URL)
             body = json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
-        return f"{url} answered {exc.code}"
+        reason = _problem_in(exc)
+        return f"{url} answered {exc.code}" + (f": {reason}" if reason else "")
     except (OSError, ValueError) as exc:
         return f"{url} did not answer: {exc}"
     if body.get("status") != "ok":
         return f"{url} says {body.get('status')!r}"
     return None
+
+
+def _problem_in(error: urllib.error.HTTPError) -> str | None:
+    """What a 503 from /health says is wrong (the data folder not writable), if it says."""
+    try:
+        body = json.loads(error.read() or b"{}")
+    except (OSError, ValueError):
+        return None
+    data_dir = body.get("data_dir") if isinstance(body, dict) else None
+    return data_dir.get("problem") if isinstance(data_dir, dict) else None
 
 
 def main() -> int:

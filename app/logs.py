@@ -14,6 +14,7 @@ import time
 
 from app.masking import mask_secrets
 from app.records import utc_now_iso
+from app.repository.store import StorageError
 
 current_job: contextvars.ContextVar[str] = contextvars.ContextVar("current_job", default="-")
 
@@ -86,6 +87,7 @@ class JobLogHandler(logging.Handler):
         self._pending: list[dict] = []
         self._last_flush = 0.0
         self._flushing = threading.local()
+        self._last_storage_error: str | None = None
         self.addFilter(JobTagFilter())
         self.addFilter(SecretMaskFilter(secrets or []))
 
@@ -112,8 +114,14 @@ class JobLogHandler(logging.Handler):
         self._flushing.active = True
         try:
             self.repository.append_job_log(self.job, events, self.keep)
+        except StorageError as exc:  # said once, not at every flush while the disk stays full
+            if str(exc) != self._last_storage_error:
+                logging.getLogger(__name__).error("could not write the log of %s: %s", self.job, exc)
+            self._last_storage_error = str(exc)
         except Exception:  # the job log must never break the job
             logging.getLogger(__name__).exception("could not write the log of %s", self.job)
+        else:
+            self._last_storage_error = None
         finally:
             self._flushing.active = False
             self._last_flush = time.monotonic()

@@ -34,7 +34,7 @@ from app.logs import JobLogHandler, current_job
 from app.masking import mask_secrets
 from app.pipelines import JobContext, RunResult
 from app.records import utc_now_iso
-from app.repository import AlreadyLocked, Repository
+from app.repository import AlreadyLocked, Repository, StorageError
 
 log = logging.getLogger("resonance.runner")
 
@@ -45,6 +45,7 @@ INTERVAL_SETTING = {
 }
 DEFAULT_INTERVAL_SETTING = "schedule.lb_fetch"
 POLL_SECONDS = 2.0  # how soon a "Run now" from the web UI is picked up
+NOT_WRITABLE = "the data folder cannot be written"
 
 
 def interval_for(job: str, settings: Settings) -> int:
@@ -76,6 +77,7 @@ class JobRunner:
         self.scheduler = schedule.Scheduler()
         self.interval: int | None = None
         self.log_handler: JobLogHandler | None = None
+        self._last_request_error: str | None = None
 
     # settings are read again before every run: the web UI may have changed them
     def load_settings(self) -> Settings:
@@ -90,6 +92,9 @@ class JobRunner:
         except AlreadyLocked:
             log.warning("%s is already running elsewhere; this run is skipped", self.job)
             return None
+        except StorageError as exc:  # the job lock is a file in the data dir
+            log.error("%s not run: %s", self.job, exc)
+            return RunResult(NOT_WRITABLE, error=str(exc))
         finally:
             if self.log_handler:
                 self.log_handler.flush()
@@ -101,11 +106,12 @@ class JobRunner:
             log.warning("%s: the run started at %s was interrupted before it finished", self.job,
                         previous.get("started_at") or "an unknown time")
         started = utc_now_iso()
-        self.repository.update_job_status(self.job, state="running", started_at=started, trigger=trigger)
-        log.info("%s run started (%s)", self.job, trigger)
         clock = time.monotonic()
         secrets: list[str] = []
         try:
+            # A run that could not record its start could not record what it did either.
+            self.repository.update_job_status(self.job, state="running", started_at=started, trigger=trigger)
+            log.info("%s run started (%s)", self.job, trigger)
             settings = self.load_settings()
             secrets = settings.secret_values()
             context = JobContext(self.job, settings, self.repository, self.stop_event.is_set,
@@ -114,6 +120,8 @@ class JobRunner:
             result = run_once(context)
         except ConfigError as exc:
             result = RunResult("not run: the settings are wrong", error=str(exc))
+        except StorageError as exc:  # what is wrong is the disk, not the code: no traceback
+            result = RunResult(NOT_WRITABLE, error=str(exc))
         except Exception as exc:  # a failed run is reported, and the runner lives on
             log.exception("%s run crashed", self.job)
             result = RunResult("run crashed", error=f"{type(exc).__name__}: {exc}")
@@ -124,8 +132,7 @@ class JobRunner:
         level = logging.ERROR if result.error else logging.INFO
         log.log(level, "%s run %s in %.1f s: %s%s", self.job, result.outcome, seconds, result.summary,
                 f" (error: {result.error})" if result.error else "")
-        self.repository.update_job_status(
-            self.job,
+        self._record_status(
             state="idle",
             last_run={
                 "started_at": started,
@@ -138,6 +145,13 @@ class JobRunner:
             },
         )
         return result
+
+    def _record_status(self, **changes) -> None:
+        """Update this job's status; when the data dir refuses, say so in the log and carry on."""
+        try:
+            self.repository.update_job_status(self.job, **changes)
+        except StorageError as exc:
+            log.error("could not record the status of %s: %s", self.job, exc)
 
     def _schedule(self, settings: Settings) -> None:
         interval = interval_for(self.job, settings)
@@ -161,6 +175,9 @@ class JobRunner:
             context = JobContext(self.job, self.load_settings(), self.repository, self.stop_event.is_set,
                                  logging.getLogger(f"resonance.{self.job}"))
             result = pipelines.load(self.job, between_runs=True)(context)
+        except StorageError as exc:
+            log.error("%s check between runs failed: %s", self.job, exc)
+            result = RunResult("check failed", error=str(exc))
         except Exception as exc:  # a failed check waits for the next one
             log.exception("%s check between runs failed", self.job)
             result = RunResult("check failed", error=f"{type(exc).__name__}: {exc}")
@@ -208,7 +225,7 @@ class JobRunner:
     def _publish_next_run(self) -> None:
         seconds = self.scheduler.idle_seconds or 0
         next_run = datetime.now(timezone.utc) + timedelta(seconds=max(0.0, seconds))
-        self.repository.update_job_status(self.job, next_run=next_run.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self._record_status(next_run=next_run.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     def serve(self, run_on_start: bool | None = None) -> None:
         """Run on schedule and on request until the stop event is set."""
@@ -227,7 +244,7 @@ class JobRunner:
             self.run_now(trigger="start")
         self._publish_next_run()
         while not self.stop_event.is_set():
-            if self.repository.take_run_request(self.job):
+            if self._take_run_request():
                 self.run_now(trigger="manual")
                 self._publish_next_run()
             if self.scheduler.idle_seconds is not None and self.scheduler.idle_seconds <= 0:
@@ -244,7 +261,16 @@ class JobRunner:
         process, or one that was killed, which the web UI shows as interrupted until the next run."""
         if self.repository.job_statuses().get(self.job, {}).get("state") != "running":
             changes["state"] = state
-        self.repository.update_job_status(self.job, **changes)
+        self._record_status(**changes)
+
+    def _take_run_request(self) -> bool:
+        try:
+            return bool(self.repository.take_run_request(self.job))
+        except StorageError as exc:  # asked again at the next poll; said once
+            if str(exc) != self._last_request_error:
+                log.error("could not take the run request of %s: %s", self.job, exc)
+            self._last_request_error = str(exc)
+            return False
 
     def _reschedule_from_settings(self) -> None:
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conditions import wait_for
 from job_pipelines import broken_run, count_run, register_all
+from storage_mounts import Filler, read_only, small_tmpfs
 
 from app import pipelines
 from jobs.runner import JobRunner
@@ -151,3 +152,50 @@ def test_it_names_the_known_jobs_for_an_unknown_one(python, subprocess_env):
     runner = start_runner(python, subprocess_env, "nosuch", "--once")
     out, err = runner.communicate(timeout=30)
     assert runner.returncode == 2 and "unknown job 'nosuch'" in err and "count" in err
+
+
+def test_it_fails_a_run_with_the_plain_reason_when_the_disk_is_full(repository, data_dir, caplog):
+    with small_tmpfs(data_dir, size_kb=128):
+        filler = Filler(data_dir)
+        runner = JobRunner("count", repository, run_once=count_run)
+        assert runner.run().outcome == "ok"
+        filler.fill()
+
+        result = runner.run()
+
+        reason = f"Cannot write to the data folder {data_dir}: the disk is full (No space left on device)"
+        assert result.outcome == "failed" and result.error == reason
+        assert len(repository.processed()) == 1  # not run: it could not have recorded what it did
+        assert f"could not record the status of count: {reason}" in caplog.text
+        assert not [record for record in caplog.records if record.exc_info]  # no traceback
+        filler.remove()
+        assert runner.run().summary == "2 runs so far"
+        assert repository.job_statuses()["count"]["last_run"]["outcome"] == "ok"
+
+
+def test_it_keeps_serving_without_a_traceback_when_the_data_dir_is_read_only(repository, data_dir, caplog):
+    runner = JobRunner("count", repository, run_once=count_run, stop_event=threading.Event())
+    runner.run()
+    runner.stop_event.set()  # the serve loop ends after its start
+    with read_only(data_dir):
+        runner.serve(run_on_start=True)  # returns: no crash, so no restart loop under s6
+
+    reason = f"Cannot write to the data folder {data_dir}: it is mounted read-only (Read-only file system)"
+    assert f"count not run: {reason}" in caplog.text
+    assert f"could not record the status of count: {reason}" in caplog.text
+    assert not [record for record in caplog.records if record.exc_info]
+    assert len(repository.processed()) == 1
+
+
+def test_it_reports_a_check_between_runs_that_meets_a_full_disk_without_a_traceback(repository, data_dir, caplog,
+                                                                                   monkeypatch):
+    monkeypatch.setitem(pipelines.BETWEEN_RUNS, "count",
+                        pipelines.BetweenRuns("job_pipelines:note_check", lambda repo: True, every=0.1))
+    with small_tmpfs(data_dir, size_kb=128):
+        repository.mark_downloaded(["written while there was room"])
+        Filler(data_dir).fill()
+        result = JobRunner("count", repository).check_between_runs()
+
+    assert result.error == f"Cannot write to the data folder {data_dir}: the disk is full (No space left on device)"
+    assert f"count check between runs failed: {result.error}" in caplog.text
+    assert not [record for record in caplog.records if record.exc_info]

@@ -74,7 +74,7 @@ from app.pipelines.transfers import (
     follow_under_lock,
     iso,
 )
-from app.repository import add_download_event, set_download_state
+from app.repository import StorageError, add_download_event, set_download_state
 from app.text import count_of
 from app.wishlist import ALBUM, WishlistEntry
 
@@ -320,6 +320,7 @@ class Downloader:
         self.searcher = Searcher(ctx, self.client, self.start_client, self.governor, self.timing)
         self.prefs = Preferences.from_settings(s)
         self._disconnected = threading.Event()
+        self._storage_failed = threading.Event()
 
     def now(self) -> float:
         return self.timing.clock()
@@ -388,10 +389,13 @@ class Downloader:
                 info.cancel()
 
     def _process_safely(self, entry: WishlistEntry, info: Future, tally: RunTally, lock: threading.Lock) -> None:
-        if self.ctx.stop_requested() or self._disconnected.is_set():
+        if self.ctx.stop_requested() or self._disconnected.is_set() or self._storage_failed.is_set():
             return
         try:
             outcome = self.process(entry, info)
+        except StorageError:
+            self._storage_failed.set()  # every other entry would meet it too: the run fails with it
+            raise
         except NotConnected as exc:
             self._disconnected.set()
             outcome = EntryOutcome(entry.text, "error", exc.message)

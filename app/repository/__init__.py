@@ -15,14 +15,30 @@ parts of one ``Repository``:
     catalog     the library snapshot and catalog-discovery's findings
     downloads   download_history.json
 
+Operations that change two files or more (approve: the queue and the
+wishlist; a bulk decision and its undo; block artist; remove download) nest
+their transactions, and ``Store.transaction`` writes the files of nested
+transactions together when the outermost one ends: every new file is written
+to its temp file and fsynced first, and only then are they all renamed into
+place. A full disk, a read-only folder or a missing permission fails while the
+temp files are written, so nothing changes and nothing is half done; the error
+is a ``StorageError`` naming the data folder and the cause. The renames come in
+the order the nested blocks ended (innermost first): a process killed between
+two of them leaves the operation's consequence written (the wishlist entry)
+and its record not (the album still pending), which the next attempt repeats
+harmlessly. The pipelines change one file per step, each step safe to repeat.
+
 When two files change together, locks are always taken in the same order:
-pending_queue, then queue_undo, then wishlist (or blocked_artists).
+pending_queue, then queue_undo, then wishlist (or blocked_artists);
+download_history, then wishlist, then downloaded. Locks of nested
+transactions are held until the outermost one ends.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 from app.repository.catalog import CatalogRecords
@@ -58,6 +74,7 @@ from app.repository.store import (
     AlreadyLocked,
     CorruptFileError,
     DataFile,
+    StorageError,
     Store,
     job_log_file,
 )
@@ -66,9 +83,9 @@ __all__ = [
     "ACTIVE_DOWNLOAD_STATES", "BLOCKED_ARTISTS", "CATALOG_ARTISTS", "CATALOG_DISCOVERED", "DATA_DIR_ENV",
     "DEFAULT_DATA_DIR", "DOWNLOADED", "DOWNLOAD_GROUPS", "DOWNLOAD_HISTORY", "DOWNLOAD_STATES", "JOB_STATUS",
     "PENDING_QUEUE", "PROCESSED", "QUEUE_UNDO", "RUN_REQUESTS", "SETTINGS", "SORTS", "UNDO_SECONDS", "WISHLIST",
-    "AlreadyLocked", "CorruptFileError", "DataFile", "NothingToUndo", "Repository", "Store", "add_download_event",
-    "cancel_current_download", "data_dir_from_env", "default_repository", "job_log_file", "needs_following",
-    "new_download_record", "set_download_state",
+    "AlreadyLocked", "CorruptFileError", "DataFile", "NothingToUndo", "Repository", "StorageError", "Store",
+    "add_download_event", "cancel_current_download", "data_dir_from_env", "default_repository", "job_log_file",
+    "needs_following", "new_download_record", "set_download_state",
 ]
 
 
@@ -79,8 +96,12 @@ def data_dir_from_env() -> Path:
 class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords):
     """Domain operations on the data dir, each one transaction (or a fixed order of them)."""
 
+    #: How long a write probe's answer is reused: /health is public and may be asked often.
+    WRITE_PROBE_SECONDS = 5.0
+
     def __init__(self, data_dir: str | os.PathLike | None = None):
         self.store = Store(data_dir if data_dir is not None else data_dir_from_env())
+        self._write_probe: tuple[float, StorageError | None] | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -88,6 +109,13 @@ class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, Download
 
     def quarantined_files(self) -> list[Path]:
         return self.store.quarantined_files()
+
+    def write_problem(self) -> StorageError | None:
+        """Why the data dir cannot be written now (a real probe, at most every few seconds), or None."""
+        probed = self._write_probe
+        if probed is None or time.monotonic() - probed[0] >= self.WRITE_PROBE_SECONDS:
+            probed = self._write_probe = (time.monotonic(), self.store.write_problem())
+        return probed[1]
 
     def keep_warm(self, files: tuple[DataFile, ...], interval: float, stop: threading.Event,
                   on_error=None) -> threading.Thread:

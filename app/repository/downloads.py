@@ -183,22 +183,21 @@ class DownloadRecords:
         A completed entry only leaves the history. Otherwise its transfers are
         cancelled in slskd at the next transfer check (the record waits as
         "removed" until then) and, unless ``keep_wishlist``, the entry leaves
-        the wishlist and downloaded.json so it is not searched again. Files are
-        taken off in this order (wishlist, downloaded, history) so a crash
-        half-way leaves the record to remove again.
+        the wishlist and downloaded.json so it is not searched again. The three
+        files change together or not at all (nested transactions; lock order:
+        download_history, then wishlist, then downloaded).
         """
         now = now or utc_now_iso()
-        record = self.download_record(key)
-        if record is None:
-            return False
-        if record.get("state") != "completed" and not keep_wishlist:
-            self.remove_from_wishlist([e for e in self.wishlist_entries() if e.text.casefold() == key.casefold()])
-            self.unmark_downloaded([key])
+        if self.download_record(key) is None:
+            return False  # without taking a lock or writing
         with self.store.transaction(DOWNLOAD_HISTORY) as history:
             entries = history.setdefault("entries", {})
             current = entries.get(key)
             if not isinstance(current, dict):
                 return False
+            if current.get("state") != "completed" and not keep_wishlist:
+                self.remove_from_wishlist([e for e in self.wishlist_entries() if e.text.casefold() == key.casefold()])
+                self.unmark_downloaded([key])
             changed = _deep_copy(current)
             cancel_current_download(changed, now, "removed")
             if changed.get("cancel"):

@@ -78,7 +78,8 @@ class JobRecords:
         return self.store.read(job_log_file(job))
 
     def append_job_log(self, job: str, events: list[dict], keep: int) -> None:
-        with self.store.transaction(job_log_file(job)) as lines:
+        # Alone: a line logged in the middle of another transaction is kept even if that one fails.
+        with self.store.transaction(job_log_file(job), alone=True) as lines:
             lines.extend(events)
             del lines[: max(0, len(lines) - keep)]
 

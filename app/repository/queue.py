@@ -88,9 +88,9 @@ class QueueRecords:
     def approve(self, mbids: list[str]) -> list[dict]:
         """Move pending items to approved and put them on the wishlist.
 
-        The wishlist is written inside the queue transaction (lock order:
-        pending_queue, then wishlist). If the queue write then fails, the item
-        stays pending and already wished for; approving it again is harmless.
+        The wishlist transaction is nested in the queue's (lock order:
+        pending_queue, then wishlist), so both files are written together or
+        neither is: a failed write leaves the item pending and off the wishlist.
         """
         now = utc_now_iso()
         with self.store.transaction(PENDING_QUEUE) as queue:

@@ -10,6 +10,15 @@ as ``NAME.corrupt-TIMESTAMP``, logged as an error, and the app carries on as
 if the file were absent. ``Repository.quarantined_files()`` lists them so the
 web UI can warn.
 
+Transactions nest: one opened inside another joins it, and the files they
+change are written together when the outermost one ends, all or nothing.
+Every new file is first written to its temp file and fsynced; only when all of
+them are on disk are they renamed over the old ones. A full disk, a read-only
+or foreign-owned folder or a failing device stops the write while temp files
+are written, before any file is replaced, so nothing changes. Every such
+``OSError`` becomes one ``StorageError`` that names the data folder and the
+cause in plain words.
+
 Parsed JSON is cached per process, keyed by the file's inode, mtime and size
 (every write is a new inode), so a page load of a large queue costs a stat,
 not a parse. Cached objects are shared: callers must treat what ``read``
@@ -18,9 +27,11 @@ returns as read-only and change data only inside ``transaction``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +56,49 @@ class CorruptFileError(Exception):
 
 class AlreadyLocked(Exception):
     """A non-blocking lock is held by another process or thread."""
+
+
+#: What each storage errno means, in words a person can act on.
+_CAUSES = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "it is mounted read-only",
+    errno.EACCES: "its owner or permissions do not let Resonance write there",
+    errno.EPERM: "its owner or permissions do not let Resonance write there",
+    errno.EIO: "the disk reported an input/output error",
+    errno.ENOENT: "the folder is missing",
+    errno.EMFILE: "too many files are open",
+    errno.ENFILE: "too many files are open",
+}
+
+
+class StorageError(Exception):
+    """The data dir refused a write, a lock or a move: disk full, read-only, permission denied...
+
+    ``folder`` is the data dir, ``path`` the file being written, ``cause`` the
+    reason in plain words. The operation that met it changed no data file.
+    """
+
+    def __init__(self, folder: Path, path: Path | None, error: OSError):
+        self.folder, self.path, self.errno = folder, path or folder, error.errno
+        self.cause = _CAUSES.get(error.errno, "the system refused the write")
+        self.detail = error.strerror or str(error)
+        super().__init__(f"Cannot write to the data folder {folder}: {self.reason}")
+        self.left_changed: list[str] = []  # files a failed commit could not put back (see Store._commit)
+
+    @property
+    def reason(self) -> str:
+        """The cause in words, then the system's own: "the disk is full (No space left on device)"."""
+        return f"{self.cause} ({self.detail})"
+
+
+@contextlib.contextmanager
+def storage_errors(folder: Path, path: Path | None = None) -> Iterator[None]:
+    """Raise an OSError met in the block as a StorageError about ``folder`` (and ``path``)."""
+    try:
+        yield
+    except OSError as exc:
+        raise StorageError(folder, path, exc) from exc
 
 
 # --- codecs -----------------------------------------------------------------
@@ -145,13 +199,15 @@ class Store:
         self.data_dir = Path(data_dir).absolute()
         self._cache: dict[str, tuple[tuple[int, int, int], Any]] = {}
         self._ready = False
+        self._local = threading.local()  # the outermost transaction of each thread
 
     def path(self, file: DataFile) -> Path:
         return self.data_dir / file.filename
 
     def ensure_dir(self) -> None:
         if not self._ready:
-            (self.data_dir / LOCK_DIR).mkdir(parents=True, exist_ok=True)
+            with storage_errors(self.data_dir, self.data_dir / LOCK_DIR):
+                (self.data_dir / LOCK_DIR).mkdir(parents=True, exist_ok=True)
             self._ready = True
 
     @contextlib.contextmanager
@@ -165,7 +221,10 @@ class Store:
         flags = portalocker.LockFlags.EXCLUSIVE
         if not blocking:
             flags |= portalocker.LockFlags.NON_BLOCKING
-        with open(self.data_dir / LOCK_DIR / f"{name}.lock", "a") as handle:
+        lock_path = self.data_dir / LOCK_DIR / f"{name}.lock"
+        with storage_errors(self.data_dir, lock_path):
+            handle = open(lock_path, "a")
+        with handle:
             try:
                 portalocker.lock(handle, flags)
             except portalocker.exceptions.LockException:
@@ -174,6 +233,29 @@ class Store:
                 yield
             finally:
                 portalocker.unlock(handle)
+
+    def write_problem(self) -> StorageError | None:
+        """Whether a file can be written in the data dir now, tested for real: None when it can.
+
+        A few bytes written to a new file, removed at once, and the free space:
+        a read-only mount, a missing permission and a full disk all show. No
+        fsync: it must stay cheap for /health, and the file never reaches the disk.
+        """
+        try:
+            with storage_errors(self.data_dir):
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                fd, probe = tempfile.mkstemp(prefix=".write-probe.", suffix=".tmp", dir=self.data_dir)
+                try:
+                    os.write(fd, b"ok\n")
+                finally:
+                    os.close(fd)
+                    os.unlink(probe)
+                space = os.statvfs(self.data_dir)
+                if space.f_blocks and not space.f_bavail:  # some network filesystems report no sizes at all
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except StorageError as exc:
+            return exc
+        return None
 
     def read(self, file: DataFile) -> Any:
         """The file's current content (shared and read-only), or its default when absent."""
@@ -211,22 +293,131 @@ class Store:
         return True
 
     @contextlib.contextmanager
-    def transaction(self, file: DataFile) -> Iterator[Any]:
+    def transaction(self, file: DataFile, *, alone: bool = False) -> Iterator[Any]:
         """Yield the content to change; write it back atomically if the block succeeds.
 
         The containers yielded are copies, but records inside them (the queue's
         item dicts) are shared with the cache: replace a record, don't edit it
         in place. If the block fails, the cache entry is dropped anyway.
+
+        A transaction opened inside another (in this thread) joins it: its lock
+        is held, and its change kept, until the outermost one ends; then every
+        changed file is written together (``_commit``), or none is. A nested
+        block that fails only drops its own change. With ``alone`` it is written
+        on its own at once, whatever encloses it (a job's log lines).
         """
-        with self.lock(file.filename):
-            self._remove_stale_temp_files(file)
-            value = _copy_containers(self._load_locked(file))
+        enclosing = getattr(self._local, "group", None)
+        outer = None if alone else enclosing
+        group = outer or _Group()
+        if file.filename in group.open:
+            raise RuntimeError(f"a transaction on {file.filename} is already open in this thread")
+        self._local.group = group
+        try:
+            if file.filename not in group.locked:
+                group.locks.enter_context(self.lock(file.filename))
+                group.locked.add(file.filename)
+                self._remove_stale_temp_files(file)
+                group.existed[file.filename] = self.path(file).exists()
+            staged = group.changes.get(file.filename)
+            loaded = staged[1] if staged else self._load_locked(file)
+            group.before.setdefault(file.filename, loaded)
+            value = _copy_containers(loaded)
+            group.open.add(file.filename)
             try:
                 yield value
             except BaseException:
                 self._cache.pop(file.filename, None)
                 raise
-            self._write_locked(file, value)
+            finally:
+                group.open.discard(file.filename)
+            group.changes[file.filename] = (file, value)
+            if outer is None:
+                self._commit(group)
+        except BaseException:
+            if outer is None:
+                for name in group.changes:
+                    self._cache.pop(name, None)
+            raise
+        finally:
+            if outer is None:
+                self._local.group = enclosing
+                group.locks.close()
+
+    def _commit(self, group: _Group) -> None:
+        """Write every changed file of a transaction: all temp files first, then the renames.
+
+        A storage error while the temp files are written (where a full disk, a
+        read-only folder or a missing permission shows) removes them and
+        changes nothing. A rename that fails (a failing device) puts back the
+        files already renamed; if even that fails, the error says which files
+        are left changed.
+        """
+        self.ensure_dir()
+        prepared: list[tuple[DataFile, Any, str]] = []
+        try:
+            for file, value in group.changes.values():
+                prepared.append((file, value, self._write_temp(file, file.encode(value))))
+        except BaseException:
+            self._remove_temps([tmp for _, _, tmp in prepared])
+            raise
+        replaced: list[DataFile] = []
+        for file, value, tmp in prepared:
+            try:
+                with storage_errors(self.data_dir, self.path(file)):
+                    os.replace(tmp, self.path(file))
+            except StorageError as exc:
+                self._remove_temps([tmp for _, _, tmp in prepared[len(replaced):]])
+                self._put_back(replaced, group, exc)
+                raise
+            replaced.append(file)
+        self._fsync_dir()
+        for file, value, _ in prepared:
+            with storage_errors(self.data_dir, self.path(file)):
+                stat = self.path(file).stat()
+            self._cache[file.filename] = (_version(stat), value)
+
+    def _write_temp(self, file: DataFile, data: bytes) -> str:
+        """``data`` in a new temp file beside ``file``, fsynced; its path."""
+        with storage_errors(self.data_dir, self.path(file)):
+            fd, tmp = tempfile.mkstemp(prefix=f".{file.filename}.", suffix=".tmp", dir=self.data_dir)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    os.fchmod(handle.fileno(), 0o644)
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except BaseException:
+                self._remove_temps([tmp])
+                raise
+        return tmp
+
+    @staticmethod
+    def _remove_temps(temps: list[str]) -> None:
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    def _put_back(self, replaced: list[DataFile], group: _Group, error: StorageError) -> None:
+        """Undo the renames of a commit that failed half-way: each file gets its content from before."""
+        left_changed = []
+        for file in replaced:
+            path = self.path(file)
+            self._cache.pop(file.filename, None)
+            try:
+                if group.existed[file.filename]:
+                    tmp = self._write_temp(file, file.encode(group.before[file.filename]))
+                    try:
+                        os.replace(tmp, path)
+                    except OSError:
+                        self._remove_temps([tmp])
+                        raise
+                else:
+                    os.unlink(path)
+            except (OSError, StorageError):
+                left_changed.append(file.filename)
+        if left_changed:
+            log.error("%s; these files were written and could not be put back: %s", error, ", ".join(left_changed))
+            error.left_changed = left_changed
 
     def _load_locked(self, file: DataFile) -> Any:
         path = self.path(file)
@@ -249,32 +440,13 @@ class Store:
         self._cache[file.filename] = (key, value)
         return value
 
-    def _write_locked(self, file: DataFile, value: Any) -> None:
-        self.ensure_dir()
-        data = file.encode(value)
-        path = self.path(file)
-        fd, tmp = tempfile.mkstemp(prefix=f".{file.filename}.", suffix=".tmp", dir=self.data_dir)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o644)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        self._fsync_dir()
-        stat = path.stat()
-        self._cache[file.filename] = (_version(stat), value)
-
     def _fsync_dir(self) -> None:
-        fd = os.open(self.data_dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with storage_errors(self.data_dir):
+            fd = os.open(self.data_dir, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     @staticmethod
     def _read_bytes(path: Path) -> tuple[bytes, tuple[int, int, int]]:
@@ -289,7 +461,7 @@ class Store:
         if not self.data_dir.is_dir():
             return
         for leftover in self.data_dir.glob(f".{file.filename}.*.tmp"):
-            with contextlib.suppress(FileNotFoundError):
+            with storage_errors(self.data_dir, leftover), contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
 
     def _quarantine(self, path: Path, reason: str) -> Path:
@@ -299,7 +471,8 @@ class Store:
         while target.exists():
             n += 1
             target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        os.replace(path, target)
+        with storage_errors(self.data_dir, path):
+            os.replace(path, target)
         self._fsync_dir()
         self._cache.pop(path.name, None)
         log.error("%s could not be read (%s); moved aside to %s", path, reason, target)
@@ -309,6 +482,18 @@ class Store:
         if not self.data_dir.is_dir():
             return []
         return sorted(self.data_dir.glob("*.corrupt-*"))
+
+
+class _Group:
+    """What one outermost transaction and those nested in it hold: locks, loaded and changed files."""
+
+    def __init__(self) -> None:
+        self.locks = contextlib.ExitStack()
+        self.locked: set[str] = set()
+        self.open: set[str] = set()  # files whose block is running
+        self.existed: dict[str, bool] = {}  # filename -> whether it was there before
+        self.before: dict[str, Any] = {}  # filename -> content before (to put back)
+        self.changes: dict[str, tuple[DataFile, Any]] = {}  # in the order the blocks ended
 
 
 def _copy_containers(value: Any) -> Any:

@@ -47,7 +47,7 @@ import time
 from flask import Blueprint, current_app, render_template, request
 
 from app.pipelines import JobContext
-from app.repository import ACTIVE_DOWNLOAD_STATES, DOWNLOAD_GROUPS, Repository
+from app.repository import ACTIVE_DOWNLOAD_STATES, DOWNLOAD_GROUPS, Repository, StorageError
 from app.web.context import is_htmx, render, repository, see_other, settings
 from app.web.errors import Problem
 from app.web.jobs import STOP_POLLING, job_view, waiting_for_runner
@@ -130,6 +130,9 @@ class LiveTransfers:
             problem = "slskd refused the API key"
         except UpstreamError as exc:
             problem = f"slskd unreachable: {exc.message.split(' (', 1)[0][:200]}"
+        except StorageError as exc:
+            log.error("the downloads page's transfer check failed: %s", exc)
+            problem = str(exc)
         except Exception:  # a helper thread must not die with a traceback nobody reads
             log.exception("the downloads page's transfer check failed")
             problem = "the transfer check failed; the server log says why"

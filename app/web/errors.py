@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, make_response, render_template
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from app.repository.store import StorageError
 from app.web.context import is_api, is_htmx
 
 CODES = {
@@ -44,6 +45,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Problem)
     def problem(exc: Problem):
         return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(StorageError)
+    def storage_error(exc: StorageError):
+        # Not a bug in the app: the person running it can fix the disk, so say what is wrong.
+        app.logger.error("%s (while writing %s)", exc, exc.path)
+        return error_response(503, CODES[503], str(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

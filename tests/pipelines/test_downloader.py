@@ -14,10 +14,12 @@ from downloader_support import (  # noqa: F401
     slskd_context,
     wish,
 )
+from storage_mounts import Filler, small_tmpfs
 
 from app.pipelines import downloader, load
 from app.pipelines.downloader import build_queries, clean_query, run_once
 from app.pipelines.transfers import epoch
+from app.repository import StorageError
 from app.wishlist import WishlistEntry
 
 DUMMY_RELEASE = "757ec904-aa94-5d0c-af4b-b3a9214cea27"
@@ -251,3 +253,20 @@ def test_it_builds_queries_soulseek_understands(artist, title, year, expected):
 
 def test_it_drops_punctuation_and_one_letter_words_from_a_query():
     assert clean_query("Portishead - Dummy (Deluxe) [FLAC] - a") == "Portishead Dummy Deluxe FLAC"
+
+
+def test_it_ends_the_run_at_the_first_storage_error_without_a_traceback(data_dir, sandbox, slskd_context,
+                                                                        repository, caplog):
+    with small_tmpfs(data_dir, size_kb=256):
+        filler = Filler(data_dir)
+        wish(repository, ("Sigur Rós", "( )"), ("Múm", "Finally We Are No One"), ("Tame Impala", "Currents"))
+        filler.fill()
+
+        with pytest.raises(StorageError, match="the disk is full"):
+            run_once(slskd_context(max_concurrent_searches=1))
+
+        assert not [record for record in caplog.records if record.exc_info]  # not one "unexpected error" per album
+        searches = [r for r in sandbox.requests("slskd") if r.method == "POST" and r.path == "/api/v0/searches"]
+        assert searches == []  # nothing sent that could not be recorded
+        filler.remove()
+        assert run_once(slskd_context()).summary.startswith("3 of 3 albums queued")

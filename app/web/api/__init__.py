@@ -75,8 +75,15 @@ def openapi():
 
 
 @bp.get("/health")
-@doc("Liveness: no auth, no secrets", tag="meta", responses={200: s.HealthSchema}, public=True)
+@doc("Liveness: no auth, no secrets", tag="meta", responses={200: s.HealthSchema, 503: s.HealthSchema},
+     public=True, description="503 with status `data_dir_not_writable` when a test write in the data "
+     "folder fails (disk full, read-only, permission denied): the container then turns unhealthy.")
 def health():
     problems = [f"{path.name} was unreadable and moved aside" for path in repository().quarantined_files()]
-    return answer(s.HealthSchema(), {"status": "ok", "version": __version__, "warnings": problems})
+    storage = repository().write_problem()
+    data_dir = {"writable": storage is None,
+                "problem": f"the data folder is not writable: {storage.reason}" if storage else None}
+    body = {"status": "ok" if storage is None else "data_dir_not_writable", "version": __version__,
+            "warnings": problems, "data_dir": data_dir}
+    return answer(s.HealthSchema(), body, status=200 if storage is None else 503)
 

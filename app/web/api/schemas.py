@@ -21,10 +21,16 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
+class DataDirHealthSchema(Schema):
+    writable = fields.Boolean(metadata={"description": "A test write in the data folder worked"})
+    problem = fields.String(allow_none=True, metadata={"example": "the data folder is not writable: the disk is full"})
+
+
 class HealthSchema(Schema):
-    status = fields.String(metadata={"example": "ok"})
+    status = fields.String(metadata={"example": "ok", "description": "`ok` or `data_dir_not_writable`"})
     version = fields.String()
     warnings = fields.List(fields.String())
+    data_dir = fields.Nested(DataDirHealthSchema)
 
 
 class QueueQuerySchema(Schema):
