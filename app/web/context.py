@@ -8,9 +8,11 @@ import time
 from urllib.parse import urlencode
 
 from flask import Flask, abort, current_app, g, redirect, render_template, request
+from marshmallow import Schema, ValidationError
 
 from app import __version__
 from app.config import ConfigError, Settings, load_settings
+from app.fields import NAME_MAX_LENGTH
 from app.repository import Repository
 
 # Endpoints served to anyone: liveness and the static files (CSS, JS, icons, manifest).
@@ -120,6 +122,31 @@ def see_other(url: str, **params) -> tuple:
     return redirect(url, 303)
 
 
+def form_values(schema: Schema, form) -> dict:
+    """A page form's fields loaded through the API's schema (the same rules and limits).
+
+    Raises ``FormInvalid`` with the field messages; other fields of the form (the CSRF
+    token, ``next``) are left out.
+    """
+    try:
+        return schema.load({name: form[name] for name in schema.load_fields if name in form})
+    except ValidationError as exc:
+        raise FormInvalid(exc.messages) from None
+
+
+class FormInvalid(Exception):
+    """A page form with wrong fields; ``errors``: field -> messages."""
+
+    def __init__(self, errors: dict):
+        super().__init__("; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in errors.items()))
+        self.errors = errors
+
+    def sentence(self, names: dict[str, str]) -> str:
+        """'Artist: Longer than maximum length 500.' with the field's name as the page calls it."""
+        return " ".join(f"{names.get(field, field)}: {' '.join(map(str, messages))}"
+                        for field, messages in self.errors.items())
+
+
 def int_arg(source, name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(source.get(name, default))
@@ -143,6 +170,7 @@ def init_app(app: Flask) -> None:
             "user": g.get("user"),
             "auth_method": g.get("auth_method"),
             "version": __version__,
+            "name_max_length": NAME_MAX_LENGTH,
             "pending_total": repository().pending_count() if signed_in else None,
             "quarantined": [p.name for p in repository().quarantined_files()] if signed_in else [],
         }

@@ -16,6 +16,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
 from app.text import count_of
+from app.web.blocklist import form_artist
 from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other
 from app.web.errors import Problem
 from app.web.security import csrf_token
@@ -232,7 +233,7 @@ def bulk_undo():
 
 @bp.post("/queue/block")
 def block():
-    artist = request.form.get("artist", "")
+    artist = form_artist()
     try:
         rejected = repository().block_artist(artist)
     except ValueError:

@@ -8,6 +8,7 @@ their answer through a schema. The same schemas, attached to each handler by
 
 from __future__ import annotations
 
+import orjson
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 
@@ -31,10 +32,27 @@ def doc(summary: str, *, tag: str, query: type[Schema] | None = None, body: type
     return attach
 
 
+def json_body(empty=None):
+    """The request's JSON body (``empty`` when there is none); 400 when it cannot be read.
+
+    The one place a body is parsed. orjson refuses what would break later: nesting
+    deeper than 1024, lone surrogates ("\\ud800", which UTF-8 cannot store),
+    NaN, numbers too large for a double, and bytes that are not UTF-8.
+    """
+    if not request.content_length:
+        return empty
+    if not request.is_json:
+        raise Problem(400, "The body is not valid JSON.", details={"body": ["Send it as application/json."]})
+    try:
+        return orjson.loads(request.get_data(cache=True))
+    except orjson.JSONDecodeError as exc:
+        raise Problem(400, "The body is not valid JSON.", details={"body": [str(exc)]}) from None
+
+
 def load_body(schema: Schema) -> dict:
-    data = request.get_json(silent=True) if request.content_length else {}
-    if data is None:
-        raise Problem(400, "The body is not valid JSON.")
+    data = json_body(empty={})
+    if not isinstance(data, dict):
+        raise Problem(400, "Send a JSON object.", details={"body": ["Not a JSON object."]})
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -43,7 +61,7 @@ def load_body(schema: Schema) -> dict:
 
 def load_json_object() -> dict:
     """A body checked only for its shape (settings are validated against the SETTINGS table)."""
-    data = request.get_json(silent=True) if request.content_length else None
+    data = json_body()
     if not isinstance(data, dict):
         raise Problem(400, "Send a JSON object.")
     return data
