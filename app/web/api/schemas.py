@@ -64,10 +64,18 @@ class SelectionSchema(Schema):
             raise ValidationError("Give either mbids or all: true.", "mbids")
 
 
+class RefusalSchema(Schema):
+    mbid = fields.String()
+    reason = fields.String()
+
+
 class DecisionSchema(Schema):
     count = fields.Integer()
     items = fields.List(fields.Nested(QueueItemOutSchema))
     not_pending = fields.List(fields.String(), metadata={"description": "Requested MBIDs that were not pending"})
+    refused = fields.List(fields.Nested(RefusalSchema),
+                          metadata={"description": "Pending albums an approve left pending, and why (a name "
+                                                   "that is empty once control characters are taken out)"})
 
 
 class WishlistEntryInSchema(Schema):
