@@ -375,6 +375,10 @@ def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: not valid YAML: nested too deeply"]) from None
+    except ValueError:  # Python's limit on the digits of an integer (4300)
+        raise ConfigError([f"{path}: not valid YAML: a number is too long"]) from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ConfigError([f"{path}: expected sections (general:, web:, ...) each holding key: value lines"])
     return data
