@@ -218,7 +218,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("web", "api_key", _text(500), "", "Key for scripts: 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.", secret=True),
     S("web", "proxy_user_header", Text(max_length=100, validate=_header_name), "Remote-User", "Header carrying the signed-in user from the proxy."),
     S("web", "trusted_proxies", StringList(check=_address_or_network), ["127.0.0.1/32", "::1/128"],
-      "Addresses or CIDRs of the reverse proxies whose user header is trusted."),
+      "IP addresses or CIDRs (172.18.0.0/16) of the reverse proxies whose user header is trusted."),
     S("web", "login_attempts", _int(1, 1000), 10,
       "Failed sign-ins (wrong password or API key) from one address within login_window before it is refused."),
     S("web", "login_window", Duration(), 300,
@@ -244,7 +244,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("listenbrainz", "mode", _choice("album", "track"), "album",
       "album: resolve recommendations to albums; track: keep single tracks."),
     S("listenbrainz", "skip_secondary_types", StringList(choices=SECONDARY_TYPES), [],
-      "Release-group secondary types to leave out, e.g. Live, Compilation."),
+      "MusicBrainz secondary types to leave out, e.g. Live, Compilation (see Value formats)."),
     # MusicBrainz and Cover Art Archive
     S("musicbrainz", "base_url", _url(required=True), "https://musicbrainz.org",
       "MusicBrainz server (a local mirror works too)."),
@@ -269,7 +269,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("catalog", "max_artists_per_run", _int(1, 1000), 10, "New artists whose albums are added per run."),
     S("catalog", "albums_per_artist", _int(1, 50), 2, "Albums added per new artist."),
     S("catalog", "include_secondary_types", StringList(choices=SECONDARY_TYPES), [],
-      "Secondary types to keep (Live, Compilation, Remix, Soundtrack, Demo...); all are left out by default."),
+      "MusicBrainz secondary types to keep (Live, Compilation, Remix, Soundtrack, Demo...; see Value formats); "
+      "all are left out by default."),
     # slskd-downloader
     S("slskd", "base_url", _url(), "http://localhost:5030", "slskd web address."),
     S("slskd", "url_base", _text(200), "/", "slskd's URL base path (web.url_base), e.g. /slskd."),
