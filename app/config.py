@@ -151,6 +151,14 @@ def _address_or_network(entry: str) -> None:
         raise ValidationError(f"{entry}: not an IP address or CIDR (e.g. 172.18.0.0/16).") from None
 
 
+def _host(value: str) -> None:
+    try:
+        ipaddress.ip_address(value.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        if not re.fullmatch(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?", value):
+            raise ValidationError("Not an IP address or host name (e.g. 127.0.0.1, 0.0.0.0, localhost).") from None
+
+
 def _header_name(value: str) -> None:
     if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", value):
         raise ValidationError("Not an HTTP header name (letters, digits and - only, e.g. Remote-User).")
@@ -206,7 +214,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("general", "contact", _text(200), "",
       "Your e-mail or URL, sent in the User-Agent; MusicBrainz asks clients for a contact."),
     # web UI
-    S("web", "host", _text(100), "127.0.0.1",
+    S("web", "host", Text(max_length=100, validate=_host), "127.0.0.1",
       "Address the web UI listens on. 127.0.0.1 keeps it private to this machine; the container uses 0.0.0.0."),
     S("web", "port", _int(1, 65535), 8080, "Port of the web UI."),
     S("web", "auth", _choice("basic", "api_key", "proxy", "none"), "basic",

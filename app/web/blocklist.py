@@ -5,19 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from app.web.api.schemas import ArtistSchema
-from app.web.context import FormInvalid, form_values, is_htmx, render, repository, see_other
+from app.web.context import is_htmx, render, repository, see_other
 from app.web.errors import Problem
+from app.web.forms import form_values
 
 bp = Blueprint("blocklist", __name__)
 FIELD_NAMES = {"artist": "Artist"}
 
 
 def form_artist() -> str:
-    """The artist a form names, under the API's rules; Problem(400) with the reason."""
-    try:
-        return form_values(ArtistSchema(), request.form)["artist"]
-    except FormInvalid as invalid:
-        raise Problem(400, invalid.sentence(FIELD_NAMES), details=invalid.errors) from None
+    """The artist a form names, under the API's rules (FormInvalid, a 400, with the reason)."""
+    return form_values(ArtistSchema(), FIELD_NAMES)["artist"]
 
 
 def _page(status: int = 200, **context):

@@ -8,7 +8,6 @@ import time
 from urllib.parse import urlencode
 
 from flask import Flask, abort, current_app, g, redirect, render_template, request
-from marshmallow import Schema, ValidationError
 
 from app import __version__
 from app.config import ConfigError, Settings, load_settings
@@ -120,31 +119,6 @@ def see_other(url: str, **params) -> tuple:
     if extra:
         url += ("&" if "?" in url else "?") + extra
     return redirect(url, 303)
-
-
-def form_values(schema: Schema, form) -> dict:
-    """A page form's fields loaded through the API's schema (the same rules and limits).
-
-    Raises ``FormInvalid`` with the field messages; other fields of the form (the CSRF
-    token, ``next``) are left out.
-    """
-    try:
-        return schema.load({name: form[name] for name in schema.load_fields if name in form})
-    except ValidationError as exc:
-        raise FormInvalid(exc.messages) from None
-
-
-class FormInvalid(Exception):
-    """A page form with wrong fields; ``errors``: field -> messages."""
-
-    def __init__(self, errors: dict):
-        super().__init__("; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in errors.items()))
-        self.errors = errors
-
-    def sentence(self, names: dict[str, str]) -> str:
-        """'Artist: Longer than maximum length 500.' with the field's name as the page calls it."""
-        return " ".join(f"{names.get(field, field)}: {' '.join(map(str, messages))}"
-                        for field, messages in self.errors.items())
 
 
 def int_arg(source, name: str, default: int, low: int, high: int) -> int:

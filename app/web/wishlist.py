@@ -6,8 +6,9 @@ from flask import Blueprint, request
 
 from app.library import load_library
 from app.web.api.schemas import WishlistEntryInSchema
-from app.web.context import FormInvalid, form_values, is_htmx, render, repository, see_other
+from app.web.context import is_htmx, render, repository, see_other
 from app.web.errors import Problem
+from app.web.forms import FormInvalid, form_values
 from app.wishlist import ALBUM, TRACK, WishlistEntry, match_key
 
 bp = Blueprint("wishlist", __name__)
@@ -84,9 +85,9 @@ def add():
     form = {"artist": request.form.get("artist", ""), "title": request.form.get("title", ""),
             "kind": request.form.get("kind", ALBUM)}
     try:
-        entry = entry_from(form_values(WishlistEntryInSchema(), request.form))
+        entry = entry_from(form_values(WishlistEntryInSchema(), FIELD_NAMES))
     except FormInvalid as invalid:
-        return _page(422, form=form, errors=invalid.errors, error=invalid.sentence(FIELD_NAMES))
+        return _page(422, form=form, errors=invalid.errors, error=invalid.message)
     except Problem as problem:
         return _page(422, form=form, errors=problem.details, error=problem.message)
     in_library = owned(entry)
@@ -104,10 +105,7 @@ def add():
 
 @bp.post("/wishlist/remove")
 def remove():
-    try:
-        entry = entry_from(form_values(WishlistEntryInSchema(), request.form))
-    except FormInvalid as invalid:
-        raise Problem(400, invalid.sentence(FIELD_NAMES), details=invalid.errors) from None
+    entry = entry_from(form_values(WishlistEntryInSchema(), FIELD_NAMES))
     if not repository().remove_from_wishlist([entry]):
         raise Problem(404, f"{entry.text} is not on the wishlist.")
     if is_htmx():

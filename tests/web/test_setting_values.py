@@ -27,6 +27,7 @@ BAD_VALUES = [
     ("musicbrainz.base_url", "http://mirror:99999", "port"),
     ("subsonic.base_url", "http://navi\x00drome", "control character"),
     ("web.proxy_user_header", "Remote User", "Not an HTTP header name"),
+    ("web.host", "0.0.0.0:8080", "Not an IP address or host name"),
     ("general.contact", "me\x1b@example.org", "control character"),
     ("slskd.url_base", "/slskd\n", "control character"),
 ]
@@ -80,6 +81,9 @@ def test_it_refuses_a_value_in_the_config_file_naming_the_key(write_config, name
     ("slskd.preferred_formats", ["FLAC", "opus", "mp3"], ["flac", "opus", "mp3"]),
     ("listenbrainz.skip_secondary_types", ["live", "DJ-mix"], ["Live", "DJ-mix"]),
     ("musicbrainz.base_url", "http://mirror:5000/", "http://mirror:5000/"),
+    ("web.host", "0.0.0.0", "0.0.0.0"),
+    ("web.host", "::", "::"),
+    ("web.host", "resonance.home.arpa", "resonance.home.arpa"),
 ])
 def test_it_takes_every_good_form_of_a_value(client, repository, name, value, saved):
     response = client.patch("/api/v1/settings", json=body_of(name, value))
