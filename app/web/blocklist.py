@@ -46,7 +46,7 @@ def add():
 
 @bp.post("/blocklist/remove")
 def remove():
-    artist = form_artist()
+    artist = request.form.get("artist", "")  # any name on the list can come off, even one an older version let in
     if not repository().unblock_artist(artist):
         raise Problem(404, "That artist is not on the block list.")
     message = f"{artist.strip()} may be suggested again."

@@ -105,7 +105,7 @@ def add():
 
 @bp.post("/wishlist/remove")
 def remove():
-    entry = entry_from(form_values(WishlistEntryInSchema(), FIELD_NAMES))
+    entry = entry_from(request.form)  # any entry can come off, even one an older version let in
     if not repository().remove_from_wishlist([entry]):
         raise Problem(404, f"{entry.text} is not on the wishlist.")
     if is_htmx():
