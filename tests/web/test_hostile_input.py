@@ -9,10 +9,10 @@ import pytest
 from factories import make_queue_item
 from websupport import parse
 
+from app.config import load_settings
 from app.fields import NAME_MAX_LENGTH
 from app.pipelines import JobContext
 from app.pipelines.discovery import Suggestion, publish
-from app.config import load_settings
 
 BAD_NAMES = {
     "a lone surrogate": "Sigur R\ud800s",
