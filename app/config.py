@@ -17,6 +17,7 @@ and where the value came from. Secret values never appear in messages.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -24,11 +25,14 @@ from dataclasses import field as dataclass_field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 import yaml
 from marshmallow import ValidationError, fields, validate
 
-from app.masking import CONTROLS, strip_blanks
+from app.fields import Secret, Text, WholeNumber, text_problem
+from app.text import strip_blanks
+from app.vocabulary import AUDIO_EXTENSIONS, SECONDARY_TYPES
 
 CONFIG_ENV = "RESONANCE_CONFIG"
 DEFAULT_CONFIG_PATH = "./config.yaml"
@@ -47,29 +51,36 @@ class ConfigError(Exception):
 # --- field types ------------------------------------------------------------
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION_RE = re.compile(r"(\d+)\s*([smhdw])")
+_DURATION_RE = re.compile(r"([0-9]{1,12})\s*([smhdw])")
+#: The longest duration any setting takes: schedules, sleeps and date arithmetic
+#: (``schedule``, ``Event.wait``, ``timedelta``, the downloader's doubling
+#: retry delay) all stay far inside their limits below it.
+MAX_DURATION = 365 * 86400
 
 
 class Duration(fields.Field):
-    """Seconds, given as a number ("3600") or with units ("6h", "1h30m", "7d", "1w")."""
+    """Seconds, given as a number ("3600") or with units ("6h", "1h30m", "7d", "1w"); one second to a year."""
 
     default_error_messages = {
         "invalid": 'Not a duration: use seconds or units like "90s", "30m", "6h", "7d", "1w".',
         "zero": "Must be at least one second.",
+        "too_long": "Must be at most 365 days (52w1d).",
     }
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise self.make_error("invalid")
-        text = str(value).strip().lower().replace(" ", "")
-        if text.isdigit():
+        text = str(int(value) if isinstance(value, float) else value).strip().lower().replace(" ", "")
+        if re.fullmatch("[0-9]{1,12}", text):
             seconds = int(text)
-        elif not text or _DURATION_RE.sub("", text):
+        elif not text or len(text) > 100 or _DURATION_RE.sub("", text):
             raise self.make_error("invalid")
         else:
             seconds = sum(int(n) * _DURATION_UNITS[unit] for n, unit in _DURATION_RE.findall(text))
         if seconds < 1:
             raise self.make_error("zero")
+        if seconds > MAX_DURATION:
+            raise self.make_error("too_long")
         return seconds
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -77,42 +88,49 @@ class Duration(fields.Field):
 
 
 class StringList(fields.Field):
-    """A list of strings; from the environment as comma-separated text."""
+    """A list of strings; from the environment as comma-separated text.
 
-    default_error_messages = {"invalid": "Not a list of text values."}
+    ``check`` refuses an entry by raising ValidationError; ``choices`` are the
+    only entries allowed (any case; kept as written in ``choices``).
+    """
+
+    default_error_messages = {"invalid": "Not a list of text values.", "too_many": "More than 100 entries."}
+
+    def __init__(self, *, check=None, choices=None, **kwargs):
+        super().__init__(**kwargs)
+        self.check, self.choices = check, choices
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
-            return [str(v).strip() for v in value if str(v).strip()]
-        raise self.make_error("invalid")
+            entries = [part.strip() for part in value.split(",") if part.strip()]
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                                     for v in value):
+            entries = [str(v).strip() for v in value if str(v).strip()]
+        else:
+            raise self.make_error("invalid")
+        if len(entries) > 100:
+            raise self.make_error("too_many")
+        return [self._entry(entry) for entry in entries]
+
+    def _entry(self, entry: str) -> str:
+        problem = text_problem(entry) or (f"{entry[:40]}…: longer than 200 characters." if len(entry) > 200 else None)
+        if problem:
+            raise ValidationError(problem)
+        if self.choices:
+            known = {choice.casefold(): choice for choice in self.choices}
+            if entry.casefold() not in known:
+                raise ValidationError(f"{entry}: not one of {', '.join(self.choices)}.")
+            entry = known[entry.casefold()]
+        if self.check:
+            self.check(entry)
+        return entry
 
     def _serialize(self, value, attr, obj, **kwargs):
         return list(value)
 
 
-_CONTROL_RE = re.compile(f"[{CONTROLS}]")
-
-
-class Secret(fields.String):
-    """A key, token or password: surrounding blanks are removed (a YAML ``|`` block ends
-    in a newline); a control character inside is refused, and the value is never shown."""
-
-    default_error_messages = {
-        "control": "Contains a control character (a line break, tab or similar) inside; "
-                   "a secret must be one line of visible characters.",
-    }
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = strip_blanks(super()._deserialize(value, attr, data, **kwargs))
-        if _CONTROL_RE.search(text):
-            raise self.make_error("control")
-        return text
-
-
 def _secret(max_length: int) -> fields.Field:
-    return Secret(validate=validate.Length(max=max_length))
+    return Secret(max_length=max_length)
 
 
 def _url(required: bool = False) -> fields.Field:
@@ -123,8 +141,32 @@ def _url(required: bool = False) -> fields.Field:
             return
         if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
             raise ValidationError("Not an http:// or https:// URL.")
+        try:
+            urlsplit(value).port  # noqa: B018  (raises for a port out of range)
+        except ValueError:
+            raise ValidationError("Not an http:// or https:// URL: the port is not a number from 0 to 65535.") from None
 
-    return fields.String(validate=check)
+    return Text(max_length=1000, validate=check)
+
+
+def _address_or_network(entry: str) -> None:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        raise ValidationError(f"{entry}: not an IP address or CIDR (e.g. 172.18.0.0/16).") from None
+
+
+def _host(value: str) -> None:
+    try:
+        ipaddress.ip_address(value.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        if not re.fullmatch(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?", value):
+            raise ValidationError("Not an IP address or host name (e.g. 127.0.0.1, 0.0.0.0, localhost).") from None
+
+
+def _header_name(value: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", value):
+        raise ValidationError("Not an HTTP header name (letters, digits and - only, e.g. Remote-User).")
 
 
 def _bool() -> fields.Field:
@@ -133,7 +175,7 @@ def _bool() -> fields.Field:
 
 
 def _int(low: int | None = None, high: int | None = None) -> fields.Field:
-    return fields.Integer(strict=False, validate=validate.Range(min=low, max=high))
+    return WholeNumber(validate=validate.Range(min=low, max=high))
 
 
 def _float(low: float | None = None, high: float | None = None) -> fields.Field:
@@ -145,7 +187,7 @@ def _choice(*options: str) -> fields.Field:
 
 
 def _text(max_length: int = 1000) -> fields.Field:
-    return fields.String(validate=validate.Length(max=max_length))
+    return Text(max_length=max_length)
 
 
 @dataclass(frozen=True)
@@ -177,7 +219,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("general", "contact", _text(200), "",
       "Your e-mail or URL, sent in the User-Agent; MusicBrainz asks clients for a contact."),
     # web UI
-    S("web", "host", _text(100), "127.0.0.1",
+    S("web", "host", Text(max_length=100, validate=_host), "127.0.0.1",
       "Address the web UI listens on. 127.0.0.1 keeps it private to this machine; the container uses 0.0.0.0."),
     S("web", "port", _int(1, 65535), 8080, "Port of the web UI."),
     S("web", "auth", _choice("basic", "api_key", "proxy", "none"), "basic",
@@ -187,9 +229,10 @@ SETTINGS: tuple[Setting, ...] = (
     S("web", "password_hash", _secret(500), "",
       "A werkzeug password hash used instead of a plain password.", secret=True),
     S("web", "api_key", _secret(500), "", "Key for scripts: 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.", secret=True),
-    S("web", "proxy_user_header", _text(100), "Remote-User", "Header carrying the signed-in user from the proxy."),
-    S("web", "trusted_proxies", StringList(), ["127.0.0.1/32", "::1/128"],
-      "Addresses or CIDRs of the reverse proxies whose user header is trusted."),
+    S("web", "proxy_user_header", Text(max_length=100, validate=_header_name), "Remote-User",
+      "Header carrying the signed-in user from the proxy."),
+    S("web", "trusted_proxies", StringList(check=_address_or_network), ["127.0.0.1/32", "::1/128"],
+      "IP addresses or CIDRs (172.18.0.0/16) of the reverse proxies whose user header is trusted."),
     S("web", "login_attempts", _int(1, 1000), 10,
       "Failed sign-ins (wrong password or API key) from one address within login_window before it is refused."),
     S("web", "login_window", Duration(), 300,
@@ -214,8 +257,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("listenbrainz", "fetch_count", _int(1, 1000), 100, "Recommendations fetched per run."),
     S("listenbrainz", "mode", _choice("album", "track"), "album",
       "album: resolve recommendations to albums; track: keep single tracks."),
-    S("listenbrainz", "skip_secondary_types", StringList(), [],
-      "Release-group secondary types to leave out, e.g. Live, Compilation."),
+    S("listenbrainz", "skip_secondary_types", StringList(choices=SECONDARY_TYPES), [],
+      "MusicBrainz secondary types to leave out, e.g. Live, Compilation (see Value formats)."),
     # MusicBrainz and Cover Art Archive
     S("musicbrainz", "base_url", _url(required=True), "https://musicbrainz.org",
       "MusicBrainz server (a local mirror works too)."),
@@ -239,8 +282,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("catalog", "min_similarity", _float(0, 1), 0.3, "Smallest Last.fm match (0-1) a candidate needs."),
     S("catalog", "max_artists_per_run", _int(1, 1000), 10, "New artists whose albums are added per run."),
     S("catalog", "albums_per_artist", _int(1, 50), 2, "Albums added per new artist."),
-    S("catalog", "include_secondary_types", StringList(), [],
-      "Secondary types to keep (Live, Compilation, Remix, Soundtrack, Demo...); all are left out by default."),
+    S("catalog", "include_secondary_types", StringList(choices=SECONDARY_TYPES), [],
+      "MusicBrainz secondary types to keep (Live, Compilation, Remix, Soundtrack, Demo...; see Value formats); "
+      "all are left out by default."),
     # slskd-downloader
     S("slskd", "base_url", _url(), "http://localhost:5030", "slskd web address."),
     S("slskd", "url_base", _text(200), "/", "slskd's URL base path (web.url_base), e.g. /slskd."),
@@ -249,7 +293,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("slskd", "max_concurrent_searches", _int(1, 2), 2, "Searches in flight at once."),
     S("slskd", "searches_per_window", _int(1, 100), 34, "Searches allowed per window (Soulseek bans faster clients)."),
     S("slskd", "search_window", Duration(), 220, "The window for searches_per_window."),
-    S("slskd", "preferred_formats", StringList(), ["flac", "mp3"], "Formats in order of preference."),
+    S("slskd", "preferred_formats", StringList(choices=sorted(AUDIO_EXTENSIONS)), ["flac", "mp3"],
+      "Formats in order of preference: file extensions the downloader knows as audio "
+      f"({', '.join(sorted(AUDIO_EXTENSIONS))})."),
     S("slskd", "min_bitrate", _int(0, 5000), 192, "Lossy files below this bitrate (kbps) are not accepted."),
     S("slskd", "include_extra_files", _bool(), True, "Download cover, .cue and .log files with the album."),
     S("slskd", "min_score", _float(0, 1), 0.6, "Folders scoring below this are not downloaded."),
@@ -344,6 +390,10 @@ def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: not valid YAML: nested too deeply"]) from None
+    except ValueError:  # Python's limit on the digits of an integer (4300)
+        raise ConfigError([f"{path}: not valid YAML: a number is too long"]) from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ConfigError([f"{path}: expected sections (general:, web:, ...) each holding key: value lines"])
     return data

@@ -18,18 +18,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import quote, quote_plus
 
+from app.text import strip_blanks
+
 MESSAGE_MASK = "***"
 MIN_LENGTH = 4
-# Control characters may not appear inside a secret (app.config); they and whitespace are removed around one.
-CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
-BLANKS = r"\s" + CONTROLS
-_SURROUNDING_BLANKS = re.compile(rf"^[{BLANKS}]+|[{BLANKS}]+$")
 _URI_SAFE = "!#$&'()*+,/:;=?@[]~"  # what requests leaves as it is in a URL it is given
-
-
-def strip_blanks(text: str) -> str:
-    """``text`` without whitespace or control characters at either end."""
-    return _SURROUNDING_BLANKS.sub("", text)
 
 
 def _json_inner(text: str, ensure_ascii: bool) -> str:

@@ -19,6 +19,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from app.fields import Name
+
 ITEM_TYPES = ("album", "track")
 
 
@@ -37,8 +39,8 @@ class QueueItemSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # older files may carry keys this version does not use
 
-    artist = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    album = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    artist = Name(required=True)
+    album = Name(required=True)
     mbid = fields.String(required=True, validate=validate.Length(min=1, max=100))
     type = fields.String(load_default="album", validate=validate.OneOf(ITEM_TYPES))
     added_at = fields.String(load_default=None, allow_none=True)

@@ -78,6 +78,21 @@ class WishlistEntry:
         return f"a:{quoted}" if self.kind == ALBUM else quoted
 
 
+def entry_for_item(item: dict) -> WishlistEntry:
+    """The entry a pending-queue item becomes when approved; ValueError when a name is empty once normalised."""
+    kind = ALBUM if item.get("type", ALBUM) == ALBUM else TRACK
+    return WishlistEntry.create(str(item.get("artist") or ""), str(item.get("album") or ""), kind)
+
+
+def why_not_approvable(item: dict) -> str | None:
+    """Why a pending item cannot go on the wishlist (a name of only control characters or spaces), or None."""
+    try:
+        entry_for_item(item)
+    except ValueError:
+        return "its artist or title is empty once control characters are taken out; reject or remove it instead"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class WishlistLine:
     """One line of the file: an entry, or text kept as it was."""

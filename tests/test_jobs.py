@@ -11,6 +11,7 @@ from job_pipelines import broken_run, count_run, register_all
 from storage_mounts import Filler, read_only, small_tmpfs
 
 from app import pipelines
+from app.config import MAX_DURATION, ConfigError
 from jobs.runner import JobRunner
 
 SCRIPT = Path(__file__).with_name("job_pipelines.py")
@@ -199,3 +200,18 @@ def test_it_reports_a_check_between_runs_that_meets_a_full_disk_without_a_traceb
     assert result.error == f"Cannot write to the data folder {data_dir}: the disk is full (No space left on device)"
     assert f"count check between runs failed: {result.error}" in caplog.text
     assert not [record for record in caplog.records if record.exc_info]
+
+
+def test_it_schedules_the_longest_interval_the_settings_take(repository, monkeypatch, caplog):
+    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("LB_FETCH_INTERVAL", str(MAX_DURATION))  # the count job uses the lb-fetch interval
+    runner = JobRunner("count", repository)
+    runner.stop_event.set()  # serve schedules, publishes the next run, and stops at its first look
+    runner.serve(run_on_start=False)
+    assert runner.interval == MAX_DURATION
+    assert MAX_DURATION - 60 < runner.scheduler.idle_seconds <= MAX_DURATION
+    assert repository.job_statuses()["count"]["state"] == "stopped"
+    assert "count runs every 365 days, 0:00:00" in caplog.messages
+    monkeypatch.setenv("LB_FETCH_INTERVAL", str(MAX_DURATION + 1))  # one second more is refused, not run
+    with pytest.raises(ConfigError, match="schedule.lb_fetch: Must be at most 365 days"):
+        JobRunner("count", repository).load_settings()

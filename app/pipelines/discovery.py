@@ -20,7 +20,7 @@ from app.matching import artist_key
 from app.pipelines import JobContext
 from app.records import load_queue_items
 from app.text import count_of
-from app.wishlist import WishlistEntry
+from app.wishlist import WishlistEntry, normalise_name
 
 log = logging.getLogger("resonance.discovery")
 
@@ -42,8 +42,9 @@ class Suggestion:
     artist_mbid: str | None = None
 
     def as_record(self) -> dict:
+        """The queue record, names normalised as the wishlist writes them (a name of control characters is empty)."""
         record = {
-            "artist": self.artist, "album": self.album, "mbid": self.mbid, "type": self.type,
+            "artist": normalise_name(self.artist), "album": normalise_name(self.album), "mbid": self.mbid, "type": self.type,
             "score": self.score, "source": self.source, "year": self.year, "cover_url": self.cover_url,
             "similar_to": self.similar_to, "source_track": self.source_track,
         }

@@ -36,6 +36,7 @@ from typing import Any, Iterable, Mapping
 
 from app.clients.slskd import SearchFile, SearchResponse
 from app.matching import artist_key, fold, title_key, title_keys
+from app.vocabulary import AUDIO_EXTENSIONS
 
 # --------------------------------------------------------------------------- knobs
 
@@ -60,9 +61,6 @@ LENGTH_TOLERANCE_S = 5  # track lengths agree within max(this, 3 %)
 LENGTH_TOLERANCE_SHARE = 0.03
 FULL_SPEED = 1_000_000  # bytes/s
 
-AUDIO_EXTENSIONS = frozenset({
-    "flac", "mp3", "m4a", "aac", "ogg", "oga", "opus", "wav", "aif", "aiff", "alac", "ape", "wv", "wma", "dsf", "dff",
-})
 LOSSLESS_EXTENSIONS = frozenset({"flac", "wav", "aif", "aiff", "alac", "ape", "wv", "dsf", "dff"})
 EXTRA_EXTENSIONS = frozenset({
     "jpg", "jpeg", "png", "gif", "webp", "bmp", "cue", "log", "nfo", "txt", "m3u", "m3u8", "pdf", "md5", "sfv",

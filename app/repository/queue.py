@@ -9,7 +9,7 @@ from typing import Any, Callable
 from app.matching import artist_key
 from app.records import utc_iso, utc_now_iso
 from app.repository.store import BLOCKED_ARTISTS, PENDING_QUEUE, PROCESSED, QUEUE_UNDO
-from app.wishlist import ALBUM, WishlistEntry, normalise_name
+from app.wishlist import WishlistEntry, entry_for_item, normalise_name
 
 #: How long a bulk approve or reject can be undone. The page shows its Undo for a few
 #: seconds, but a page without JavaScript keeps it on screen: the server allows longer.
@@ -287,8 +287,7 @@ def _approved_mbid(entry: dict | str) -> str:
 
 
 def _wishlist_entry_for(item: dict) -> WishlistEntry:
-    kind = ALBUM if item.get("type", "album") == "album" else "track"
-    return WishlistEntry.create(item["artist"], item["album"], kind)
+    return entry_for_item(item)
 
 
 def _take_pending(queue: dict, wanted: set[str]) -> list[dict]:

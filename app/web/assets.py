@@ -103,6 +103,8 @@ def init_app(app: Flask) -> None:
 
 
 def serve_static(files: StaticFiles, filename: str) -> Response:
+    if "\x00" in filename:  # no file has one; the file system would refuse the name with ValueError
+        abort(400, "Not a file name: it holds a NUL byte.")
     entry = files.get(filename)
     if entry is None:
         abort(404)

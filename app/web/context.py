@@ -12,6 +12,7 @@ from flask import Flask, abort, current_app, g, redirect, render_template, reque
 
 from app import __version__
 from app.config import ConfigError, Settings, load_settings
+from app.fields import NAME_MAX_LENGTH
 from app.repository import Repository
 
 # Endpoints served to anyone: liveness and the static files (CSS, JS, icons, manifest).
@@ -160,6 +161,7 @@ def init_app(app: Flask) -> None:
             "user": g.get("user"),
             "auth_method": g.get("auth_method"),
             "version": __version__,
+            "name_max_length": NAME_MAX_LENGTH,
             "pending_total": repository().pending_count() if signed_in else None,
             "quarantined": [p.name for p in repository().quarantined_files()] if signed_in else [],
         }

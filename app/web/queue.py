@@ -16,10 +16,11 @@ from flask import Blueprint, render_template, request, url_for
 
 from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
 from app.text import count_of
+from app.web.blocklist import form_artist
 from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other
 from app.web.errors import Problem
 from app.web.security import csrf_token
-from app.wishlist import ALBUM, TRACK, WishlistEntry
+from app.wishlist import entry_for_item, why_not_approvable
 
 bp = Blueprint("queue", __name__)
 
@@ -133,7 +134,7 @@ def _pending_item(mbid: str) -> dict:
 
 def _on_wishlist(item: dict) -> bool:
     try:
-        entry = WishlistEntry.create(item["artist"], item["album"], ALBUM if item.get("type", "album") == "album" else TRACK)
+        entry = entry_for_item(item)
     except ValueError:
         return False
     return entry.key in {existing.key for existing in repository().wishlist_entries()}
@@ -154,6 +155,9 @@ def _decided(item: dict, was: str, keep: bool = False):
 @bp.post("/queue/approve")
 def approve():
     item = _pending_item(request.form.get("mbid", ""))
+    refused = why_not_approvable(item)
+    if refused:
+        raise Problem(422, f"This album cannot be approved: {refused}.", code="not_approvable")
     keep = _on_wishlist(item)  # Undo must not take off an entry that was there before
     moved = repository().approve([item["mbid"]])
     if not moved:
@@ -196,25 +200,40 @@ def _after_many(message: str, undo_id: str | None = None):
     return see_other(_back(), done="bulk", name=message, undo=undo_id)
 
 
-def _decided_many(action: str, moved: list[dict]) -> str:
-    return f"{'Approved' if action == 'approve' else 'Rejected'} {_albums(len(moved))}."
+def _decided_many(action: str, moved: list[dict], refused: list[dict] = ()) -> str:
+    message = f"{'Approved' if action == 'approve' else 'Rejected'} {_albums(len(moved))}."
+    if refused:
+        message += (f" Not approved: {_albums(len(refused))} ({', '.join(_name(item) for item in refused[:3])}"
+                    f"{', …' if len(refused) > 3 else ''}): {why_not_approvable(refused[0])}.")
+    return message
+
+
+def _name(item: dict) -> str:
+    return repr(f"{item.get('artist')} – {item.get('album')}")  # repr shows the control characters
+
+
+def _decide_items(action: str, items: list[dict]):
+    """A bulk decision; an approval leaves pending the albums that cannot go on the wishlist, and says so."""
+    refused = [item for item in items if action == "approve" and why_not_approvable(item)]
+    refused_mbids = {item["mbid"] for item in refused}
+    wanted = [item["mbid"] for item in items if item["mbid"] not in refused_mbids]
+    moved, undo_id = repository().decide_many(action, wanted) if wanted else ([], None)
+    return _after_many(_decided_many(action, moved, refused), undo_id)
 
 
 @bp.post("/queue/bulk/<any(approve, reject):action>")
 def bulk(action: str):
-    mbids = [m for m in request.form.getlist("mbid") if m]
+    mbids = {m for m in request.form.getlist("mbid") if m}
     if not mbids:
         raise Problem(400, "Select at least one album first.")
-    moved, undo_id = repository().decide_many(action, mbids)
-    return _after_many(_decided_many(action, moved), undo_id)
+    return _decide_items(action, [item for item in repository().queue()["pending"] if item["mbid"] in mbids])
 
 
 @bp.post("/queue/all/<any(approve, reject):action>")
 def all_matching(action: str):
     queue_filter = QueueFilter.parse(request.form)
-    moved, undo_id = repository().decide_matching(action, source=queue_filter.source or None,
-                                                  text=queue_filter.q or None)
-    return _after_many(_decided_many(action, moved), undo_id)
+    return _decide_items(action, repository().matching_pending(source=queue_filter.source or None,
+                                                                text=queue_filter.q or None))
 
 
 @bp.post("/queue/bulk/undo")
@@ -232,7 +251,7 @@ def bulk_undo():
 
 @bp.post("/queue/block")
 def block():
-    artist = request.form.get("artist", "")
+    artist = form_artist()
     try:
         rejected = repository().block_artist(artist)
     except ValueError:

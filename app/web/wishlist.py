@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from app.library import load_library
+from app.web.api.schemas import WishlistEntryInSchema
 from app.web.context import is_htmx, render, repository, see_other
 from app.web.errors import Problem
+from app.web.forms import FormInvalid, form_values
 from app.wishlist import ALBUM, TRACK, WishlistEntry, match_key
 
 bp = Blueprint("wishlist", __name__)
+FIELD_NAMES = {"artist": "Artist", "title": "Album or track", "kind": "Kind"}
 
 
 STATE_LABELS = {
@@ -82,7 +85,9 @@ def add():
     form = {"artist": request.form.get("artist", ""), "title": request.form.get("title", ""),
             "kind": request.form.get("kind", ALBUM)}
     try:
-        entry = entry_from(form)
+        entry = entry_from(form_values(WishlistEntryInSchema(), FIELD_NAMES))
+    except FormInvalid as invalid:
+        return _page(422, form=form, errors=invalid.errors, error=invalid.message)
     except Problem as problem:
         return _page(422, form=form, errors=problem.details, error=problem.message)
     in_library = owned(entry)
@@ -100,7 +105,7 @@ def add():
 
 @bp.post("/wishlist/remove")
 def remove():
-    entry = entry_from(request.form)
+    entry = entry_from(request.form)  # any entry can come off, even one an older version let in
     if not repository().remove_from_wishlist([entry]):
         raise Problem(404, f"{entry.text} is not on the wishlist.")
     if is_htmx():

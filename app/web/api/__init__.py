@@ -8,6 +8,8 @@ their answer through a schema. The same schemas, attached to each handler by
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 
@@ -31,10 +33,61 @@ def doc(summary: str, *, tag: str, query: type[Schema] | None = None, body: type
     return attach
 
 
+MAX_BODY_DEPTH = 20  # the deepest body the API takes is 3 levels: {"web": {"trusted_proxies": [...]}}
+
+
+def json_body(empty=None):
+    """The request's JSON body (``empty`` when there is none); a 400 when it cannot be taken.
+
+    The one place a body is parsed: it refuses what is not JSON (bytes that are not
+    UTF-8, NaN, Infinity), nesting deeper than MAX_BODY_DEPTH, and numbers with
+    more digits than Python converts. Lone surrogates ("\\ud800") get through here
+    and are refused by the field they are in, with its name (app.fields.Text).
+    """
+    if not request.content_length:
+        return empty
+    if not request.is_json:
+        raise Problem(400, "The body is not valid JSON.", details={"body": ["Send it as application/json."]})
+    too_deep = Problem(400, "The body is not valid JSON.",
+                       details={"body": [f"Nested more than {MAX_BODY_DEPTH} levels deep."]})
+    try:
+        data = json.loads(request.get_data(cache=True), parse_constant=_not_json)
+    except RecursionError:
+        raise too_deep from None
+    except UnicodeDecodeError:
+        raise Problem(400, "The body is not valid JSON.", details={"body": ["Not UTF-8 text."]}) from None
+    except (json.JSONDecodeError, NotJSON) as exc:
+        raise Problem(400, "The body is not valid JSON.", details={"body": [str(exc)]}) from None
+    except ValueError:  # Python's limit on the digits of an integer (4300)
+        raise Problem(400, "The body is not valid JSON.", details={"body": ["A number is too long."]}) from None
+    if _depth_over(data, MAX_BODY_DEPTH):
+        raise too_deep
+    return data
+
+
+class NotJSON(ValueError):
+    pass
+
+
+def _not_json(constant: str):
+    raise NotJSON(f"{constant} is not a JSON value.")
+
+
+def _depth_over(data, limit: int) -> bool:
+    """Whether lists and objects nest deeper than ``limit`` (without recursion)."""
+    level = [data]
+    for _ in range(limit):
+        level = [child for value in level if isinstance(value, (list, dict))
+                 for child in (value.values() if isinstance(value, dict) else value)]
+        if not level:
+            return False
+    return any(isinstance(value, (list, dict)) for value in level)
+
+
 def load_body(schema: Schema) -> dict:
-    data = request.get_json(silent=True) if request.content_length else {}
-    if data is None:
-        raise Problem(400, "The body is not valid JSON.")
+    data = json_body(empty={})
+    if not isinstance(data, dict):
+        raise Problem(400, "Send a JSON object.", details={"body": ["Not a JSON object."]})
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -43,7 +96,7 @@ def load_body(schema: Schema) -> dict:
 
 def load_json_object() -> dict:
     """A body checked only for its shape (settings are validated against the SETTINGS table)."""
-    data = request.get_json(silent=True) if request.content_length else None
+    data = json_body()
     if not isinstance(data, dict):
         raise Problem(400, "Send a JSON object.")
     return data

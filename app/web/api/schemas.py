@@ -5,10 +5,11 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.config import SECTIONS, SETTINGS, Duration, Setting, StringList
+from app.fields import Name, Text
 from app.records import QueueItemSchema
 from app.repository import DOWNLOAD_GROUPS, SORTS
 
-MBID = fields.String(validate=validate.Length(min=1, max=100))
+MBID = Text(min_length=1, max_length=100)
 
 
 class ErrorBodySchema(Schema):
@@ -34,10 +35,8 @@ class HealthSchema(Schema):
 
 
 class QueueQuerySchema(Schema):
-    source = fields.String(load_default=None, validate=validate.Length(max=50),
-                           metadata={"description": "listenbrainz, catalog or manual"})
-    q = fields.String(load_default=None, validate=validate.Length(max=200),
-                      metadata={"description": "Text in the artist or album"})
+    source = Text(load_default=None, max_length=50, metadata={"description": "listenbrainz, catalog or manual"})
+    q = Text(load_default=None, max_length=200, metadata={"description": "Text in the artist or album"})
     sort = fields.String(load_default="date", validate=validate.OneOf(SORTS))
     order = fields.String(load_default=None, validate=validate.OneOf(("asc", "desc")),
                           metadata={"description": "Default: desc, except asc for artist"})
@@ -62,8 +61,8 @@ class SelectionSchema(Schema):
 
     mbids = fields.List(MBID, validate=validate.Length(min=1, max=10_000))
     all = fields.Boolean(load_default=False, metadata={"description": "Every pending item matching source and q"})
-    source = fields.String(load_default=None, validate=validate.Length(max=50))
-    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    source = Text(load_default=None, max_length=50)
+    q = Text(load_default=None, max_length=200)
 
     @validates_schema
     def one_way(self, data, **kwargs):
@@ -71,15 +70,23 @@ class SelectionSchema(Schema):
             raise ValidationError("Give either mbids or all: true.", "mbids")
 
 
+class RefusalSchema(Schema):
+    mbid = fields.String()
+    reason = fields.String()
+
+
 class DecisionSchema(Schema):
     count = fields.Integer()
     items = fields.List(fields.Nested(QueueItemOutSchema))
     not_pending = fields.List(fields.String(), metadata={"description": "Requested MBIDs that were not pending"})
+    refused = fields.List(fields.Nested(RefusalSchema),
+                          metadata={"description": "Pending albums an approve left pending, and why (a name "
+                                                   "that is empty once control characters are taken out)"})
 
 
 class WishlistEntryInSchema(Schema):
-    artist = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    artist = Name(required=True)
+    title = Name(required=True)
     kind = fields.String(load_default="album", validate=validate.OneOf(("album", "track")))
     force = fields.Boolean(load_default=False, load_only=True,
                            metadata={"description": "Add even when the library already has the album"})
@@ -156,7 +163,7 @@ class RunRequestedSchema(Schema):
 
 
 class ArtistSchema(Schema):
-    artist = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    artist = Name(required=True)
 
 
 class BlockedSchema(Schema):
@@ -209,7 +216,7 @@ class SettingsSchema(Schema):
 
 # --- downloads ----------------------------------------------------------------------------
 
-DOWNLOAD_KEY = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+DOWNLOAD_KEY = Text(required=True, min_length=1, max_length=2000,
                              metadata={"description": "The wishlist entry's text, 'Artist - Title'", "example":
                                        "Sigur Rós - ( )"})
 
@@ -351,7 +358,7 @@ class DownloadsSchema(Schema):
 
 class DownloadSearchAgainSchema(Schema):
     key = DOWNLOAD_KEY
-    query = fields.String(required=True, validate=validate.Length(min=1, max=300),
+    query = Text(required=True, min_length=1, max_length=300,
                           metadata={"description": "Searched instead of the usual queries", "example": "sigur ros"})
 
 

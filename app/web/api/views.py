@@ -10,6 +10,7 @@ from app.web.jobs import LOG_LINES, job_names, job_views
 from app.web.queue import DEFAULT_ORDER
 from app.web.settings import apply_changes
 from app.web.wishlist import entry_from, owned, wishlist_rows
+from app.wishlist import why_not_approvable
 
 INVALID = {400: s.ErrorSchema}
 MISSING = {404: s.ErrorSchema}
@@ -40,18 +41,31 @@ def _decide(action: str):
         requested = matching
     else:
         requested = list(dict.fromkeys(selection["mbids"]))
+    refused = _not_approvable(requested) if action == "approve" else {}
     act = {"approve": repo.approve, "reject": repo.reject, "remove": repo.remove_pending}[action]
-    moved = act(requested)
+    moved = act([mbid for mbid in requested if mbid not in refused])
     done = {item["mbid"] for item in moved}
-    not_pending = [mbid for mbid in requested if mbid not in done]
+    not_pending = [mbid for mbid in requested if mbid not in done and mbid not in refused]
+    refusals = [{"mbid": mbid, "reason": reason} for mbid, reason in refused.items()]
     if requested and not moved and not selection["all"]:
+        if refused:
+            raise Problem(422, "None of these albums can be approved.", code="not_approvable",
+                          details={"refused": refusals, "not_pending": not_pending})
         raise Problem(404, "None of these MBIDs is pending.", details={"not_pending": not_pending})
-    return answer(s.DecisionSchema(), {"count": len(moved), "items": moved, "not_pending": not_pending})
+    return answer(s.DecisionSchema(), {"count": len(moved), "items": moved, "not_pending": not_pending,
+                                       "refused": refusals})
+
+
+def _not_approvable(mbids: list[str]) -> dict[str, str]:
+    """MBID -> why, for the requested pending albums that cannot go on the wishlist (they stay pending)."""
+    wanted = set(mbids)
+    return {item["mbid"]: reason for item in repository().queue()["pending"]
+            if item["mbid"] in wanted and (reason := why_not_approvable(item))}
 
 
 @bp.post("/queue/approve")
 @doc("Approve pending albums (they go on the wishlist)", tag="queue", body=s.SelectionSchema,
-     responses={200: s.DecisionSchema, **INVALID, **MISSING})
+     responses={200: s.DecisionSchema, **INVALID, **MISSING, 422: s.ErrorSchema})
 def queue_approve():
     return _decide("approve")
 
