@@ -62,6 +62,10 @@ def cmd_check_config(args) -> int:
     for name, source in sorted(settings.sources.items()):
         if source != "default":
             print(f"  {name} set by {source}")
+    for moved in repository.settings_moved_aside():
+        print(f"Warning: settings.json was damaged and moved aside as {moved}. The settings saved in the web UI "
+              "that could be read were kept; any others (sign-in, the session key among them) are not in use: "
+              "set them again, or copy them back from that file, then delete it.", file=sys.stderr)
     return 0
 
 

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -74,6 +75,7 @@ class JobRunner:
         self.scheduler = schedule.Scheduler()
         self.interval: int | None = None
         self.log_handler: JobLogHandler | None = None
+        self._moved_aside_reported = 0  # how many of the store's moved-aside files runs have reported
 
     # settings are read again before every run: the web UI may have changed them
     def load_settings(self) -> Settings:
@@ -110,7 +112,8 @@ class JobRunner:
             log.exception("%s run crashed", self.job)
             result = RunResult("run crashed", error=f"{type(exc).__name__}: {exc}")
         seconds = time.monotonic() - clock
-        level = logging.ERROR if result.error else logging.INFO
+        result = self._with_files_moved_aside(result)
+        level = logging.ERROR if result.error else logging.WARNING if result.moved_aside else logging.INFO
         log.log(level, "%s run %s in %.1f s: %s%s", self.job, result.outcome, seconds, result.summary,
                 f" (error: {result.error})" if result.error else "")
         self.repository.update_job_status(
@@ -127,6 +130,16 @@ class JobRunner:
             },
         )
         return result
+
+    def _with_files_moved_aside(self, result: RunResult) -> RunResult:
+        """The result, with the data files this process moved aside since the last run reported
+        (in a run's own process: since it started, settings read before the run included)."""
+        moved = self.repository.store.moved_aside[self._moved_aside_reported:]
+        self._moved_aside_reported += len(moved)
+        if not moved:
+            return result
+        return replace(result, moved_aside=moved,
+                       summary=f"{result.summary}; damaged data moved aside: {'; '.join(moved)}")
 
     def _schedule(self, settings: Settings) -> None:
         interval = interval_for(self.job, settings)

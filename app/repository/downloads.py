@@ -23,39 +23,37 @@ class DownloadRecords:
 
     def download_records(self, states: list[str] | tuple[str, ...] | None = None) -> list[dict]:
         """Records (each with its ``key``), most recently updated first; removed ones left out."""
-        entries = self.download_history().get("entries") or {}
+        entries = self.download_history().get("entries", {})
         wanted = set(states) if states else None
         records = [
             {**record, "key": key}
             for key, record in entries.items()
-            if isinstance(record, dict) and record.get("state") != "removed"
-            and (wanted is None or record.get("state") in wanted)
+            if record.get("state") != "removed" and (wanted is None or record.get("state") in wanted)
         ]
         records.sort(key=lambda record: record.get("updated_at") or "", reverse=True)
         return records
 
     def downloads_to_follow(self) -> bool:
         """Whether any download needs its transfers followed (cheap: no request, a cached read)."""
-        entries = self.download_history().get("entries") or {}
-        return any(isinstance(record, dict) and needs_following(record) for record in entries.values())
+        entries = self.download_history().get("entries", {})
+        return any(needs_following(record) for record in entries.values())
 
     def download_record(self, key: str) -> dict | None:
-        record = (self.download_history().get("entries") or {}).get(key)
-        return {**record, "key": key} if isinstance(record, dict) else None
+        record = self.download_history().get("entries", {}).get(key)
+        return {**record, "key": key} if record is not None else None
 
     def download_counts(self) -> dict[str, int]:
         """Records per state (every state present, zero included)."""
         counts = dict.fromkeys(DOWNLOAD_STATES, 0)
-        for record in (self.download_history().get("entries") or {}).values():
-            state = record.get("state") if isinstance(record, dict) else None
+        for record in self.download_history().get("entries", {}).values():
+            state = record.get("state")
             if state in counts:
                 counts[state] += 1
         return counts
 
     def download_users(self) -> dict[str, dict]:
         """Uploaders' record with us: failures, successes, recent_failures, last reason."""
-        users = self.download_history().get("users")
-        return users if isinstance(users, dict) else {}
+        return self.download_history().get("users", {})
 
     def search_starts(self) -> list[float]:
         """Epoch seconds of the recent Soulseek search starts (the governor's shared window)."""
