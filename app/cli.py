@@ -78,13 +78,13 @@ def cmd_job(args) -> int:
     from jobs.runner import JobRunner
 
     repository = Repository()
-    settings = _settings_or_exit(repository)
-    setup_logging(settings.general.log_level, settings.secret_values())
-    try:
+    try:  # made first, so that a run reports a damaged settings.json read just below
         runner = JobRunner(args.name, repository, isolate=not (args.once or args.between), child_command=RUN_COMMAND)
     except LookupError as exc:
         print(f"resonance: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    settings = _settings_or_exit(repository)
+    setup_logging(settings.general.log_level, settings.secret_values())
     _stop_on_signals(runner.stop_event)
     if args.between:
         with runner.keeping_log(settings):

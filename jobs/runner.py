@@ -75,7 +75,8 @@ class JobRunner:
         self.scheduler = schedule.Scheduler()
         self.interval: int | None = None
         self.log_handler: JobLogHandler | None = None
-        self._moved_aside_reported = 0  # how many of the store's moved-aside files runs have reported
+        # Files the store moved aside before this runner existed are not its runs' doing.
+        self._moved_aside_reported = len(repository.store.moved_aside)
 
     # settings are read again before every run: the web UI may have changed them
     def load_settings(self) -> Settings:
@@ -132,8 +133,8 @@ class JobRunner:
         return result
 
     def _with_files_moved_aside(self, result: RunResult) -> RunResult:
-        """The result, with the data files this process moved aside since the last run reported
-        (in a run's own process: since it started, settings read before the run included)."""
+        """The result, with the data files moved aside by this process since the last run reported
+        (or since the runner was made: ``resonance job`` makes it before reading the settings)."""
         moved = self.repository.store.moved_aside[self._moved_aside_reported:]
         self._moved_aside_reported += len(moved)
         if not moved:
