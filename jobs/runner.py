@@ -140,7 +140,7 @@ class JobRunner:
         if not moved:
             return result
         return replace(result, moved_aside=moved,
-                       summary=f"{result.summary}; damaged data moved aside: {'; '.join(moved)}")
+                       summary=f"{result.summary}; damaged data: {'; '.join(moved)}")
 
     def _schedule(self, settings: Settings) -> None:
         interval = interval_for(self.job, settings)

@@ -337,7 +337,7 @@ def test_it_runs_a_job_whose_status_file_is_damaged(subprocess_env, data_dir):
     result = run_cli(subprocess_env, "job", "count", "--once", script=JOB_SCRIPT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith(
-        "count: warning: 1 runs so far; damaged data moved aside: job_status.json moved aside")
+        "count: warning: 1 runs so far; damaged data: job_status.json moved aside as job_status.json.corrupt-")
     status = json.loads((data_dir / "job_status.json").read_text())
     assert status["count"]["last_run"]["outcome"] == "warning"
     [moved] = data_dir.glob("job_status.json.corrupt-*")
