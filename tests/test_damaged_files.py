@@ -20,7 +20,6 @@ from app import cli, create_app
 from app.repository import QUEUE_UNDO, Repository, shapes
 from jobs.runner import JobRunner
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 JOB_SCRIPT = Path(__file__).with_name("job_pipelines.py")
 
 ITEM = {"artist": "Justice", "album": "Cross", "mbid": "m-1", "type": "album", "added_at": "2026-01-11T10:00:00Z",
