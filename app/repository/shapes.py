@@ -148,6 +148,8 @@ class Maybe(Shape):
     def fits_all(self, values: Iterable[Any]) -> bool:
         if self.by_type:
             return set(map(type, values)) <= self.accepts
+        if isinstance(self.shape, _Container):
+            return self.shape.fits_all(values, nullable=True)  # one pass fewer than filtering the nulls out
         return self.shape.fits_all(filter(partial(is_not, None), values))
 
 
@@ -193,53 +195,62 @@ class OneOf(Shape):
         return True
 
 
-class ListOf(Shape):
-    kind = list
+class _Container(Shape):
+    """An array or object whose every element is ``item``."""
+
+    expected = "a container"
 
     def __init__(self, item: Shape):
         self.item = item
-        self.expected = "an array"
+
+    def elements(self, value):
+        raise NotImplementedError
+
+    def step(self, position) -> str:
+        raise NotImplementedError
 
     def check(self, value: Any) -> None:
-        if type(value) is not list:
+        if type(value) is not self.kind:
             raise ShapeError(self.expected, value)
         accepts, check = self.item.accepts, self.item.check
-        for index, element in enumerate(value):
+        for position, element in self.elements(value):
             if type(element) not in accepts:
                 try:
                     check(element)
                 except ShapeError as error:
-                    raise error.inside(f"[{index}]") from None
+                    raise error.inside(self.step(position)) from None
 
-    def fits_all(self, values: Iterable[Any]) -> bool:
+    def fits_all(self, values: Iterable[Any], nullable: bool = False) -> bool:
         values = list(values)
-        return set(map(type, values)) <= {list} and self.item.fits_all(chain.from_iterable(values))
+        if not set(map(type, values)) <= ({self.kind, NULL} if nullable else {self.kind}):
+            return False
+        # filter(None, ...) drops the nulls, and empty containers, which fit anyway.
+        contents = map(self.kind.values, filter(None, values)) if self.kind is dict else filter(None, values)
+        return self.item.fits_all(chain.from_iterable(contents))
 
 
-class MapOf(Shape):
+class ListOf(_Container):
+    kind = list
+    expected = "an array"
+
+    def elements(self, value):
+        return enumerate(value)
+
+    def step(self, position) -> str:
+        return f"[{position}]"
+
+
+class MapOf(_Container):
     """An object whose every value is the shape (its keys are whatever the file keys by)."""
 
     kind = dict
+    expected = "an object"
 
-    def __init__(self, value: Shape):
-        self.value = value
-        self.expected = "an object"
+    def elements(self, value):
+        return value.items()
 
-    def check(self, value: Any) -> None:
-        if type(value) is not dict:
-            raise ShapeError(self.expected, value)
-        accepts, check = self.value.accepts, self.value.check
-        for key, element in value.items():
-            if type(element) not in accepts:
-                try:
-                    check(element)
-                except ShapeError as error:
-                    raise error.inside(f"[{json.dumps(key, ensure_ascii=False)}]") from None
-
-    def fits_all(self, values: Iterable[Any]) -> bool:
-        values = list(values)
-        return set(map(type, values)) <= {dict} and self.value.fits_all(
-            chain.from_iterable(map(dict.values, values)))
+    def step(self, position) -> str:
+        return f"[{json.dumps(position, ensure_ascii=False)}]"
 
 
 class Record(Shape):
