@@ -156,7 +156,10 @@ def test_it_accepts_older_and_fuller_files_and_keeps_unknown_keys(repository, da
     read, _ = READERS[name]
     value = read(repository)
     assert repository.quarantined_files() == []
-    assert all(value[key] == content[key] for key in content) if isinstance(content, dict) else value == content
+    if isinstance(content, dict):  # the queue gains its empty sections; everything in the file is kept
+        assert {key: value[key] for key in content} == content
+    else:
+        assert value == content
 
 
 def test_it_checks_a_large_queue_and_still_finds_the_one_wrong_field():
