@@ -79,14 +79,14 @@ class DownloadRecords:
             with self.store.transaction(DOWNLOAD_HISTORY) as history:
                 entries = history.setdefault("entries", {})
                 current = entries.get(key)
-                if not isinstance(current, dict):
+                if current is None:
                     if entry is None:
                         raise _Unchanged(None)
                     record = new_download_record(entry, now)
                 else:
                     record = _deep_copy(current)
                 if change(record) is False:
-                    raise _Unchanged({**current, "key": key} if isinstance(current, dict) else None)
+                    raise _Unchanged({**current, "key": key} if current is not None else None)
                 _trim_download_record(record)
                 record["updated_at"] = now
                 entries[key] = record
@@ -121,7 +121,7 @@ class DownloadRecords:
             return max(0.01, starts[len(starts) - per_window] + window - now) if len(starts) >= per_window else 0.0
 
         def recent(values: Any) -> list[float]:
-            return sorted(t for t in values or [] if isinstance(t, (int, float)) and t > now - window)
+            return sorted(t for t in values or [] if t > now - window)
 
         wait = wait_for(recent(self.search_starts()))
         if wait:
@@ -195,7 +195,7 @@ class DownloadRecords:
         with self.store.transaction(DOWNLOAD_HISTORY) as history:
             entries = history.setdefault("entries", {})
             current = entries.get(key)
-            if not isinstance(current, dict):
+            if current is None:
                 return False
             changed = _deep_copy(current)
             cancel_current_download(changed, now, "removed")
@@ -215,10 +215,10 @@ class DownloadRecords:
     def unmark_downloaded(self, ids: list[str]) -> None:
         """Take entries off downloaded.json (compared case-insensitively)."""
         drop = {value.casefold() for value in ids}
-        if not drop or not any(isinstance(v, str) and v.casefold() in drop for v in self.downloaded()):
+        if not drop or not any(value.casefold() in drop for value in self.downloaded()):
             return
         with self.store.transaction(DOWNLOADED) as known:
-            known[:] = [value for value in known if not (isinstance(value, str) and value.casefold() in drop)]
+            known[:] = [value for value in known if value.casefold() not in drop]
 
 
 
