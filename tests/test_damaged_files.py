@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 from job_pipelines import count_run
+from test_cli import free_port, wait_for_health
 from websupport import PASSWORD, USER, Client, parse
 
-from app import cli, create_app
+from app import create_app
 from app.repository import QUEUE_UNDO, Repository, shapes
 from jobs.runner import JobRunner
 
@@ -308,19 +309,21 @@ def test_it_warns_about_unparsable_settings_in_check_config(subprocess_env, data
         assert "sign-in, the session key among them" in result.stderr
 
 
-def test_it_starts_the_web_server_with_a_damaged_settings_file(data_dir, monkeypatch):
+def test_it_starts_the_web_server_with_a_damaged_settings_file(subprocess_env, data_dir):
     write(data_dir, "settings.json", {"web": 5, "schedule": {"lb_fetch": "soon"}})
-    started = []
-
-    def fake_execv(path, command):
-        started.append(command)
-        raise SystemExit(0)
-
-    monkeypatch.setattr(os, "execv", fake_execv)
-    with pytest.raises(SystemExit):
-        cli.main(["web"])
-    assert "app:create_served_app()" in started[0]
-    assert list(data_dir.glob("settings.json.corrupt-*"))
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "app.cli", "web", "--port", str(port)], env=subprocess_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        health = wait_for_health(f"http://127.0.0.1:{port}/health")
+        assert health.status_code == 200
+        [moved] = data_dir.glob("settings.json.corrupt-*")
+        assert health.json()["warnings"] == [f"{moved.name} was unreadable and moved aside"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    assert "Traceback" not in output
+    assert "schedule.lb_fetch: Not a duration" in output  # the log says what was left out
 
 
 def test_it_runs_a_job_with_a_damaged_settings_file_and_says_so(subprocess_env, data_dir):
