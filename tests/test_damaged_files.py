@@ -347,3 +347,42 @@ def test_it_runs_a_job_whose_status_file_is_damaged(subprocess_env, data_dir):
     assert status["count"]["last_run"]["outcome"] == "warning"
     [moved] = data_dir.glob("job_status.json.corrupt-*")
     assert json.loads(moved.read_text()) == {"count": "running", "lb-fetch": 7}
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real filesystem of 200 kB (tmpfs; the tests run as root)."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount_point)], check=True)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 1024)
+        except OSError:  # full
+            pass
+    return filler
+
+
+def test_it_leaves_a_damaged_settings_file_in_place_when_the_kept_part_cannot_be_written(small_disk):
+    data_dir = small_disk / "data"
+    raw = write(data_dir, "settings.json", DAMAGED_SETTINGS)
+    repository = Repository(data_dir)
+    repository.store.ensure_dir()
+    filler = fill(small_disk)
+    with pytest.raises(OSError):
+        repository.saved_settings()
+    assert (data_dir / "settings.json").read_bytes() == raw  # nothing lost, nothing half-done
+    assert repository.quarantined_files() == []
+    filler.unlink()
+    assert repository.saved_settings() == KEPT_SETTINGS  # with room again, the next read repairs it
+    [moved] = repository.settings_moved_aside()
+    assert moved.read_bytes() == raw

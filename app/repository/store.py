@@ -288,10 +288,14 @@ class Store:
         try:
             value = file.decode(raw)
         except CorruptFileError as exc:
-            self._quarantine(path, str(exc))
+            moved = self._quarantine(path, str(exc))
             if exc.salvaged is None:
                 return file.default()
-            self._write_locked(file, exc.salvaged)
+            try:
+                self._write_locked(file, exc.salvaged)
+            except BaseException:
+                os.replace(moved, path)  # the original back in place: the next read tries again
+                raise
             log.warning("%s written again with the parts that could be read", path)
             return exc.salvaged
         self._cache[file.filename] = (key, value)
