@@ -62,6 +62,10 @@ def cmd_check_config(args) -> int:
     for name, source in sorted(settings.sources.items()):
         if source != "default":
             print(f"  {name} set by {source}")
+    for moved in repository.settings_moved_aside():
+        print(f"Warning: settings.json was damaged and moved aside as {moved}. The settings saved in the web UI "
+              "that could be read were kept; any others (sign-in, the session key among them) are not in use: "
+              "set them again, or copy them back from that file, then delete it.", file=sys.stderr)
     return 0
 
 
@@ -74,13 +78,13 @@ def cmd_job(args) -> int:
     from jobs.runner import JobRunner
 
     repository = Repository()
-    settings = _settings_or_exit(repository)
-    setup_logging(settings.general.log_level, settings.secret_values())
-    try:
+    try:  # made first, so that a run reports a damaged settings.json read just below
         runner = JobRunner(args.name, repository, isolate=not (args.once or args.between), child_command=RUN_COMMAND)
     except LookupError as exc:
         print(f"resonance: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    settings = _settings_or_exit(repository)
+    setup_logging(settings.general.log_level, settings.secret_values())
     _stop_on_signals(runner.stop_event)
     if args.between:
         with runner.keeping_log(settings):

@@ -2,9 +2,10 @@
 
 Targets: page load p95 < 50 ms, approve p95 < 100 ms on a 2-core machine.
 "warm" is a page load in a process whose cache already holds the file (the
-common case); "cold" is a process's first load, parsing the whole file; "after a
-write" is a web worker's load a moment after another process rewrote the file,
-which its keep-warm thread has already parsed (Repository.keep_warm).
+common case); "cold" is a process's first load, parsing the whole file and
+checking its shape; "after a write" is a web worker's load a moment after
+another process rewrote the file, which its keep-warm thread has already
+parsed (Repository.keep_warm).
 """
 
 from __future__ import annotations

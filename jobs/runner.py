@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -78,6 +79,8 @@ class JobRunner:
         self.interval: int | None = None
         self.log_handler: JobLogHandler | None = None
         self._last_request_error: str | None = None
+        # Files the store moved aside before this runner existed are not its runs' doing.
+        self._moved_aside_reported = len(repository.store.moved_aside)
 
     # settings are read again before every run: the web UI may have changed them
     def load_settings(self) -> Settings:
@@ -129,7 +132,8 @@ class JobRunner:
         result = dataclasses.replace(result, summary=mask_secrets(result.summary, secrets),
                                      error=mask_secrets(result.error, secrets) if result.error else result.error)
         seconds = time.monotonic() - clock
-        level = logging.ERROR if result.error else logging.INFO
+        result = self._with_files_moved_aside(result)
+        level = logging.ERROR if result.error else logging.WARNING if result.moved_aside else logging.INFO
         log.log(level, "%s run %s in %.1f s: %s%s", self.job, result.outcome, seconds, result.summary,
                 f" (error: {result.error})" if result.error else "")
         self._record_status(
@@ -152,6 +156,16 @@ class JobRunner:
             self.repository.update_job_status(self.job, **changes)
         except StorageError as exc:
             log.error("could not record the status of %s: %s", self.job, exc)
+
+    def _with_files_moved_aside(self, result: RunResult) -> RunResult:
+        """The result, with the data files moved aside by this process since the last run reported
+        (or since the runner was made: ``resonance job`` makes it before reading the settings)."""
+        moved = self.repository.store.moved_aside[self._moved_aside_reported:]
+        self._moved_aside_reported += len(moved)
+        if not moved:
+            return result
+        return replace(result, moved_aside=moved,
+                       summary=f"{result.summary}; damaged data: {'; '.join(moved)}")
 
     def _schedule(self, settings: Settings) -> None:
         interval = interval_for(self.job, settings)

@@ -54,15 +54,21 @@ class JobContext:
 
 @dataclass
 class RunResult:
-    """A run's one-line summary; ``error`` set when part of it failed; ``skipped`` when it had nothing to do."""
+    """A run's one-line summary; ``error`` set when part of it failed; ``skipped`` when it had nothing to do;
+    ``moved_aside`` the damaged data files the run had to move aside (the runner fills it in)."""
 
     summary: str
     error: str | None = None
     skipped: bool = False
+    moved_aside: list[str] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:
-        return "failed" if self.error else "skipped" if self.skipped else "ok"
+        if self.error:
+            return "failed"
+        if self.moved_aside:
+            return "warning"  # it ran, but without the data of a damaged file
+        return "skipped" if self.skipped else "ok"
 
 
 def register(name: str, target: str) -> None:

@@ -329,12 +329,12 @@ class Downloader:
 
     def due_entries(self) -> list[WishlistEntry]:
         history = self.repository.download_history().get("entries") or {}
-        sent = {value.casefold() for value in self.repository.downloaded() if isinstance(value, str)}
+        sent = {value.casefold() for value in self.repository.downloaded()}
         now = self.now()
         due = []
         for entry in self.repository.wishlist_entries():
             record = history.get(entry.text)
-            if not isinstance(record, dict):
+            if record is None:
                 if entry.text.casefold() not in sent:
                     due.append(entry)
                 continue

@@ -250,8 +250,7 @@ def follow_transfers(ctx: JobContext, client: SlskdClient | None = None, *,
     """Update every followed album from one read of slskd's download list."""
     report = TransferReport()
     entries = ctx.repository.download_history().get("entries") or {}
-    records = [{**record, "key": key} for key, record in entries.items()
-               if isinstance(record, dict) and needs_following(record)]
+    records = [{**record, "key": key} for key, record in entries.items() if needs_following(record)]
     if not records:
         return report
     client = client or upstream.slskd(ctx.settings)

@@ -117,6 +117,10 @@ class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, Download
             probed = self._write_probe = (time.monotonic(), self.store.write_problem())
         return probed[1]
 
+    def settings_moved_aside(self) -> list[Path]:
+        """Damaged copies of settings.json: what they held (sign-in, the session key) may be gone."""
+        return [path for path in self.quarantined_files() if path.name.startswith(f"{SETTINGS.filename}.corrupt-")]
+
     def keep_warm(self, files: tuple[DataFile, ...], interval: float, stop: threading.Event,
                   on_error=None) -> threading.Thread:
         """A daemon thread that re-parses ``files`` within ``interval`` seconds of another process

@@ -17,22 +17,21 @@ class CatalogRecords:
         (``similar``) of the artists still in it."""
         keys = {artist_key(artist.get("name") or "") for artist in snapshot.get("artists", [])}
         with self.store.transaction(CATALOG_ARTISTS) as doc:
-            answers = doc.get("similar") if isinstance(doc.get("similar"), dict) else {}
+            answers = doc.get("similar", {})
             doc.clear()
             doc.update(snapshot)
             doc["similar"] = {key: answer for key, answer in answers.items() if key in keys}
 
     def similar_answers(self) -> dict[str, dict]:
         """Last.fm's similar artists per library artist (by artist_key), as catalog-discovery saved them."""
-        answers = self.library_snapshot().get("similar")
-        return answers if isinstance(answers, dict) else {}
+        return self.library_snapshot().get("similar", {})
 
     def record_similar_answers(self, answers: dict[str, dict]) -> None:
         """Add or replace Last.fm answers, keyed by the library artist's artist_key."""
         if not answers:
             return
         with self.store.transaction(CATALOG_ARTISTS) as doc:
-            similar = doc.get("similar") if isinstance(doc.get("similar"), dict) else {}
+            similar = doc.get("similar", {})
             similar.update(answers)
             doc["similar"] = similar
 

@@ -23,39 +23,37 @@ class DownloadRecords:
 
     def download_records(self, states: list[str] | tuple[str, ...] | None = None) -> list[dict]:
         """Records (each with its ``key``), most recently updated first; removed ones left out."""
-        entries = self.download_history().get("entries") or {}
+        entries = self.download_history().get("entries", {})
         wanted = set(states) if states else None
         records = [
             {**record, "key": key}
             for key, record in entries.items()
-            if isinstance(record, dict) and record.get("state") != "removed"
-            and (wanted is None or record.get("state") in wanted)
+            if record.get("state") != "removed" and (wanted is None or record.get("state") in wanted)
         ]
         records.sort(key=lambda record: record.get("updated_at") or "", reverse=True)
         return records
 
     def downloads_to_follow(self) -> bool:
         """Whether any download needs its transfers followed (cheap: no request, a cached read)."""
-        entries = self.download_history().get("entries") or {}
-        return any(isinstance(record, dict) and needs_following(record) for record in entries.values())
+        entries = self.download_history().get("entries", {})
+        return any(needs_following(record) for record in entries.values())
 
     def download_record(self, key: str) -> dict | None:
-        record = (self.download_history().get("entries") or {}).get(key)
-        return {**record, "key": key} if isinstance(record, dict) else None
+        record = self.download_history().get("entries", {}).get(key)
+        return {**record, "key": key} if record is not None else None
 
     def download_counts(self) -> dict[str, int]:
         """Records per state (every state present, zero included)."""
         counts = dict.fromkeys(DOWNLOAD_STATES, 0)
-        for record in (self.download_history().get("entries") or {}).values():
-            state = record.get("state") if isinstance(record, dict) else None
+        for record in self.download_history().get("entries", {}).values():
+            state = record.get("state")
             if state in counts:
                 counts[state] += 1
         return counts
 
     def download_users(self) -> dict[str, dict]:
         """Uploaders' record with us: failures, successes, recent_failures, last reason."""
-        users = self.download_history().get("users")
-        return users if isinstance(users, dict) else {}
+        return self.download_history().get("users", {})
 
     def search_starts(self) -> list[float]:
         """Epoch seconds of the recent Soulseek search starts (the governor's shared window)."""
@@ -81,14 +79,14 @@ class DownloadRecords:
             with self.store.transaction(DOWNLOAD_HISTORY) as history:
                 entries = history.setdefault("entries", {})
                 current = entries.get(key)
-                if not isinstance(current, dict):
+                if current is None:
                     if entry is None:
                         raise _Unchanged(None)
                     record = new_download_record(entry, now)
                 else:
                     record = _deep_copy(current)
                 if change(record) is False:
-                    raise _Unchanged({**current, "key": key} if isinstance(current, dict) else None)
+                    raise _Unchanged({**current, "key": key} if current is not None else None)
                 _trim_download_record(record)
                 record["updated_at"] = now
                 entries[key] = record
@@ -123,7 +121,7 @@ class DownloadRecords:
             return max(0.01, starts[len(starts) - per_window] + window - now) if len(starts) >= per_window else 0.0
 
         def recent(values: Any) -> list[float]:
-            return sorted(t for t in values or [] if isinstance(t, (int, float)) and t > now - window)
+            return sorted(t for t in values or [] if t > now - window)
 
         wait = wait_for(recent(self.search_starts()))
         if wait:
@@ -193,7 +191,7 @@ class DownloadRecords:
         with self.store.transaction(DOWNLOAD_HISTORY) as history:
             entries = history.setdefault("entries", {})
             current = entries.get(key)
-            if not isinstance(current, dict):
+            if current is None:
                 return False
             if current.get("state") != "completed" and not keep_wishlist:
                 self.remove_from_wishlist([e for e in self.wishlist_entries() if e.text.casefold() == key.casefold()])
@@ -216,10 +214,10 @@ class DownloadRecords:
     def unmark_downloaded(self, ids: list[str]) -> None:
         """Take entries off downloaded.json (compared case-insensitively)."""
         drop = {value.casefold() for value in ids}
-        if not drop or not any(isinstance(v, str) and v.casefold() in drop for v in self.downloaded()):
+        if not drop or not any(value.casefold() in drop for value in self.downloaded()):
             return
         with self.store.transaction(DOWNLOADED) as known:
-            known[:] = [value for value in known if not (isinstance(value, str) and value.casefold() in drop)]
+            known[:] = [value for value in known if value.casefold() not in drop]
 
 
 

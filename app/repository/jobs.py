@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any, Callable, Iterator
 
 from app.records import utc_now_iso
@@ -13,6 +14,8 @@ from app.repository.store import (
     AlreadyLocked,
     job_log_file,
 )
+
+log = logging.getLogger("resonance.repository")
 
 
 class JobRecords:
@@ -122,6 +125,9 @@ class JobRecords:
             values = saved.setdefault(section, {})
             if not values.get(key):
                 values[key] = make()
+                for moved in self.settings_moved_aside():  # the old value may be in there: say so
+                    log.warning("%s.%s was not in settings.json, so a new one was made; settings.json was "
+                                "moved aside as %s, and the old value may be there", section, key, moved)
             return values[key]
 
 

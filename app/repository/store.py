@@ -5,10 +5,11 @@ lock (portalocker, one lock file per data file), and replaced atomically:
 temp file in the same folder, fsync, rename, fsync of the folder. Readers
 never lock: a rename is atomic, so they always see a whole file.
 
-A file that cannot be parsed is never overwritten or reset: it is moved aside
-as ``NAME.corrupt-TIMESTAMP``, logged as an error, and the app carries on as
-if the file were absent. ``Repository.quarantined_files()`` lists them so the
-web UI can warn.
+A file that cannot be parsed, or whose content is not the shape
+``shapes.py`` says, is never overwritten or reset: it is moved aside as
+``NAME.corrupt-TIMESTAMP``, logged as an error, and the app carries on as if
+the file were absent (settings.json keeps the settings that could be read).
+``Repository.quarantined_files()`` lists them so the web UI can warn.
 
 Transactions nest: one opened inside another joins it, and the files they
 change are written together when the outermost one ends, all or nothing.
@@ -41,6 +42,7 @@ import orjson
 import portalocker
 
 from app.gcpause import gc_paused
+from app.repository import shapes
 from app.wishlist import WishlistLine, format_wishlist, parse_wishlist
 
 log = logging.getLogger("resonance.repository")
@@ -51,7 +53,15 @@ LOCK_DIR = ".locks"
 
 
 class CorruptFileError(Exception):
-    """Raised by a codec for content it cannot accept."""
+    """Raised by a codec for content it cannot accept.
+
+    ``salvaged``: the part of the content that is sound, when the codec can
+    tell (settings.json); the store writes it back in place of the original.
+    """
+
+    def __init__(self, reason: str, salvaged: Any = None):
+        super().__init__(reason)
+        self.salvaged = salvaged
 
 
 class AlreadyLocked(Exception):
@@ -114,15 +124,17 @@ class DataFile:
     encode: Callable[[Any], bytes]
 
 
-def _json_decoder(expected_type: type, fill: Callable[[Any], Any] | None = None):
+def _json_decoder(shape: shapes.Shape, fill: Callable[[Any], Any] | None = None):
     def decode(raw: bytes):
         try:
             with gc_paused():
                 value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise CorruptFileError(f"not valid JSON: {exc}") from None
-        if not isinstance(value, expected_type):
-            raise CorruptFileError(f"expected a JSON {expected_type.__name__}, found {type(value).__name__}")
+        try:
+            shapes.check(shape, value)
+        except shapes.ShapeError as exc:
+            raise CorruptFileError(f"wrong shape: {exc}") from None
         return fill(value) if fill else value
 
     return decode
@@ -135,10 +147,8 @@ def _json_encode(value: Any) -> bytes:
 
 def _fill_queue(doc: dict) -> dict:
     for key in ("pending", "approved", "rejected"):
-        if not isinstance(doc.setdefault(key, []), list):
-            raise CorruptFileError(f"'{key}' must be a list")
-    if not isinstance(doc.setdefault("rejected_info", {}), dict):
-        raise CorruptFileError("'rejected_info' must be an object")
+        doc.setdefault(key, [])
+    doc.setdefault("rejected_info", {})
     return doc
 
 
@@ -146,13 +156,45 @@ def _empty_queue() -> dict:
     return {"pending": [], "approved": [], "rejected": [], "rejected_info": {}}
 
 
-def _fill_queue_undo(doc: dict) -> dict:
-    for undo_id, record in doc.items():
-        if not (isinstance(record, dict) and record.get("action") in ("approve", "reject")
-                and isinstance(record.get("mbids"), list) and isinstance(record.get("kept_on_wishlist", []), list)
-                and isinstance(record.get("at"), str) and isinstance(record.get("expires_at"), str)):
-            raise CorruptFileError(f"undo record {undo_id!r} is not an approve or reject with mbids and times")
-    return doc
+def _decode_settings(raw: bytes) -> dict:
+    """settings.json: its sections, then every key checked by its setting's own field.
+
+    Keys that are wrong (or unknown to this version) do not cost the others:
+    the error carries the rest as ``salvaged``, which the store writes back
+    after moving the whole original aside (sign-in and the session key live here).
+    """
+    saved = _json_decoder(shapes.SETTINGS)(raw)
+    # Imported here: the rest of the repository has no use for the settings table.
+    from marshmallow import ValidationError
+
+    from app.config import SETTINGS_BY_NAME
+
+    kept: dict[str, dict] = {}
+    dropped: list[str] = []
+    for section, values in saved.items():
+        if not isinstance(values, dict):
+            dropped.append(f"{section}: expected an object of settings, found {shapes.describe(values)}")
+            continue
+        for key, value in values.items():
+            setting = SETTINGS_BY_NAME.get(f"{section}.{key}")
+            if setting is None:
+                dropped.append(f"{section}.{key}: not a setting of this version")
+                continue
+            try:
+                setting.field.deserialize(value)
+            except ValidationError as exc:
+                shown = "" if setting.secret else f" (found {value!r})"
+                dropped.append(f"{section}.{key}: {_messages(exc)}{shown}")
+                continue
+            kept.setdefault(section, {})[key] = value
+    if dropped:
+        raise CorruptFileError("settings left out: " + "; ".join(dropped), salvaged=kept)
+    return saved
+
+
+def _messages(error) -> str:
+    messages = error.messages if isinstance(error.messages, list) else [error.messages]
+    return " ".join(map(str, messages))
 
 
 def _decode_text(raw: bytes) -> list[WishlistLine]:
@@ -162,26 +204,26 @@ def _decode_text(raw: bytes) -> list[WishlistLine]:
         raise CorruptFileError(f"not UTF-8 text: {exc}") from None
 
 
-def _json_file(filename: str, kind: type, fill=None, default=None) -> DataFile:
-    return DataFile(filename, default or kind, _json_decoder(kind, fill), _json_encode)
+def _json_file(filename: str, shape: shapes.Shape, default: Callable[[], Any], fill=None) -> DataFile:
+    return DataFile(filename, default, _json_decoder(shape, fill), _json_encode)
 
 
-PENDING_QUEUE = _json_file("pending_queue.json", dict, _fill_queue, _empty_queue)
+PENDING_QUEUE = _json_file("pending_queue.json", shapes.PENDING_QUEUE, _empty_queue, _fill_queue)
 WISHLIST = DataFile("wishlist.txt", list, _decode_text, lambda lines: format_wishlist(lines).encode("utf-8"))
-PROCESSED = _json_file("processed.json", list)
-DOWNLOADED = _json_file("downloaded.json", list)
-CATALOG_ARTISTS = _json_file("catalog_artists.json", dict)
-CATALOG_DISCOVERED = _json_file("catalog_discovered.json", list)
-BLOCKED_ARTISTS = _json_file("blocked_artists.json", list)
-JOB_STATUS = _json_file("job_status.json", dict)
-RUN_REQUESTS = _json_file("run_requests.json", dict)
-SETTINGS = _json_file("settings.json", dict)
-DOWNLOAD_HISTORY = _json_file("download_history.json", dict)
-QUEUE_UNDO = _json_file("queue_undo.json", dict, _fill_queue_undo)
+PROCESSED = _json_file("processed.json", shapes.LIST_OF_TEXT, list)
+DOWNLOADED = _json_file("downloaded.json", shapes.LIST_OF_TEXT, list)
+CATALOG_ARTISTS = _json_file("catalog_artists.json", shapes.CATALOG_ARTISTS, dict)
+CATALOG_DISCOVERED = _json_file("catalog_discovered.json", shapes.CATALOG_DISCOVERED, list)
+BLOCKED_ARTISTS = _json_file("blocked_artists.json", shapes.LIST_OF_TEXT, list)
+JOB_STATUS = _json_file("job_status.json", shapes.JOB_STATUS, dict)
+RUN_REQUESTS = _json_file("run_requests.json", shapes.RUN_REQUESTS, dict)
+SETTINGS = DataFile("settings.json", dict, _decode_settings, _json_encode)
+DOWNLOAD_HISTORY = _json_file("download_history.json", shapes.DOWNLOAD_HISTORY, dict)
+QUEUE_UNDO = _json_file("queue_undo.json", shapes.QUEUE_UNDO, dict)
 
 
 def job_log_file(job: str) -> DataFile:
-    return _json_file(f"job_log.{job}.json", list)
+    return _json_file(f"job_log.{job}.json", shapes.JOB_LOG, list)
 
 
 # --- the store: locking, atomic replace, quarantine, cache -------------------
@@ -200,6 +242,8 @@ class Store:
         self._cache: dict[str, tuple[tuple[int, int, int], Any]] = {}
         self._ready = False
         self._local = threading.local()  # the outermost transaction of each thread
+        #: What this Store moved aside, "NAME (reason)", oldest first: a job run reports its share.
+        self.moved_aside: list[str] = []
 
     def path(self, file: DataFile) -> Path:
         return self.data_dir / file.filename
@@ -376,6 +420,19 @@ class Store:
                 stat = self.path(file).stat()
             self._cache[file.filename] = (_version(stat), value)
 
+    def _write_one(self, file: DataFile, value: Any) -> None:
+        """Replace one file at once, outside any transaction's commit (a repaired settings.json)."""
+        tmp = self._write_temp(file, file.encode(value))
+        try:
+            with storage_errors(self.data_dir, self.path(file)):
+                os.replace(tmp, self.path(file))
+        except StorageError:
+            self._remove_temps([tmp])
+            raise
+        self._fsync_dir()
+        with storage_errors(self.data_dir, self.path(file)):
+            self._cache[file.filename] = (_version(self.path(file).stat()), value)
+
     def _write_temp(self, file: DataFile, data: bytes) -> str:
         """``data`` in a new temp file beside ``file``, fsynced; its path."""
         with storage_errors(self.data_dir, self.path(file)):
@@ -435,8 +492,16 @@ class Store:
         try:
             value = file.decode(raw)
         except CorruptFileError as exc:
-            self._quarantine(path, str(exc))
-            return file.default()
+            moved = self._quarantine(path, str(exc))
+            if exc.salvaged is None:
+                return file.default()
+            try:
+                self._write_one(file, exc.salvaged)
+            except BaseException:
+                os.replace(moved, path)  # the original back in place: the next read tries again
+                raise
+            log.warning("%s written again with the parts that could be read", path)
+            return exc.salvaged
         self._cache[file.filename] = (key, value)
         return value
 
@@ -475,6 +540,7 @@ class Store:
             os.replace(path, target)
         self._fsync_dir()
         self._cache.pop(path.name, None)
+        self.moved_aside.append(f"{path.name} moved aside as {target.name} ({reason})")
         log.error("%s could not be read (%s); moved aside to %s", path, reason, target)
         return target
 

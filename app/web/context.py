@@ -164,4 +164,6 @@ def init_app(app: Flask) -> None:
             "name_max_length": NAME_MAX_LENGTH,
             "pending_total": repository().pending_count() if signed_in else None,
             "quarantined": [p.name for p in repository().quarantined_files()] if signed_in else [],
+            # The sign-in pages say it too: a damaged settings.json may be why nobody is signed in.
+            "settings_moved_aside": [p.name for p in repository().settings_moved_aside()],
         }

@@ -123,7 +123,7 @@ class LastRunSchema(Schema):
     finished_at = fields.String()
     seconds = fields.Float()
     trigger = fields.String()
-    outcome = fields.String(metadata={"description": "ok, skipped or failed"})
+    outcome = fields.String(metadata={"description": "ok, skipped, failed, or warning (a damaged data file was moved aside)"})
     summary = fields.String()
     error = fields.String(allow_none=True)
 
