@@ -18,7 +18,7 @@ from test_cli import free_port, wait_for_health
 from websupport import PASSWORD, USER, Client, parse
 
 from app import create_app
-from app.repository import QUEUE_UNDO, Repository, shapes
+from app.repository import QUEUE_UNDO, Repository, StorageError, shapes
 from jobs.runner import JobRunner
 
 JOB_SCRIPT = Path(__file__).with_name("job_pipelines.py")
@@ -378,7 +378,7 @@ def test_it_leaves_a_damaged_settings_file_in_place_when_the_kept_part_cannot_be
     repository = Repository(data_dir)
     repository.store.ensure_dir()
     filler = fill(small_disk)
-    with pytest.raises(OSError):
+    with pytest.raises(StorageError, match="the disk is full"):
         repository.saved_settings()
     assert (data_dir / "settings.json").read_bytes() == raw  # nothing lost, nothing half-done
     assert repository.quarantined_files() == []

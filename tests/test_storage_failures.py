@@ -194,14 +194,17 @@ def test_it_probes_whether_the_data_dir_can_be_written(repository, data_dir, fil
 
 
 
+LOG_LINE = {"time": "2026-12-06T21:00:00Z", "level": "INFO", "message": "seen while the queue was open"}
+
+
 def test_it_keeps_a_job_log_line_written_during_a_transaction_that_fails(repository):
     from app.repository import PENDING_QUEUE
 
     with pytest.raises(ValueError), repository.store.transaction(PENDING_QUEUE):
-        repository.append_job_log("lb-fetch", [{"message": "seen while the queue was open"}], keep=10)
+        repository.append_job_log("lb-fetch", [LOG_LINE], keep=10)
         raise ValueError("the queue change fails")
 
-    assert Repository(repository.data_dir).job_log("lb-fetch") == [{"message": "seen while the queue was open"}]
+    assert Repository(repository.data_dir).job_log("lb-fetch") == [LOG_LINE]
 
 
 def test_it_refuses_a_second_transaction_on_a_file_already_open_in_the_same_thread(repository):
