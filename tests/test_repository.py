@@ -2,7 +2,6 @@ import json
 import logging
 import os
 import threading
-import time
 
 import orjson
 import pytest
@@ -13,15 +12,6 @@ from marshmallow import ValidationError
 from app.records import load_queue_items
 from app.repository import PENDING_QUEUE, WISHLIST, Repository
 from app.wishlist import WishlistEntry
-
-
-def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def read_json(path):
@@ -130,7 +120,7 @@ def test_it_keeps_files_parsed_in_the_background_until_stopped(data_dir):
     stop = threading.Event()
     thread = reader.keep_warm((PENDING_QUEUE,), 0.01, stop)
     writer.add_pending([make_queue_item()])
-    assert wait_until(lambda: parsed == ["pending_queue.json"])
+    wait_for(lambda: parsed == ["pending_queue.json"], what="the file parsed in the background")
     assert reader.store._cache["pending_queue.json"][1]["pending"][0]["mbid"] == writer.queue()["pending"][0]["mbid"]
     stop.set()
     thread.join(timeout=5)

@@ -86,7 +86,7 @@ def test_it_runs_a_search_from_in_progress_to_timed_out(clocked_sandbox, manual_
 
 def test_it_completes_a_search_in_real_time(sandbox, slskd):
     search = start_search(sandbox, slskd, "Múm Finally We Are No One")
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 15  # an upper bound: a busy machine may take longer
     while not slskd(sandbox, "GET", f"/searches/{search['id']}").json()["isComplete"]:
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -258,7 +258,7 @@ def test_it_moves_downloads_through_their_states_one_file_at_a_time(clocked_sand
 def test_it_finishes_a_small_download_in_real_time(sandbox, slskd):
     files = files_of(sandbox, "frenchtouch", "Discovery")[:3]
     slskd(sandbox, "POST", "/transfers/downloads/frenchtouch", json=files)
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 15  # an upper bound: a busy machine may take longer
     while {t["state"] for t in transfers_of(sandbox, slskd, "frenchtouch")} != {"Completed, Succeeded"}:
         assert time.monotonic() < deadline
         time.sleep(0.05)

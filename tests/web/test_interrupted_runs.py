@@ -2,10 +2,10 @@
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from conditions import wait_for
 from job_pipelines import count_run
 from websupport import parse
 
@@ -15,15 +15,6 @@ SCRIPT = Path(__file__).parent.parent / "job_pipelines.py"
 JOB = "slskd-downloader"
 
 
-def wait_for(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.fixture
 def killed_run(python, subprocess_env, repository):
     """A real `resonance job slskd-downloader --once` (its run blocks), killed with SIGKILL midway."""
@@ -31,7 +22,7 @@ def killed_run(python, subprocess_env, repository):
     child = subprocess.Popen([python, str(SCRIPT), "job", JOB, "--once"], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert wait_for(lambda: repository.job_running(JOB)), "the run did not start"
+        wait_for(lambda: repository.job_running(JOB), timeout=30, what="the run to start")
         started_at = repository.job_statuses()[JOB]["started_at"]
         child.send_signal(signal.SIGKILL)
         assert child.wait(timeout=30) == -signal.SIGKILL
