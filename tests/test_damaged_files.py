@@ -30,7 +30,7 @@ LOG_LINE = {"time": "2026-01-12T08:00:00Z", "level": "INFO", "logger": "resonanc
 
 # What each file's reader returns when the file is absent (or moved aside).
 READERS = {
-    "pending_queue.json": (lambda r: r.queue(), {"pending": [], "approved": [], "rejected": [], "rejected_info": {}}),
+    "pending_queue.json": (lambda r: r.queue(), {"pending": [], "approved": [], "rejected": []}),
     "queue_undo.json": (lambda r: r.store.read(QUEUE_UNDO), {}),
     "processed.json": (lambda r: r.processed(), []),
     "downloaded.json": (lambda r: r.downloaded(), []),
@@ -56,6 +56,8 @@ DAMAGE = [
     ("pending_queue.json", {"approved": ["old-mbid", {"mbid": "m"}]}, "approved[1].artist: expected text, found nothing"),
     ("pending_queue.json", {"rejected": ["m", None]}, "rejected[1]: expected text, found null"),
     ("pending_queue.json", {"rejected_info": {"m": "m"}}, 'rejected_info["m"]: expected an object, found text'),
+    ("pending_queue.json", {"history": {"segment": "2026-12.jsonl", "length": "all"}},
+     "history.length: expected a number, found text"),
     ("queue_undo.json", [UNDO], "the whole file: expected an object, found an array"),
     ("queue_undo.json", {"abc": 1}, '["abc"]: expected an object, found a number'),
     ("queue_undo.json", {"abc": {**UNDO, "mbids": None}}, '["abc"].mbids: expected an array, found null'),
@@ -157,6 +159,11 @@ def test_it_accepts_older_and_fuller_files_and_keeps_unknown_keys(repository, da
     read, _ = READERS[name]
     value = read(repository)
     assert repository.quarantined_files() == []
+    if name == "pending_queue.json":  # records of decided albums move to history/, the rest is kept
+        content = {**content, "approved": ["bare-mbid", "m-3"], "rejected": ["m-4"]}
+        del content["rejected_info"]
+        assert [item["mbid"] for item in repository.approved_page()[0]] == ["m-3", "bare-mbid"]
+        assert repository.rejected_page()[0][0]["album"] == ITEM["album"]
     if isinstance(content, dict):  # the queue gains its empty sections; everything in the file is kept
         assert {key: value[key] for key in content} == content
     else:

@@ -321,6 +321,8 @@ class Downloader:
         self.prefs = Preferences.from_settings(s)
         self._disconnected = threading.Event()
         self._storage_failed = threading.Event()
+        self._approved_albums: dict[tuple[str, str], str] | None = None  # see known_release_group
+        self._approved_lock = threading.Lock()
 
     def now(self) -> float:
         return self.timing.clock()
@@ -422,12 +424,15 @@ class Downloader:
 
     def known_release_group(self, entry: WishlistEntry) -> str | None:
         """An approved queue item's release group for this entry: no MusicBrainz search needed."""
-        wanted = (artist_key(entry.artist), title_key(entry.title))
-        for item in reversed(self.repository.queue()["approved"]):
-            if isinstance(item, dict) and item.get("type", "album") == "album" and item.get("mbid") \
-                    and (artist_key(item.get("artist") or ""), title_key(item.get("album") or "")) == wanted:
-                return item["mbid"]
-        return None
+        with self._approved_lock:  # the history is read once per run, not once per entry
+            if self._approved_albums is None:
+                albums: dict[tuple[str, str], str] = {}
+                for item in self.repository.approved_items():  # newest first: the newest approval wins
+                    if item.get("type", "album") == "album" and item.get("mbid"):
+                        albums.setdefault((artist_key(item.get("artist") or ""), title_key(item.get("album") or "")),
+                                          item["mbid"])
+                self._approved_albums = albums
+        return self._approved_albums.get((artist_key(entry.artist), title_key(entry.title)))
 
     def album_info(self, entry: WishlistEntry) -> dict | None:
         """Cached in the history; None when MusicBrainz failed in a way worth waiting for."""

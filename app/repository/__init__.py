@@ -8,8 +8,9 @@ cannot be parsed is moved aside, never overwritten. ``store`` holds that
 machinery; the other modules hold what the app does with each file, as
 parts of one ``Repository``:
 
-    queue       the pending queue, approved and rejected history, block list,
+    queue       the pending queue, approved and rejected albums, block list,
                 the undo of bulk decisions
+    history     the decided albums' records: history/YYYY-MM.jsonl, appended to
     lists       wishlist.txt, processed.json, downloaded.json
     jobs        job status, run requests, job locks and logs, saved settings
     catalog     the library snapshot and catalog-discovery's findings
@@ -53,6 +54,7 @@ from app.repository.downloads import (
     new_download_record,
     set_download_state,
 )
+from app.repository.history import History
 from app.repository.jobs import JobRecords
 from app.repository.lists import ListRecords
 from app.repository.queue import SORTS, UNDO_SECONDS, NothingToUndo, QueueRecords
@@ -101,6 +103,7 @@ class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, Download
 
     def __init__(self, data_dir: str | os.PathLike | None = None):
         self.store = Store(data_dir if data_dir is not None else data_dir_from_env())
+        self.history = History(self.store)
         self._write_probe: tuple[float, StorageError | None] | None = None
 
     @property

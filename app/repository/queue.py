@@ -1,13 +1,19 @@
-"""The pending queue, its history (approved, rejected), the undo of bulk decisions and the artist block list."""
+"""The pending queue, its history (approved, rejected), the undo of bulk decisions and the artist block list.
+
+``pending_queue.json`` holds the pending albums and the MBIDs of the decided
+ones (what every decision checks); the decided albums' records are in
+``history/`` (see ``history.py``), which a decision appends to.
+"""
 
 from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from app.matching import artist_key
 from app.records import utc_iso, utc_now_iso
+from app.repository.history import History, history_line
 from app.repository.store import BLOCKED_ARTISTS, PENDING_QUEUE, PROCESSED, QUEUE_UNDO
 from app.wishlist import WishlistEntry, entry_for_item, normalise_name
 
@@ -32,10 +38,36 @@ class NothingToUndo(Exception):
 
 
 class QueueRecords:
+    history: History
+
     # queue ----------------------------------------------------------------
 
     def queue(self) -> dict:
+        self.move_history_out()
         return self.store.read(PENDING_QUEUE)
+
+    def _queue_transaction(self):
+        self.move_history_out()
+        return self.store.transaction(PENDING_QUEUE)
+
+    def move_history_out(self) -> None:
+        """Move the decided albums' records of a queue file from before history/ there: once, all or nothing.
+
+        Such a file holds approved albums as whole records and the rejected
+        ones' in ``rejected_info``. Under the queue's lock: the file is first
+        copied to ``pending_queue.json.before-history`` (kept), then every
+        segment is written whole (temp file, rename), then the queue, with MBIDs
+        only and the history's length, replaces the old one: that rename is
+        the commit. A crash before it leaves the old file, and the next start
+        writes the same segments again. Checked once per process.
+        """
+        if getattr(self, "_history_moved", False):
+            return
+        if _from_before_history(self.store.read(PENDING_QUEUE)):
+            with self.store.transaction(PENDING_QUEUE) as queue:
+                if _from_before_history(queue):
+                    self.history.move_in(queue, self.store.path(PENDING_QUEUE))
+        self._history_moved = True
 
     def seen_mbids(self) -> set[str]:
         """Every album id a discovery source must not suggest again."""
@@ -49,7 +81,7 @@ class QueueRecords:
 
     def add_pending(self, items: list[dict]) -> list[dict]:
         """Append validated items whose mbid is not pending, approved or rejected yet."""
-        with self.store.transaction(PENDING_QUEUE) as queue:
+        with self._queue_transaction() as queue:
             known = {item["mbid"] for item in queue["pending"]}
             known.update(_approved_mbid(entry) for entry in queue["approved"])
             known.update(queue["rejected"])
@@ -72,7 +104,9 @@ class QueueRecords:
         text: str | None = None,
     ) -> tuple[list[dict], int]:
         """One page of pending items after filtering and sorting, and the filtered total."""
-        items = self.queue()["pending"]
+        # Sorted once per version of the file; filtering the sorted list keeps its order.
+        items = self.store.derived(PENDING_QUEUE, ("sorted", sort, descending),
+                                   lambda queue: sorted(queue["pending"], key=_SORT_KEYS[sort], reverse=descending))
         if source:
             items = [item for item in items if item.get("source") == source]
         if text:
@@ -82,8 +116,7 @@ class QueueRecords:
                 for item in items
                 if needle in item.get("artist", "").casefold() or needle in item.get("album", "").casefold()
             ]
-        ordered = sorted(items, key=_SORT_KEYS[sort], reverse=descending)
-        return ordered[offset : offset + limit], len(ordered)
+        return items[offset : offset + limit], len(items)
 
     def approve(self, mbids: list[str]) -> list[dict]:
         """Move pending items to approved and put them on the wishlist.
@@ -93,18 +126,18 @@ class QueueRecords:
         neither is: a failed write leaves the item pending and off the wishlist.
         """
         now = utc_now_iso()
-        with self.store.transaction(PENDING_QUEUE) as queue:
+        with self._queue_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
             self.add_to_wishlist([_wishlist_entry_for(item) for item in moved])
-            queue["approved"].extend({**item, "approved_at": now} for item in moved)
+            self._record_decided(queue, "approve", moved, now)
         return moved
 
     def reject(self, mbids: list[str]) -> list[dict]:
         """Move pending items to rejected; their mbids are never suggested again."""
         now = utc_now_iso()
-        with self.store.transaction(PENDING_QUEUE) as queue:
+        with self._queue_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
-            _record_rejected(queue, moved, now)
+            self._record_decided(queue, "reject", moved, now)
         return moved
 
     def decide_many(self, action: str, mbids: list[str], *,
@@ -122,7 +155,7 @@ class QueueRecords:
             raise ValueError(f"unknown decision {action!r}")
         moment = now or datetime.now(timezone.utc)
         at = utc_iso(moment)
-        with self.store.transaction(PENDING_QUEUE) as queue:
+        with self._queue_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
             if not moved:
                 return [], None
@@ -131,9 +164,7 @@ class QueueRecords:
                 if action == "approve":
                     added = {entry.key for entry in self.add_to_wishlist([_wishlist_entry_for(i) for i in moved])}
                     kept_on_wishlist = [i["mbid"] for i in moved if _wishlist_entry_for(i).key not in added]
-                    queue["approved"].extend({**item, "approved_at": at} for item in moved)
-                else:
-                    _record_rejected(queue, moved, at)
+                self._record_decided(queue, action, moved, at)
                 _forget_old_undos(undoable, at, room=1)
                 undo_id = os.urandom(8).hex()  # not secrets.token_hex: it drags OpenSSL into every runner (+2.5 MB)
                 undoable[undo_id] = {
@@ -160,7 +191,7 @@ class QueueRecords:
         wishlist.
         """
         at = utc_iso(now or datetime.now(timezone.utc))
-        with self.store.transaction(PENDING_QUEUE) as queue:
+        with self._queue_transaction() as queue:
             with self.store.transaction(QUEUE_UNDO) as undoable:
                 record = undoable.get(undo_id) if isinstance(undo_id, str) else None
                 if record is None:
@@ -169,10 +200,10 @@ class QueueRecords:
                     raise NothingToUndo("expired")
                 wanted = set(record["mbids"])
                 if record["action"] == "approve":
-                    restored, unwanted = _restore_approved(queue, wanted, approved_at=record["at"],
-                                                           kept_on_wishlist=set(record.get("kept_on_wishlist", [])))
+                    restored, unwanted = self._restore_approved(
+                        queue, wanted, approved_at=record["at"], kept_on_wishlist=set(record.get("kept_on_wishlist", [])))
                 else:
-                    restored, unwanted = _restore_rejected(queue, record["mbids"], rejected_at=record["at"]), []
+                    restored, unwanted = self._restore_rejected(queue, record["mbids"], rejected_at=record["at"]), []
                 if not restored:
                     raise NothingToUndo("moved_on")
                 del undoable[undo_id]
@@ -189,7 +220,8 @@ class QueueRecords:
 
     def pending_sources(self) -> list[str]:
         """The sources present in the pending queue (for the queue page's filter)."""
-        return sorted({item.get("source") or "manual" for item in self.queue()["pending"]})
+        return self.store.derived(PENDING_QUEUE, "sources", lambda queue: sorted(
+            {item.get("source") or "manual" for item in queue["pending"]}))
 
     def matching_pending(self, *, source: str | None = None, text: str | None = None) -> list[dict]:
         """Every pending item a queue filter matches."""
@@ -199,7 +231,7 @@ class QueueRecords:
     def remove_pending(self, mbids: list[str]) -> list[dict]:
         """Drop pending items without rejecting them: a source may suggest them again."""
         wanted = set(mbids)
-        with self.store.transaction(PENDING_QUEUE) as queue:
+        with self._queue_transaction() as queue:
             removed, queue["pending"] = _split_by_mbid(queue["pending"], wanted)
         return removed
 
@@ -211,8 +243,9 @@ class QueueRecords:
         order as in ``approve``: pending_queue, then wishlist.
         """
         wanted = set(mbids)
-        with self.store.transaction(PENDING_QUEUE) as queue:
-            restored, unwanted = _restore_approved(queue, wanted, kept_on_wishlist=wanted if keep_wishlist else set())
+        with self._queue_transaction() as queue:
+            restored, unwanted = self._restore_approved(queue, wanted,
+                                                        kept_on_wishlist=wanted if keep_wishlist else set())
             if unwanted:
                 self.remove_from_wishlist(unwanted)
         return restored
@@ -220,23 +253,122 @@ class QueueRecords:
     def unreject(self, mbids: list[str]) -> list[dict]:
         """Take MBIDs off the rejected list (undo of a reject, or "un-reject" from the history).
 
-        Items whose details were kept go back to the pending queue and are
-        returned; a bare MBID from an older file is only forgotten.
+        Items whose record the history kept go back to the pending queue and
+        are returned; a bare MBID from an older file is only forgotten.
         """
-        with self.store.transaction(PENDING_QUEUE) as queue:
-            return _restore_rejected(queue, mbids)
+        with self._queue_transaction() as queue:
+            return self._restore_rejected(queue, mbids)
 
     def approved_page(self, *, offset: int = 0, limit: int = 50, text: str | None = None) -> tuple[list[dict], int]:
         """Approved items, newest first, and their total (older files may hold bare MBIDs)."""
-        items = [entry if isinstance(entry, dict) else {"mbid": entry} for entry in reversed(self.queue()["approved"])]
-        return _page(_with_text(items, text), offset, limit)
+        return self._decided_page("approve", offset, limit, text)
 
     def rejected_page(self, *, offset: int = 0, limit: int = 50, text: str | None = None) -> tuple[list[dict], int]:
         """Rejected items, newest first, with their details where they were kept."""
+        return self._decided_page("reject", offset, limit, text)
+
+    def approved_items(self) -> Iterator[dict]:
+        """The records of the albums approved now, newest first (read from the history)."""
         queue = self.queue()
-        info = queue["rejected_info"]
-        items = [info.get(mbid) or {"mbid": mbid} for mbid in reversed(queue["rejected"])]
-        return _page(_with_text(items, text), offset, limit)
+        approved = self.store.derived(PENDING_QUEUE, ("decided", "approve"), lambda q: set(q["approved"]))
+        seen: set[str] = set()
+        for line in self.history.lines(queue):
+            mbid = line["item"]["mbid"]
+            if line["action"] == "approve" and mbid in approved and mbid not in seen:
+                seen.add(mbid)
+                yield {**line["item"], "approved_at": line.get("at")}
+
+    def damaged_history_lines(self) -> list[str]:
+        """History lines skipped because they could not be read, "history/2026-12.jsonl at byte N: reason"."""
+        return self.history.damaged_lines()
+
+    def _decided_page(self, action: str, offset: int, limit: int, text: str | None) -> tuple[list[dict], int]:
+        """One page of the albums decided ``action`` and still so, newest first: the History page.
+
+        Reads the history from its end, only as far as the page needs when
+        there is no search text (the total is the size of the compact list);
+        bare MBIDs without a record (older files) come last.
+        """
+        queue = self.queue()
+        key = "approved" if action == "approve" else "rejected"
+        decided = self.store.derived(PENDING_QUEUE, ("decided", action), lambda q: set(q[key]))
+        needle = text.casefold() if text else None
+        page: list[dict] = []
+        seen: set[str] = set()
+        matched = 0
+        for line in self.history.lines(queue):
+            mbid = line["item"]["mbid"]
+            if line["action"] != action or mbid not in decided or mbid in seen:
+                continue
+            seen.add(mbid)
+            item = line["item"]
+            if needle and needle not in (item.get("artist") or "").casefold() \
+                    and needle not in (item.get("album") or "").casefold():
+                continue
+            if offset <= matched < offset + limit:
+                page.append({**item, f"{key}_at": line.get("at")})
+            matched += 1
+            if needle is None and matched >= offset + limit:
+                return page, len(decided)
+        if needle is None:
+            for mbid in dict.fromkeys(reversed(queue[key])):
+                if mbid not in seen:
+                    if offset <= matched < offset + limit:
+                        page.append({"mbid": mbid})
+                    matched += 1
+        return page, matched
+
+    def _record_decided(self, queue: dict, action: str, items: list[dict], at: str) -> None:
+        """In a queue transaction: the MBIDs to the compact list, the records to the history."""
+        key = "approved" if action == "approve" else "rejected"
+        listed = set(queue[key]) if action == "reject" else set()  # a rejected MBID is listed once
+        for item in items:
+            if item["mbid"] not in listed:
+                listed.add(item["mbid"])
+                queue[key].append(item["mbid"])
+        self.history.append(queue, [history_line(action, at, item) for item in items])
+
+    def _restore_approved(self, queue: dict, wanted: set[str], *, approved_at: str | None = None,
+                          kept_on_wishlist: set[str]) -> tuple[list[dict], list[WishlistEntry]]:
+        """Move approved items back to pending (in a queue transaction): (restored, wishlist entries to take off).
+
+        With ``approved_at``, only items approved at that moment (by that decision)
+        move. An entry stays on the wishlist when its album is in ``kept_on_wishlist``
+        (it was there before the approval) or another album approved since still
+        wants it (one approved before found it on the wishlist: ``kept_on_wishlist``).
+        Reads the history back to the decision only.
+        """
+        approved = set(queue["approved"])
+        found, since = self.history.find(queue, "approve", wanted & approved, at=approved_at)
+        back = [found[mbid]["item"] for mbid in dict.fromkeys(queue["approved"]) if mbid in found]
+        queue["approved"] = [mbid for mbid in queue["approved"] if mbid not in found]
+        pending = {item["mbid"] for item in queue["pending"]}
+        restored = [item for item in back if item["mbid"] not in pending]
+        queue["pending"].extend(restored)
+        still_approved = approved - set(found)
+        still_wanted = {_wishlist_entry_for(line["item"]).key for line in since
+                        if line["item"]["mbid"] in still_approved}
+        unwanted = [_wishlist_entry_for(item) for item in back if item["mbid"] not in kept_on_wishlist]
+        return restored, [entry for entry in unwanted if entry.key not in still_wanted]
+
+    def _restore_rejected(self, queue: dict, mbids: list[str], *, rejected_at: str | None = None) -> list[dict]:
+        """Take MBIDs off the rejected list (in a queue transaction); items the history kept go back to pending.
+
+        With ``rejected_at``, only items rejected at that moment (by that decision) are touched.
+        """
+        wanted = list(dict.fromkeys(mbids))
+        rejected = set(queue["rejected"])
+        found, _ = self.history.find(queue, "reject", set(wanted) & rejected, at=rejected_at)
+        drop = set(found) if rejected_at is not None else set(wanted)
+        queue["rejected"] = [mbid for mbid in queue["rejected"] if mbid not in drop]
+        pending = {item["mbid"] for item in queue["pending"]}
+        restored = []
+        for mbid in wanted:
+            item = found[mbid]["item"] if mbid in found else None
+            if item is not None and mbid not in pending:
+                queue["pending"].append(item)
+                restored.append(item)
+        return restored
 
     # block list ------------------------------------------------------------------
 
@@ -253,7 +385,7 @@ class QueueRecords:
         if not name:
             raise ValueError("artist is empty")
         key = artist_key(name)
-        with self.store.transaction(PENDING_QUEUE) as queue:
+        with self._queue_transaction() as queue:
             moved, kept = [], []
             for item in queue["pending"]:
                 (moved if artist_key(item.get("artist") or "") == key else kept).append(item)
@@ -261,7 +393,7 @@ class QueueRecords:
                 if key not in {artist_key(other) for other in blocked}:
                     blocked.append(name)
             queue["pending"] = kept
-            _record_rejected(queue, moved, utc_now_iso())
+            self._record_decided(queue, "reject", moved, utc_now_iso())
         return moved
 
     def unblock_artist(self, name: str) -> bool:
@@ -282,6 +414,11 @@ _SORT_KEYS: dict[str, Callable[[dict], Any]] = {
 }
 SORTS = tuple(_SORT_KEYS)
 
+def _from_before_history(queue: dict) -> bool:
+    """A queue file from before history/: records in ``approved``, or ``rejected_info``."""
+    return "rejected_info" in queue or any(isinstance(entry, dict) for entry in queue["approved"])
+
+
 def _approved_mbid(entry: dict | str) -> str:
     return entry["mbid"] if isinstance(entry, dict) else entry
 
@@ -295,50 +432,8 @@ def _take_pending(queue: dict, wanted: set[str]) -> list[dict]:
     return moved
 
 
-def _restore_approved(queue: dict, wanted: set[str], *, approved_at: str | None = None,
-                      kept_on_wishlist: set[str]) -> tuple[list[dict], list[WishlistEntry]]:
-    """Move approved items back to pending (in a queue transaction): (restored, wishlist entries to take off).
-
-    With ``approved_at``, only items approved at that moment (by that decision)
-    move. An entry stays on the wishlist when its album is in ``kept_on_wishlist``
-    (it was there before the approval) or another approved item still wants it.
-    """
-    back, kept = [], []
-    for entry in queue["approved"]:
-        ours = isinstance(entry, dict) and entry["mbid"] in wanted
-        if ours and approved_at is not None:
-            ours = entry.get("approved_at") == approved_at
-        (back if ours else kept).append(entry)
-    pending = {item["mbid"] for item in queue["pending"]}
-    restored = [_without(item, "approved_at") for item in back if item["mbid"] not in pending]
-    still_wanted = {_wishlist_entry_for(entry).key for entry in kept if isinstance(entry, dict)}
-    unwanted = [_wishlist_entry_for(item) for item in back if item["mbid"] not in kept_on_wishlist]
-    queue["approved"] = kept
-    queue["pending"].extend(restored)
-    return restored, [entry for entry in unwanted if entry.key not in still_wanted]
 
 
-def _restore_rejected(queue: dict, mbids: list[str], *, rejected_at: str | None = None) -> list[dict]:
-    """Take MBIDs off the rejected list (in a queue transaction); items with kept details go back to pending.
-
-    With ``rejected_at``, only items rejected at that moment (by that decision) are touched.
-    """
-    wanted = list(dict.fromkeys(mbids))
-    if rejected_at is not None:
-        info = queue["rejected_info"]
-        wanted = [mbid for mbid in wanted
-                  if isinstance(info.get(mbid), dict) and info[mbid].get("rejected_at") == rejected_at]
-    drop = set(wanted)
-    queue["rejected"] = [mbid for mbid in queue["rejected"] if mbid not in drop]
-    pending = {item["mbid"] for item in queue["pending"]}
-    restored = []
-    for mbid in wanted:
-        info = queue["rejected_info"].pop(mbid, None)
-        if isinstance(info, dict) and mbid not in pending:
-            item = _without(info, "rejected_at")
-            queue["pending"].append(item)
-            restored.append(item)
-    return restored
 
 
 def _forget_old_undos(undoable: dict, now: str, room: int = 0) -> None:
@@ -354,29 +449,4 @@ def _split_by_mbid(items: list[dict], wanted: set[str]) -> tuple[list[dict], lis
     for item in items:
         (chosen if item["mbid"] in wanted else rest).append(item)
     return chosen, rest
-
-
-def _without(item: dict, key: str) -> dict:
-    return {k: v for k, v in item.items() if k != key}
-
-
-def _record_rejected(queue: dict, items: list[dict], now: str) -> None:
-    rejected = set(queue["rejected"])
-    for item in items:
-        if item["mbid"] not in rejected:
-            rejected.add(item["mbid"])
-            queue["rejected"].append(item["mbid"])
-        queue["rejected_info"][item["mbid"]] = {**item, "rejected_at": now}
-
-
-def _with_text(items: list[dict], text: str | None) -> list[dict]:
-    if not text:
-        return items
-    needle = text.casefold()
-    return [item for item in items
-            if needle in (item.get("artist") or "").casefold() or needle in (item.get("album") or "").casefold()]
-
-
-def _page(items: list[dict], offset: int, limit: int) -> tuple[list[dict], int]:
-    return items[offset : offset + limit], len(items)
 

@@ -324,8 +324,15 @@ PENDING_QUEUE = Record(optional={
     # Older files keep approved albums as bare MBIDs.
     "approved": ListOf(OneOf(TEXT, QUEUE_ITEM.extended(optional={"approved_at": Maybe(TEXT)}))),
     "rejected": ListOf(TEXT),
+    # Files from before history/: the rejected albums' records (moved to history/ on first start).
     "rejected_info": MapOf(QUEUE_ITEM.extended(optional={"rejected_at": Maybe(TEXT)})),
+    # How far history/ is written for sure: the newest segment and its length in bytes.
+    "history": Record(required={"segment": TEXT, "length": NUMBER}),
 })
+
+#: One line of a history/YYYY-MM.jsonl segment: a decision and the album's record.
+HISTORY_LINE = Record(required={"action": Choice("approve", "reject"), "item": QUEUE_ITEM},
+                      optional={"at": Maybe(TEXT)})
 
 QUEUE_UNDO = MapOf(Record(
     required={"action": Choice("approve", "reject"), "at": TEXT, "expires_at": TEXT, "mbids": ListOf(TEXT)},

@@ -21,8 +21,8 @@ are written, before any file is replaced, so nothing changes. Every such
 cause in plain words.
 
 Parsed JSON is cached per process, keyed by the file's inode, mtime and size
-(every write is a new inode), so a page load of a large queue costs a stat,
-not a parse. Cached objects are shared: callers must treat what ``read``
+(every write is a new inode), checked with a stat before any byte is read: a
+page load of a large queue costs a stat, not a read and a parse. Cached objects are shared: callers must treat what ``read``
 returns as read-only and change data only inside ``transaction``.
 """
 from __future__ import annotations
@@ -148,12 +148,11 @@ def _json_encode(value: Any) -> bytes:
 def _fill_queue(doc: dict) -> dict:
     for key in ("pending", "approved", "rejected"):
         doc.setdefault(key, [])
-    doc.setdefault("rejected_info", {})
     return doc
 
 
 def _empty_queue() -> dict:
-    return {"pending": [], "approved": [], "rejected": [], "rejected_info": {}}
+    return {"pending": [], "approved": [], "rejected": []}
 
 
 def _decode_settings(raw: bytes) -> dict:
@@ -240,6 +239,7 @@ class Store:
     def __init__(self, data_dir: str | os.PathLike):
         self.data_dir = Path(data_dir).absolute()
         self._cache: dict[str, tuple[tuple[int, int, int], Any]] = {}
+        self._derived: dict[tuple[str, Any], tuple[Any, Any]] = {}  # see derived()
         self._ready = False
         self._local = threading.local()  # the outermost transaction of each thread
         #: What this Store moved aside, "NAME (reason)", oldest first: a job run reports its share.
@@ -304,11 +304,19 @@ class Store:
     def read(self, file: DataFile) -> Any:
         """The file's current content (shared and read-only), or its default when absent."""
         path = self.path(file)
+        cached = self._cache.get(file.filename)
+        if cached:
+            # A stat, not a read, tells whether the cached parse is still good:
+            # every write is a rename (a new inode), so an unchanged version means unchanged bytes.
+            try:
+                if _version(os.stat(path)) == cached[0]:
+                    return cached[1]
+            except FileNotFoundError:
+                return file.default()
         try:
             raw, key = self._read_bytes(path)
         except FileNotFoundError:
             return file.default()
-        cached = self._cache.get(file.filename)
         if cached and cached[0] == key:
             return cached[1]
         try:
@@ -318,6 +326,21 @@ class Store:
             with self.lock(file.filename):
                 return self._load_locked(file)
         self._cache[file.filename] = (key, value)
+        return value
+
+    def derived(self, file: DataFile, name: Any, compute: Callable[[Any], Any]) -> Any:
+        """``compute(content)`` of the file's current content, kept until the file changes.
+
+        For what a page works out from a large file every time (the queue's sort
+        orders, its sources): keyed by the cached parse itself, which a new
+        version of the file replaces. Shared and read-only, like ``read``'s.
+        """
+        content = self.read(file)
+        kept = self._derived.get((file.filename, name))
+        if kept is not None and kept[0] is content:
+            return kept[1]
+        value = compute(content)
+        self._derived[(file.filename, name)] = (content, value)
         return value
 
     def refresh(self, file: DataFile) -> bool:

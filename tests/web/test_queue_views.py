@@ -259,7 +259,7 @@ def test_it_undoes_a_bulk_rejection(client, repository, queue):
     assert undone.status_code == 200 and "Undone: 2 albums back in the queue." in undone.text
     assert mbids_of(undone) == [item["mbid"] for item in queue]
     queue_file = repository.queue()
-    assert queue_file["rejected"] == [] and queue_file["rejected_info"] == {}
+    assert queue_file["rejected"] == [] and repository.rejected_page() == ([], 0)
     assert [repository.find_pending(item["mbid"]) for item in queue] == queue
 
 

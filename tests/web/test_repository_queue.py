@@ -53,7 +53,7 @@ def test_it_unrejects_back_into_the_queue(repository):
     assert repository.unreject([item["mbid"]]) == [item]
     queue = repository.queue()
     assert queue["pending"] == [item]
-    assert queue["rejected"] == [] and queue["rejected_info"] == {}
+    assert queue["rejected"] == [] and repository.rejected_page() == ([], 0)
     # it can be suggested and decided again
     repository.reject([item["mbid"]])
     assert repository.queue()["rejected"] == [item["mbid"]]
@@ -233,7 +233,7 @@ def test_it_undoes_a_bulk_rejection(repository):
 
     assert action == "reject" and restored == items
     queue = repository.queue()
-    assert queue["pending"] == items and queue["rejected"] == [] and queue["rejected_info"] == {}
+    assert queue["pending"] == items and queue["rejected"] == [] and repository.rejected_page() == ([], 0)
 
 
 def test_it_puts_back_only_what_the_bulk_decision_left_where_it_was(repository):
@@ -246,7 +246,7 @@ def test_it_puts_back_only_what_the_bulk_decision_left_where_it_was(repository):
     _, restored = repository.undo_decision(undo_id, now=T0 + timedelta(seconds=5))
 
     assert restored == [untouched]
-    assert [i["mbid"] for i in repository.queue()["approved"]] == [again["mbid"]]
+    assert repository.queue()["approved"] == [again["mbid"]]
     assert wishlist_texts(repository) == [WishlistEntry.create(again["artist"], again["album"]).text]
 
 

@@ -1,0 +1,279 @@
+"""The history of decisions: ``history/YYYY-MM.jsonl``, appended to, never rewritten.
+
+``pending_queue.json`` keeps only what a decision must check: the pending
+albums, and the MBIDs of the approved and rejected ones. The full record of
+each decided album goes to a segment of this history, one JSON line per
+decision (``{"action": "approve", "at": "…", "item": {…}}``), in the segment of
+the decision's month. A decision appends a line and rewrites only the queue;
+only the History page, an undo and an un-reject read the history, newest
+first, a block at a time from the end of the newest segment.
+
+All or nothing without a journal: the queue file says how far the history is
+written for sure (``"history": {"segment": "2026-12.jsonl", "length": N}``).
+A decision appends its lines (fsynced) under the queue's lock, inside the
+queue's transaction, and only then is the queue file with the new length
+renamed into place: that rename is the commit, as for every other file. A
+crash or a failed write between the two leaves lines past the recorded length,
+which no reader looks at and the next append cuts off; a torn last line is the
+same case. Segments older than the recorded one are complete; newer ones have
+nothing committed. With no record at all (a queue moved aside as damaged) every
+segment is read whole. A line that is not JSON or not the shape
+``shapes.HISTORY_LINE`` says (a hand edit) is skipped, logged once and listed
+in ``damaged``: it never breaks a page or a decision.
+
+The segments are written only under the lock of ``pending_queue.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from datetime import datetime, timezone
+from typing import Iterator
+
+import orjson
+
+from app.repository import shapes
+from app.repository.store import Store, storage_errors
+
+log = logging.getLogger("resonance.repository")
+
+HISTORY_DIR = "history"
+_SEGMENT_NAME = re.compile(r"^\d{4}-\d{2}\.jsonl$")
+_MONTH = re.compile(r"^\d{4}-\d{2}")
+#: Bytes read at a time from the end of a segment.
+BLOCK = 64 * 1024
+
+
+def segment_for(at: str | None) -> str:
+    """The segment a decision made ``at`` (ISO-8601) belongs to: its month, or this month."""
+    if at and _MONTH.match(at):
+        return f"{at[:7]}.jsonl"
+    return datetime.now(timezone.utc).strftime("%Y-%m.jsonl")
+
+
+def history_line(action: str, at: str | None, item: dict) -> dict:
+    return {"action": action, "at": at, "item": item}
+
+
+class History:
+    """Appends to and reads the segments of one data dir's history."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.folder = store.data_dir / HISTORY_DIR
+        #: Lines skipped because they are damaged: "2026-12.jsonl at byte N: reason".
+        self.damaged: dict[tuple[str, int], str] = {}
+
+    # -- writing (in a transaction on pending_queue.json) ------------------------------
+
+    def append(self, queue: dict, lines: list[dict]) -> None:
+        """Append ``lines`` (fsynced) and record the new length in ``queue``; its commit commits them."""
+        if not lines:
+            return
+        marker = queue.get("history")
+        segment = segment_for(lines[-1]["at"])
+        if marker and marker["segment"] > segment:
+            segment = marker["segment"]  # a clock set back: never write behind the record
+        data = b"".join(orjson.dumps(line) + b"\n" for line in lines)
+        path = self.folder / segment
+        with storage_errors(self.store.data_dir, path):
+            created_folder = not self.folder.is_dir()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if marker and marker["segment"] != segment:
+                self._cut(marker["segment"], marker["length"])  # what follows the record never happened
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                committed = self._committed_length(marker, segment, size)
+                if size > committed:
+                    os.ftruncate(fd, committed)
+                    size = committed
+                elif size and not self._ends_a_line(path, size):
+                    data = b"\n" + data  # no record to cut to: a torn line stays a line of its own
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if size == 0:
+                _fsync_folder(self.folder)  # a new segment: its name must reach the disk too
+            if created_folder:
+                _fsync_folder(self.store.data_dir)
+        queue["history"] = {"segment": segment, "length": size + len(data)}
+
+    @staticmethod
+    def _committed_length(marker: dict | None, segment: str, size: int) -> int:
+        if marker is None:
+            return size  # no record: keep everything there is
+        if marker["segment"] == segment:
+            return min(marker["length"], size)
+        return 0  # a segment newer than the record holds nothing committed
+
+    def _cut(self, segment: str, length: int) -> None:
+        path = self.folder / segment
+        try:
+            if path.stat().st_size > length:
+                os.truncate(path, length)
+        except FileNotFoundError:
+            pass
+
+    @staticmethod
+    def _ends_a_line(path, size: int) -> bool:
+        with open(path, "rb") as handle:
+            handle.seek(size - 1)
+            return handle.read(1) == b"\n"
+
+    # -- moving a queue file from before history/ (see QueueRecords.move_history_out) ----------
+
+    def move_in(self, queue: dict, queue_path) -> None:
+        """In a transaction on that queue: its records to whole new segments, MBIDs only left in it."""
+        copy = queue_path.with_name(queue_path.name + ".before-history")
+        lines = [history_line("approve", entry.get("approved_at"), _without(entry, "approved_at"))
+                 for entry in queue["approved"] if isinstance(entry, dict)]
+        info = queue.get("rejected_info") or {}
+        lines += [history_line("reject", info[mbid].get("rejected_at"), _without(info[mbid], "rejected_at"))
+                  for mbid in dict.fromkeys(queue["rejected"]) if isinstance(info.get(mbid), dict)]
+        by_segment: dict[str, list[dict]] = {}
+        # Oldest first in each segment; a record without a date goes first in this month's.
+        for line in sorted(lines, key=lambda line: (segment_for(line["at"]), line["at"] or "")):
+            by_segment.setdefault(segment_for(line["at"]), []).append(line)
+        with storage_errors(self.store.data_dir, copy):
+            if not copy.exists():
+                _write_whole(copy, queue_path.read_bytes())
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for segment, its_lines in by_segment.items():
+                _write_whole(self.folder / segment, b"".join(orjson.dumps(line) + b"\n" for line in its_lines))
+            _fsync_folder(self.folder)
+            _fsync_folder(self.store.data_dir)
+        queue["approved"] = [entry["mbid"] if isinstance(entry, dict) else entry for entry in queue["approved"]]
+        queue.pop("rejected_info", None)
+        if by_segment:
+            newest = max(by_segment)
+            queue["history"] = {"segment": newest, "length": (self.folder / newest).stat().st_size}
+        log.warning("pending_queue.json: %d decided albums moved to %s/ (the file as it was: %s)",
+                    len(lines), HISTORY_DIR, copy.name)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def segments(self, queue: dict) -> list[tuple[str, int | None]]:
+        """(segment name, bytes to read or None for all), newest first: what is committed."""
+        try:
+            names = sorted((name for name in os.listdir(self.folder) if _SEGMENT_NAME.match(name)), reverse=True)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        marker = queue.get("history")
+        if marker is None:
+            return [(name, None) for name in names]
+        return [(name, marker["length"] if name == marker["segment"] else None)
+                for name in names if name <= marker["segment"]]
+
+    def lines(self, queue: dict, *, back_to: str | None = None) -> Iterator[dict]:
+        """Every committed, sound line, newest first; with ``back_to`` (a segment name), none older."""
+        for name, limit in self.segments(queue):
+            if back_to is not None and name < back_to:
+                return
+            yield from self._segment_lines(name, limit)
+
+    def _segment_lines(self, name: str, limit: int | None) -> Iterator[dict]:
+        try:
+            handle = open(self.folder / name, "rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            end = os.fstat(handle.fileno()).st_size
+            if limit is not None:
+                end = min(end, limit)
+            for offset, raw in _lines_from_end(handle, end):
+                line = self._parse(name, offset, raw)
+                if line is not None:
+                    yield line
+
+    def _parse(self, name: str, offset: int, raw: bytes) -> dict | None:
+        try:
+            line = orjson.loads(raw)
+            shapes.check(shapes.HISTORY_LINE, line)
+            return line
+        except orjson.JSONDecodeError as exc:
+            reason = f"not valid JSON: {exc}"
+        except shapes.ShapeError as exc:
+            reason = f"wrong shape: {exc}"
+        if (name, offset) not in self.damaged:
+            self.damaged[(name, offset)] = reason
+            log.error("%s/%s: the line at byte %d could not be read (%s); skipped", HISTORY_DIR, name, offset, reason)
+        return None
+
+    def damaged_lines(self) -> list[str]:
+        return [f"{HISTORY_DIR}/{name} at byte {offset}: {reason}"
+                for (name, offset), reason in sorted(self.damaged.items())]
+
+    def find(self, queue: dict, action: str, mbids: set[str], *, at: str | None = None
+             ) -> tuple[dict[str, dict], list[dict]]:
+        """The newest ``action`` line of each of ``mbids``, reading only as far back as needed.
+
+        With ``at``, a line counts only when the newest one of its album was made
+        at that moment (that decision, not a later one), and nothing older than
+        ``at`` is read. Returns (mbid -> line, the other lines of that action
+        read on the way: decisions made since).
+        """
+        wanted = set(mbids)
+        found: dict[str, dict] = {}
+        since: list[dict] = []
+        if not wanted:
+            return found, since
+        for line in self.lines(queue, back_to=segment_for(at) if at else None):
+            if at is not None and (line.get("at") or "") < at:
+                break
+            if line["action"] != action:
+                continue
+            mbid = line["item"]["mbid"]
+            if mbid in wanted:
+                wanted.discard(mbid)
+                if at is None or line.get("at") == at:
+                    found[mbid] = line
+                if not wanted:
+                    break
+            else:
+                since.append(line)
+        return found, since
+
+
+def _lines_from_end(handle, end: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, line) of the first ``end`` bytes of a file, last line first, a block at a time."""
+    position, tail = end, b""
+    while position > 0:
+        size = min(BLOCK, position)
+        position -= size
+        handle.seek(position)
+        block = handle.read(size) + tail
+        pieces = block.split(b"\n")
+        tail = pieces[0]
+        offset = position + len(block)
+        for piece in reversed(pieces[1:]):
+            offset -= len(piece) + 1
+            if piece.strip():
+                yield offset + 1, piece
+    if tail.strip():
+        yield 0, tail
+
+
+def _without(item: dict, key: str) -> dict:
+    return {k: v for k, v in item.items() if k != key}
+
+
+def _write_whole(path, data: bytes) -> None:
+    """A whole new file: temp file beside it, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_folder(folder) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
