@@ -90,7 +90,7 @@ class History:
                 if size > committed:
                     os.ftruncate(fd, committed)
                     size = committed
-                elif size and not self._ends_a_line(path, size):
+                elif marker is None and size and not self._ends_a_line(path, size):
                     data = b"\n" + data  # no record to cut to: a torn line stays a line of its own
                 os.write(fd, data)
                 os.fsync(fd)
@@ -214,26 +214,28 @@ class History:
         With ``at``, a line counts only when the newest one of its album was made
         at that moment (that decision, not a later one), and nothing older than
         ``at`` is read. Returns (mbid -> line, the other lines of that action
-        read on the way: decisions made since).
+        read on the way: decisions made since, or with the oldest one found).
         """
         wanted = set(mbids)
         found: dict[str, dict] = {}
         since: list[dict] = []
         if not wanted:
             return found, since
+        last_at: str | None = None
         for line in self.lines(queue, back_to=segment_for(at) if at else None):
             if at is not None and (line.get("at") or "") < at:
                 break
+            if not wanted and line.get("at") != last_at:
+                break  # the decisions made with the last one found are read too
             if line["action"] != action:
                 continue
             mbid = line["item"]["mbid"]
             if mbid in wanted:
                 wanted.discard(mbid)
+                last_at = line.get("at")
                 if at is None or line.get("at") == at:
                     found[mbid] = line
-                if not wanted:
-                    break
-            else:
+            elif mbid not in found:
                 since.append(line)
         return found, since
 

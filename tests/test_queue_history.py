@@ -1,0 +1,234 @@
+"""The decided albums' records in history/YYYY-MM.jsonl; only their MBIDs in pending_queue.json."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from datetime import datetime, timezone
+
+import orjson
+import pytest
+from factories import make_queue_item
+
+from app.repository import Repository, StorageError
+from app.repository.store import Store
+
+
+def at(year: int, month: int, day: int = 5) -> datetime:
+    return datetime(year, month, day, 8, 0, tzinfo=timezone.utc)
+
+
+def decide(repository, action, items, moment):
+    repository.add_pending(items)
+    moved, _ = repository.decide_many(action, [item["mbid"] for item in items], now=moment)
+    assert len(moved) == len(items)
+
+
+def segment_lines(data_dir, name):
+    return [json.loads(line) for line in (data_dir / "history" / name).read_text().splitlines()]
+
+
+def test_it_keeps_only_mbids_in_the_queue_file_and_records_in_month_segments(repository, data_dir):
+    approved, rejected = make_queue_item(album="Cross"), make_queue_item(album="Discovery")
+    decide(repository, "approve", [approved], at(2026, 1))
+    decide(repository, "reject", [rejected], at(2026, 2))
+
+    queue = json.loads((data_dir / "pending_queue.json").read_text())
+    assert queue["approved"] == [approved["mbid"]] and queue["rejected"] == [rejected["mbid"]]
+    assert "rejected_info" not in queue
+    assert segment_lines(data_dir, "2026-01.jsonl") == [
+        {"action": "approve", "at": "2026-01-05T08:00:00Z", "item": approved}]
+    assert segment_lines(data_dir, "2026-02.jsonl") == [
+        {"action": "reject", "at": "2026-02-05T08:00:00Z", "item": rejected}]
+
+
+def test_it_never_suggests_a_decided_album_again(repository, data_dir):
+    approved, rejected = make_queue_item(), make_queue_item()
+    decide(repository, "approve", [approved], at(2026, 1))
+    decide(repository, "reject", [rejected], at(2026, 2))
+
+    fresh = Repository(data_dir)  # another process: only the compact lists to go by
+    assert {approved["mbid"], rejected["mbid"]} <= fresh.seen_mbids()
+    assert fresh.add_pending([approved, rejected]) == []
+    assert fresh.queue()["pending"] == []
+
+
+def test_it_pages_the_history_newest_first_across_month_segments(repository, data_dir):
+    months = [at(2025, 11), at(2025, 12), at(2026, 1)]
+    albums = {moment: [make_queue_item(), make_queue_item()] for moment in months}
+    for moment, items in albums.items():
+        decide(repository, "approve", items, moment)
+    decide(repository, "reject", [make_queue_item()], at(2026, 1, 6))
+    newest_first = [item["mbid"] for moment in reversed(months) for item in reversed(albums[moment])]
+
+    fresh = Repository(data_dir)
+    pages = [fresh.approved_page(offset=offset, limit=4) for offset in (0, 4)]
+    assert [page[1] for page in pages] == [6, 6]
+    assert [item["mbid"] for page, _ in pages for item in page] == newest_first
+    assert pages[0][0][0]["approved_at"] == "2026-01-05T08:00:00Z"
+    assert sorted(os.listdir(data_dir / "history")) == ["2025-11.jsonl", "2025-12.jsonl", "2026-01.jsonl"]
+    oldest = albums[months[0]][0]
+    assert fresh.approved_page(text=oldest["album"]) == ([{**oldest, "approved_at": "2025-11-05T08:00:00Z"}], 1)
+
+
+def test_it_undoes_a_decision_from_the_history(repository, data_dir):
+    earlier, later = make_queue_item(artist="Justice", album="Cross"), make_queue_item()
+    repository.add_pending([earlier])
+    _, undo_id = repository.decide_many("approve", [earlier["mbid"]], now=datetime.now(timezone.utc))
+    decide(repository, "approve", [later], datetime.now(timezone.utc))  # written after it
+
+    action, restored = Repository(data_dir).undo_decision(undo_id)
+
+    assert action == "approve" and restored == [earlier]
+    assert [entry.text for entry in repository.wishlist_entries()] == [later["artist"] + " - " + later["album"]]
+    assert repository.queue()["approved"] == [later["mbid"]]
+    assert [item["mbid"] for item in repository.approved_page()[0]] == [later["mbid"]]
+
+
+def test_it_unrejects_an_album_rejected_months_ago(repository, data_dir):
+    old = make_queue_item()
+    decide(repository, "reject", [old], at(2025, 3))
+    decide(repository, "reject", [make_queue_item() for _ in range(3)], at(2026, 1))
+
+    fresh = Repository(data_dir)
+    assert fresh.unreject([old["mbid"]]) == [old]
+    assert old["mbid"] not in fresh.queue()["rejected"]
+    assert fresh.find_pending(old["mbid"]) == old
+    assert old["mbid"] not in [item["mbid"] for item in fresh.rejected_page()[0]]
+
+
+def test_it_undoes_a_single_approval_and_approves_again(repository):
+    item = make_queue_item()
+    repository.add_pending([item])
+    repository.approve([item["mbid"]])
+    assert repository.undo_approve([item["mbid"]]) == [item]
+    repository.approve([item["mbid"]])
+    assert repository.approved_page()[1] == 1 and repository.approved_page()[0][0]["mbid"] == item["mbid"]
+
+
+def test_it_forgets_history_lines_whose_queue_change_was_not_written(repository, data_dir, monkeypatch):
+    kept, lost = make_queue_item(), make_queue_item()
+    repository.add_pending([kept, lost])
+    repository.approve([kept["mbid"]])
+    real_write_temp = Store._write_temp
+
+    def full_disk_for_the_queue(store, file, data):
+        if file.filename == "pending_queue.json":
+            raise StorageError(store.data_dir, store.path(file), OSError(errno.ENOSPC, "No space left on device"))
+        return real_write_temp(store, file, data)
+
+    monkeypatch.setattr(Store, "_write_temp", full_disk_for_the_queue)
+    with pytest.raises(StorageError):
+        repository.approve([lost["mbid"]])
+    monkeypatch.undo()
+
+    fresh = Repository(data_dir)
+    assert [item["mbid"] for item in fresh.approved_page()[0]] == [kept["mbid"]]
+    assert fresh.find_pending(lost["mbid"]) == lost
+    fresh.reject([lost["mbid"]])  # the next decision cuts the line that never happened
+    [segment] = os.listdir(data_dir / "history")
+    assert [(line["action"], line["item"]["mbid"]) for line in segment_lines(data_dir, segment)] == [
+        ("approve", kept["mbid"]), ("reject", lost["mbid"])]
+
+
+def test_it_skips_a_torn_last_line_and_cuts_it_at_the_next_decision(repository, data_dir):
+    first, second = make_queue_item(), make_queue_item()
+    decide(repository, "approve", [first], at(2026, 1))
+    path = data_dir / "history" / "2026-01.jsonl"
+    with open(path, "ab") as handle:  # a crash in the middle of an append
+        handle.write(b'{"action": "approve", "at": "2026-01-05T09:00:00Z", "item": {"artist": "Ju')
+
+    fresh = Repository(data_dir)
+    assert [item["mbid"] for item in fresh.approved_page()[0]] == [first["mbid"]]
+    decide(fresh, "approve", [second], at(2026, 1, 6))
+    assert [line["item"]["mbid"] for line in segment_lines(data_dir, "2026-01.jsonl")] == [first["mbid"], second["mbid"]]
+    assert fresh.damaged_history_lines() == []
+
+
+def test_it_skips_and_lists_a_damaged_line_and_decisions_go_on(repository, data_dir):
+    items = [make_queue_item() for _ in range(3)]
+    decide(repository, "reject", items, at(2026, 1))
+    path = data_dir / "history" / "2026-01.jsonl"
+    lines = path.read_bytes().split(b"\n")
+    lines[1] = b'{"action": "reject", "item": 5' + b" " * (len(lines[1]) - 30)  # hand-edited, same length
+    path.write_bytes(b"\n".join(lines))
+
+    fresh = Repository(data_dir)
+    page, total = fresh.rejected_page()
+    assert [item["mbid"] for item in page] == [items[2]["mbid"], items[0]["mbid"], items[1]["mbid"]]
+    assert "album" not in page[2]  # shown by its MBID only
+    [damaged] = fresh.damaged_history_lines()
+    assert damaged.startswith("history/2026-01.jsonl at byte ") and "not valid JSON" in damaged
+    assert fresh.unreject([items[0]["mbid"]]) == [items[0]]
+    assert fresh.unreject([items[1]["mbid"]]) == []  # its record is lost: only forgotten
+    assert fresh.queue()["rejected"] == [items[2]["mbid"]]
+
+
+# --- a data dir from before history/ -------------------------------------------------
+
+
+def old_data_dir(data_dir):
+    """A data dir as the version before history/ wrote it: records in approved and rejected_info."""
+    pending = [make_queue_item() for _ in range(2)]
+    approved = [{**make_queue_item(), "approved_at": "2025-12-01T10:00:00Z"},
+                {**make_queue_item(), "approved_at": "2026-01-02T10:00:00Z"}]
+    rejected = [{**make_queue_item(), "rejected_at": "2025-11-03T10:00:00Z"}]
+    queue = {"pending": pending, "approved": ["bare-approved-mbid", *approved],
+             "rejected": ["bare-rejected-mbid", rejected[0]["mbid"]],
+             "rejected_info": {rejected[0]["mbid"]: rejected[0]}}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    raw = orjson.dumps(queue, option=orjson.OPT_INDENT_2) + b"\n"
+    (data_dir / "pending_queue.json").write_bytes(raw)
+    return raw, pending, approved, rejected
+
+
+def strip(item, key):
+    return {k: v for k, v in item.items() if k != key}
+
+
+def test_it_moves_the_history_out_of_an_old_queue_file_once(data_dir):
+    raw, pending, approved, rejected = old_data_dir(data_dir)
+
+    repository = Repository(data_dir)
+    queue = repository.queue()
+
+    assert queue["pending"] == pending
+    assert queue["approved"] == ["bare-approved-mbid", approved[0]["mbid"], approved[1]["mbid"]]
+    assert queue["rejected"] == ["bare-rejected-mbid", rejected[0]["mbid"]] and "rejected_info" not in queue
+    assert (data_dir / "pending_queue.json.before-history").read_bytes() == raw
+    assert sorted(os.listdir(data_dir / "history")) == ["2025-11.jsonl", "2025-12.jsonl", "2026-01.jsonl"]
+    page, total = repository.approved_page()
+    assert total == 3 and page == [approved[1], approved[0], {"mbid": "bare-approved-mbid"}]
+    assert {"bare-approved-mbid", "bare-rejected-mbid", rejected[0]["mbid"]} <= repository.seen_mbids()
+    assert repository.unreject([rejected[0]["mbid"]]) == [strip(rejected[0], "rejected_at")]
+    assert repository.quarantined_files() == []
+
+    written = (data_dir / "pending_queue.json").stat()
+    Repository(data_dir).queue()  # the next start: nothing left to move
+    assert (data_dir / "pending_queue.json").stat().st_ino == written.st_ino
+
+
+def test_it_finishes_a_move_a_crash_interrupted(data_dir, monkeypatch):
+    raw, pending, approved, rejected = old_data_dir(data_dir)
+    real_replace = os.replace
+
+    def crash_before_the_queue(source, target, *args, **kwargs):
+        if os.fspath(target).endswith("pending_queue.json"):
+            raise OSError(errno.EIO, "Input/output error")
+        return real_replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", crash_before_the_queue)
+    with pytest.raises(StorageError):
+        Repository(data_dir).queue()
+    monkeypatch.undo()
+    assert (data_dir / "pending_queue.json").read_bytes() == raw  # the old layout, whole
+    assert os.listdir(data_dir / "history")  # segments written before the crash
+
+    repository = Repository(data_dir)
+    assert repository.queue()["approved"] == ["bare-approved-mbid", approved[0]["mbid"], approved[1]["mbid"]]
+    every_line = [line for name in sorted(os.listdir(data_dir / "history"))
+                  for line in segment_lines(data_dir, name)]
+    assert [line["item"]["mbid"] for line in every_line] == [
+        rejected[0]["mbid"], approved[0]["mbid"], approved[1]["mbid"]]  # each once
+    assert repository.rejected_page()[0][0] == rejected[0]
