@@ -1,4 +1,4 @@
-"""The decided albums' records in history/YYYY-MM.jsonl; only their MBIDs in pending_queue.json."""
+"""The decided albums in history/: records in YYYY-MM.jsonl segments, MBIDs in decided.txt; both appended to."""
 
 from __future__ import annotations
 
@@ -29,14 +29,16 @@ def segment_lines(data_dir, name):
     return [json.loads(line) for line in (data_dir / "history" / name).read_text().splitlines()]
 
 
-def test_it_keeps_only_mbids_in_the_queue_file_and_records_in_month_segments(repository, data_dir):
+def test_it_appends_decisions_to_history_and_keeps_them_out_of_the_queue_file(repository, data_dir):
     approved, rejected = make_queue_item(album="Cross"), make_queue_item(album="Discovery")
     decide(repository, "approve", [approved], at(2026, 1))
     decide(repository, "reject", [rejected], at(2026, 2))
 
     queue = json.loads((data_dir / "pending_queue.json").read_text())
-    assert queue["approved"] == [approved["mbid"]] and queue["rejected"] == [rejected["mbid"]]
+    assert queue["pending"] == [] and queue["approved"] == [] and queue["rejected"] == []
     assert "rejected_info" not in queue
+    assert (data_dir / "history" / "decided.txt").read_text() == f"approve {approved['mbid']}\nreject {rejected['mbid']}\n"
+    assert repository.approved_mbids() == [approved["mbid"]] and repository.rejected_mbids() == [rejected["mbid"]]
     assert segment_lines(data_dir, "2026-01.jsonl") == [
         {"action": "approve", "at": "2026-01-05T08:00:00Z", "item": approved}]
     assert segment_lines(data_dir, "2026-02.jsonl") == [
@@ -67,7 +69,7 @@ def test_it_pages_the_history_newest_first_across_month_segments(repository, dat
     assert [page[1] for page in pages] == [6, 6]
     assert [item["mbid"] for page, _ in pages for item in page] == newest_first
     assert pages[0][0][0]["approved_at"] == "2026-01-05T08:00:00Z"
-    assert sorted(os.listdir(data_dir / "history")) == ["2025-11.jsonl", "2025-12.jsonl", "2026-01.jsonl"]
+    assert sorted(os.listdir(data_dir / "history")) == ["2025-11.jsonl", "2025-12.jsonl", "2026-01.jsonl", "decided.txt"]
     oldest = albums[months[0]][0]
     assert fresh.approved_page(text=oldest["album"]) == ([{**oldest, "approved_at": "2025-11-05T08:00:00Z"}], 1)
 
@@ -82,7 +84,7 @@ def test_it_undoes_a_decision_from_the_history(repository, data_dir):
 
     assert action == "approve" and restored == [earlier]
     assert [entry.text for entry in repository.wishlist_entries()] == [later["artist"] + " - " + later["album"]]
-    assert repository.queue()["approved"] == [later["mbid"]]
+    assert repository.approved_mbids() == [later["mbid"]]
     assert [item["mbid"] for item in repository.approved_page()[0]] == [later["mbid"]]
 
 
@@ -93,7 +95,7 @@ def test_it_unrejects_an_album_rejected_months_ago(repository, data_dir):
 
     fresh = Repository(data_dir)
     assert fresh.unreject([old["mbid"]]) == [old]
-    assert old["mbid"] not in fresh.queue()["rejected"]
+    assert old["mbid"] not in fresh.rejected_mbids()
     assert fresh.find_pending(old["mbid"]) == old
     assert old["mbid"] not in [item["mbid"] for item in fresh.rejected_page()[0]]
 
@@ -127,7 +129,8 @@ def test_it_forgets_history_lines_whose_queue_change_was_not_written(repository,
     assert [item["mbid"] for item in fresh.approved_page()[0]] == [kept["mbid"]]
     assert fresh.find_pending(lost["mbid"]) == lost
     fresh.reject([lost["mbid"]])  # the next decision cuts the line that never happened
-    [segment] = os.listdir(data_dir / "history")
+    [segment] = [name for name in os.listdir(data_dir / "history") if name.endswith(".jsonl")]
+    assert (data_dir / "history" / "decided.txt").read_text() == f"approve {kept['mbid']}\nreject {lost['mbid']}\n"
     assert [(line["action"], line["item"]["mbid"]) for line in segment_lines(data_dir, segment)] == [
         ("approve", kept["mbid"]), ("reject", lost["mbid"])]
 
@@ -162,7 +165,7 @@ def test_it_skips_and_lists_a_damaged_line_and_decisions_go_on(repository, data_
     assert damaged.startswith("history/2026-01.jsonl at byte ") and "not valid JSON" in damaged
     assert fresh.unreject([items[0]["mbid"]]) == [items[0]]
     assert fresh.unreject([items[1]["mbid"]]) == []  # its record is lost: only forgotten
-    assert fresh.queue()["rejected"] == [items[2]["mbid"]]
+    assert fresh.rejected_mbids() == [items[2]["mbid"]]
 
 
 # --- a data dir from before history/ -------------------------------------------------
@@ -194,10 +197,11 @@ def test_it_moves_the_history_out_of_an_old_queue_file_once(data_dir):
     queue = repository.queue()
 
     assert queue["pending"] == pending
-    assert queue["approved"] == ["bare-approved-mbid", approved[0]["mbid"], approved[1]["mbid"]]
-    assert queue["rejected"] == ["bare-rejected-mbid", rejected[0]["mbid"]] and "rejected_info" not in queue
+    assert queue["approved"] == queue["rejected"] == [] and "rejected_info" not in queue
+    assert repository.approved_mbids() == ["bare-approved-mbid", approved[0]["mbid"], approved[1]["mbid"]]
+    assert repository.rejected_mbids() == ["bare-rejected-mbid", rejected[0]["mbid"]]
     assert (data_dir / "pending_queue.json.before-history").read_bytes() == raw
-    assert sorted(os.listdir(data_dir / "history")) == ["2025-11.jsonl", "2025-12.jsonl", "2026-01.jsonl"]
+    assert sorted(os.listdir(data_dir / "history")) == ["2025-11.jsonl", "2025-12.jsonl", "2026-01.jsonl", "decided.txt"]
     page, total = repository.approved_page()
     assert total == 3 and page == [approved[1], approved[0], {"mbid": "bare-approved-mbid"}]
     assert {"bare-approved-mbid", "bare-rejected-mbid", rejected[0]["mbid"]} <= repository.seen_mbids()
@@ -226,8 +230,8 @@ def test_it_finishes_a_move_a_crash_interrupted(data_dir, monkeypatch):
     assert os.listdir(data_dir / "history")  # segments written before the crash
 
     repository = Repository(data_dir)
-    assert repository.queue()["approved"] == ["bare-approved-mbid", approved[0]["mbid"], approved[1]["mbid"]]
-    every_line = [line for name in sorted(os.listdir(data_dir / "history"))
+    assert repository.approved_mbids() == ["bare-approved-mbid", approved[0]["mbid"], approved[1]["mbid"]]
+    every_line = [line for name in sorted(os.listdir(data_dir / "history")) if name.endswith(".jsonl")
                   for line in segment_lines(data_dir, name)]
     assert [line["item"]["mbid"] for line in every_line] == [
         rejected[0]["mbid"], approved[0]["mbid"], approved[1]["mbid"]]  # each once

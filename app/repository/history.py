@@ -40,6 +40,9 @@ from app.repository.store import Store, storage_errors
 log = logging.getLogger("resonance.repository")
 
 HISTORY_DIR = "history"
+#: The compact record of what is decided: one "approve MBID", "reject MBID", "undo-approve MBID"
+#: or "undo-reject MBID" a line, replayed in order.
+DECIDED = "decided.txt"
 _SEGMENT_NAME = re.compile(r"^\d{4}-\d{2}\.jsonl$")
 _MONTH = re.compile(r"^\d{4}-\d{2}")
 #: Bytes read at a time from the end of a segment.
@@ -57,58 +60,78 @@ def history_line(action: str, at: str | None, item: dict) -> dict:
     return {"action": action, "at": at, "item": item}
 
 
+def lines_bytes(lines: list[dict]) -> bytes:
+    return b"".join(orjson.dumps(line) + b"\n" for line in lines)
+
+
 class History:
     """Appends to and reads the segments of one data dir's history."""
 
     def __init__(self, store: Store):
         self.store = store
         self.folder = store.data_dir / HISTORY_DIR
-        #: Lines skipped because they are damaged: "2026-12.jsonl at byte N: reason".
+        #: Lines skipped because they are damaged: (file name, byte offset) -> reason.
         self.damaged: dict[tuple[str, int], str] = {}
+        self._decided: tuple[int, int, dict, dict] | None = None  # inode, bytes read, approved, rejected
 
     # -- writing (in a transaction on pending_queue.json) ------------------------------
 
-    def append(self, queue: dict, lines: list[dict]) -> None:
-        """Append ``lines`` (fsynced) and record the new length in ``queue``; its commit commits them."""
-        if not lines:
+    def append(self, queue: dict, lines: list[dict], marks: list[str]) -> None:
+        """Append ``lines`` to their segment and ``marks`` ("approve MBID"...) to decided.txt, fsynced,
+        and record the new lengths in ``queue``: its commit commits them."""
+        if not lines and not marks:
             return
-        marker = queue.get("history")
-        segment = segment_for(lines[-1]["at"])
-        if marker and marker["segment"] > segment:
-            segment = marker["segment"]  # a clock set back: never write behind the record
-        data = b"".join(orjson.dumps(line) + b"\n" for line in lines)
-        path = self.folder / segment
-        with storage_errors(self.store.data_dir, path):
+        with storage_errors(self.store.data_dir, self.folder):
             created_folder = not self.folder.is_dir()
             self.folder.mkdir(parents=True, exist_ok=True)
-            if marker and marker["segment"] != segment:
-                self._cut(marker["segment"], marker["length"])  # what follows the record never happened
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            try:
-                size = os.fstat(fd).st_size
-                committed = self._committed_length(marker, segment, size)
-                if size > committed:
-                    os.ftruncate(fd, committed)
-                    size = committed
-                elif marker is None and size and not self._ends_a_line(path, size):
-                    data = b"\n" + data  # no record to cut to: a torn line stays a line of its own
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            if size == 0:
-                _fsync_folder(self.folder)  # a new segment: its name must reach the disk too
+            # No record (a queue file moved aside as damaged): everything there is counts.
+            marker = queue.get("history") or self._record_from_disk()
+            record = dict(marker)
+            if lines:
+                segment = segment_for(lines[-1]["at"])
+                if marker and marker.get("segment", "") > segment:
+                    segment = marker["segment"]  # a clock set back: never write behind the record
+                if marker and marker.get("segment") and marker["segment"] != segment:
+                    self._cut(marker["segment"], marker["length"])  # what follows the record never happened
+                committed = marker.get("length", 0) if marker and marker.get("segment") == segment else 0
+                record["segment"] = segment
+                record["length"] = self._append(self.folder / segment, lines_bytes(lines), committed)
+            if marks:
+                data = "".join(f"{mark}\n" for mark in marks).encode()
+                record["decided"] = self._append(self.folder / DECIDED, data, marker.get("decided", 0))
             if created_folder:
                 _fsync_folder(self.store.data_dir)
-        queue["history"] = {"segment": segment, "length": size + len(data)}
+        queue["history"] = record
 
-    @staticmethod
-    def _committed_length(marker: dict | None, segment: str, size: int) -> int:
-        if marker is None:
-            return size  # no record: keep everything there is
-        if marker["segment"] == segment:
-            return min(marker["length"], size)
-        return 0  # a segment newer than the record holds nothing committed
+    def _record_from_disk(self) -> dict:
+        """A record of what is on disk now, each file ended by a newline (a torn line stays a line of its own)."""
+        record: dict = {}
+        names = sorted(name for name in os.listdir(self.folder) if _SEGMENT_NAME.match(name))
+        if names:
+            record["segment"], record["length"] = names[-1], self._append(self.folder / names[-1], b"", None)
+        if (self.folder / DECIDED).exists():
+            record["decided"] = self._append(self.folder / DECIDED, b"", None)
+        return record
+
+    def _append(self, path, data: bytes, committed: int | None) -> int:
+        """Append to a file after cutting what follows ``committed`` (None: keep it all); its new length."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if committed is not None and size > committed:
+                os.ftruncate(fd, committed)
+                size = committed
+            elif committed is None and size and not self._ends_a_line(path, size):
+                data = b"\n" + data
+            if not data:
+                return size
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if size == 0:
+            _fsync_folder(self.folder)  # a new file: its name must reach the disk too
+        return size + len(data)
 
     def _cut(self, segment: str, length: int) -> None:
         path = self.folder / segment
@@ -138,19 +161,24 @@ class History:
         # Oldest first in each segment; a record without a date goes first in this month's.
         for line in sorted(lines, key=lambda line: (segment_for(line["at"]), line["at"] or "")):
             by_segment.setdefault(segment_for(line["at"]), []).append(line)
+        marks = [f"approve {entry['mbid'] if isinstance(entry, dict) else entry}" for entry in queue["approved"]]
+        marks += [f"reject {mbid}" for mbid in queue["rejected"]]
+        decided = "".join(f"{mark}\n" for mark in marks).encode()
         with storage_errors(self.store.data_dir, copy):
             if not copy.exists():
                 _write_whole(copy, queue_path.read_bytes())
             self.folder.mkdir(parents=True, exist_ok=True)
             for segment, its_lines in by_segment.items():
-                _write_whole(self.folder / segment, b"".join(orjson.dumps(line) + b"\n" for line in its_lines))
+                _write_whole(self.folder / segment, lines_bytes(its_lines))
+            _write_whole(self.folder / DECIDED, decided)
             _fsync_folder(self.folder)
             _fsync_folder(self.store.data_dir)
-        queue["approved"] = [entry["mbid"] if isinstance(entry, dict) else entry for entry in queue["approved"]]
+        queue["approved"], queue["rejected"] = [], []
         queue.pop("rejected_info", None)
+        queue["history"] = {"decided": len(decided)}
         if by_segment:
             newest = max(by_segment)
-            queue["history"] = {"segment": newest, "length": (self.folder / newest).stat().st_size}
+            queue["history"].update(segment=newest, length=(self.folder / newest).stat().st_size)
         log.warning("pending_queue.json: %d decided albums moved to %s/ (the file as it was: %s)",
                     len(lines), HISTORY_DIR, copy.name)
 
@@ -165,8 +193,8 @@ class History:
         marker = queue.get("history")
         if marker is None:
             return [(name, None) for name in names]
-        return [(name, marker["length"] if name == marker["segment"] else None)
-                for name in names if name <= marker["segment"]]
+        newest = marker.get("segment", "")
+        return [(name, marker["length"] if name == newest else None) for name in names if name <= newest]
 
     def lines(self, queue: dict, *, back_to: str | None = None) -> Iterator[dict]:
         """Every committed, sound line, newest first; with ``back_to`` (a segment name), none older."""
@@ -198,10 +226,53 @@ class History:
             reason = f"not valid JSON: {exc}"
         except shapes.ShapeError as exc:
             reason = f"wrong shape: {exc}"
+        self._report(name, offset, reason)
+        return None
+
+    def decided(self, queue: dict) -> tuple[dict[str, None], dict[str, None]]:
+        """The MBIDs approved and rejected now (dicts as ordered sets, oldest first): decided.txt replayed.
+
+        Kept parsed per process: when the file grew since, only the new bytes
+        are read. Shared and read-only, like the store's.
+        """
+        marker = queue.get("history")
+        path = self.folder / DECIDED
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return {}, {}
+        end = stat.st_size if marker is None else min(marker.get("decided", 0), stat.st_size)
+        cached = self._decided
+        if cached and cached[0] == stat.st_ino and cached[1] == end:
+            return cached[2], cached[3]
+        if cached and cached[0] == stat.st_ino and cached[1] < end:
+            start, approved, rejected = cached[1], dict(cached[2]), dict(cached[3])
+        else:
+            start, approved, rejected = 0, {}, {}
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            data = handle.read(end - start)
+        if marker is None and not data.endswith(b"\n"):
+            data = data[: data.rfind(b"\n") + 1]  # a torn last line: not yet
+        offset = start
+        for raw in data.split(b"\n")[:-1]:
+            verb, _, mbid = raw.decode("utf-8", "replace").partition(" ")
+            target = approved if verb.endswith("approve") else rejected
+            if verb in ("approve", "reject") and mbid:
+                target.pop(mbid, None)
+                target[mbid] = None
+            elif verb in ("undo-approve", "undo-reject") and mbid:
+                target.pop(mbid, None)
+            elif raw.strip():
+                self._report(DECIDED, offset, f"not a decision: {raw[:80]!r}")
+            offset += len(raw) + 1
+        self._decided = (stat.st_ino, start + len(data), approved, rejected)
+        return approved, rejected
+
+    def _report(self, name: str, offset: int, reason: str) -> None:
         if (name, offset) not in self.damaged:
             self.damaged[(name, offset)] = reason
             log.error("%s/%s: the line at byte %d could not be read (%s); skipped", HISTORY_DIR, name, offset, reason)
-        return None
 
     def damaged_lines(self) -> list[str]:
         return [f"{HISTORY_DIR}/{name} at byte {offset}: {reason}"

@@ -73,9 +73,8 @@ class QueueRecords:
         """Every album id a discovery source must not suggest again."""
         queue = self.queue()
         seen = {item["mbid"] for item in queue["pending"]}
-        seen.update(item["mbid"] for item in queue["approved"] if isinstance(item, dict))
-        seen.update(entry for entry in queue["approved"] if isinstance(entry, str))
-        seen.update(queue["rejected"])
+        for decided in self._decided(queue):
+            seen.update(decided)
         seen.update(self.store.read(PROCESSED))
         return seen
 
@@ -83,8 +82,8 @@ class QueueRecords:
         """Append validated items whose mbid is not pending, approved or rejected yet."""
         with self._queue_transaction() as queue:
             known = {item["mbid"] for item in queue["pending"]}
-            known.update(_approved_mbid(entry) for entry in queue["approved"])
-            known.update(queue["rejected"])
+            for decided in self._decided(queue):
+                known.update(decided)
             added = []
             for item in items:
                 if item["mbid"] not in known:
@@ -270,7 +269,7 @@ class QueueRecords:
     def approved_items(self) -> Iterator[dict]:
         """The records of the albums approved now, newest first (read from the history)."""
         queue = self.queue()
-        approved = self.store.derived(PENDING_QUEUE, ("decided", "approve"), lambda q: set(q["approved"]))
+        approved, _ = self._decided(queue)
         seen: set[str] = set()
         for line in self.history.lines(queue):
             mbid = line["item"]["mbid"]
@@ -291,7 +290,7 @@ class QueueRecords:
         """
         queue = self.queue()
         key = "approved" if action == "approve" else "rejected"
-        decided = self.store.derived(PENDING_QUEUE, ("decided", action), lambda q: set(q[key]))
+        decided = self._decided(queue)[0 if action == "approve" else 1]
         needle = text.casefold() if text else None
         page: list[dict] = []
         seen: set[str] = set()
@@ -311,22 +310,34 @@ class QueueRecords:
             if needle is None and matched >= offset + limit:
                 return page, len(decided)
         if needle is None:
-            for mbid in dict.fromkeys(reversed(queue[key])):
+            for mbid in reversed(decided):
                 if mbid not in seen:
                     if offset <= matched < offset + limit:
                         page.append({"mbid": mbid})
                     matched += 1
         return page, matched
 
+    def approved_mbids(self) -> list[str]:
+        """The MBIDs approved now, oldest first."""
+        return list(self._decided(self.queue())[0])
+
+    def rejected_mbids(self) -> list[str]:
+        """The MBIDs rejected now (never suggested again), oldest first."""
+        return list(self._decided(self.queue())[1])
+
+    def _decided(self, queue: dict) -> tuple[dict[str, None], dict[str, None]]:
+        """(approved, rejected) MBIDs as ordered sets: history/decided.txt, and any bare MBIDs the
+        queue file itself lists (a hand-made or older file)."""
+        approved, rejected = self.history.decided(queue)
+        if queue["approved"] or queue["rejected"]:
+            approved = {**dict.fromkeys(map(_approved_mbid, queue["approved"])), **approved}
+            rejected = {**dict.fromkeys(queue["rejected"]), **rejected}
+        return approved, rejected
+
     def _record_decided(self, queue: dict, action: str, items: list[dict], at: str) -> None:
-        """In a queue transaction: the MBIDs to the compact list, the records to the history."""
-        key = "approved" if action == "approve" else "rejected"
-        listed = set(queue[key]) if action == "reject" else set()  # a rejected MBID is listed once
-        for item in items:
-            if item["mbid"] not in listed:
-                listed.add(item["mbid"])
-                queue[key].append(item["mbid"])
-        self.history.append(queue, [history_line(action, at, item) for item in items])
+        """In a queue transaction: the MBIDs to decided.txt, the records to their segment (appended)."""
+        self.history.append(queue, [history_line(action, at, item) for item in items],
+                            [f"{action} {item['mbid']}" for item in items])
 
     def _restore_approved(self, queue: dict, wanted: set[str], *, approved_at: str | None = None,
                           kept_on_wishlist: set[str]) -> tuple[list[dict], list[WishlistEntry]]:
@@ -338,14 +349,16 @@ class QueueRecords:
         wants it (one approved before found it on the wishlist: ``kept_on_wishlist``).
         Reads the history back to the decision only.
         """
-        approved = set(queue["approved"])
-        found, since = self.history.find(queue, "approve", wanted & approved, at=approved_at)
-        back = [found[mbid]["item"] for mbid in dict.fromkeys(queue["approved"]) if mbid in found]
-        queue["approved"] = [mbid for mbid in queue["approved"] if mbid not in found]
+        approved = self._decided(queue)[0]
+        found, since = self.history.find(queue, "approve", wanted & approved.keys(), at=approved_at)
+        back = [found[mbid]["item"] for mbid in approved if mbid in found]
+        if queue["approved"]:
+            queue["approved"] = [entry for entry in queue["approved"] if _approved_mbid(entry) not in found]
+        self.history.append(queue, [], [f"undo-approve {item['mbid']}" for item in back])
         pending = {item["mbid"] for item in queue["pending"]}
         restored = [item for item in back if item["mbid"] not in pending]
         queue["pending"].extend(restored)
-        still_approved = approved - set(found)
+        still_approved = approved.keys() - found.keys()
         still_wanted = {_wishlist_entry_for(line["item"]).key for line in since
                         if line["item"]["mbid"] in still_approved}
         unwanted = [_wishlist_entry_for(item) for item in back if item["mbid"] not in kept_on_wishlist]
@@ -357,10 +370,12 @@ class QueueRecords:
         With ``rejected_at``, only items rejected at that moment (by that decision) are touched.
         """
         wanted = list(dict.fromkeys(mbids))
-        rejected = set(queue["rejected"])
-        found, _ = self.history.find(queue, "reject", set(wanted) & rejected, at=rejected_at)
-        drop = set(found) if rejected_at is not None else set(wanted)
-        queue["rejected"] = [mbid for mbid in queue["rejected"] if mbid not in drop]
+        rejected = self._decided(queue)[1]
+        found, _ = self.history.find(queue, "reject", rejected.keys() & set(wanted), at=rejected_at)
+        drop = found.keys() if rejected_at is not None else rejected.keys() & set(wanted)
+        if queue["rejected"]:
+            queue["rejected"] = [mbid for mbid in queue["rejected"] if mbid not in drop]
+        self.history.append(queue, [], [f"undo-reject {mbid}" for mbid in wanted if mbid in drop])
         pending = {item["mbid"] for item in queue["pending"]}
         restored = []
         for mbid in wanted:

@@ -67,10 +67,10 @@ def test_it_rejects_with_undo(watched_page, live_server, repository, seeded):
     page.goto(live_server.url)
     card(page, "Moon Safari").get_by_role("button", name="Reject").click()
     expect(page.locator("article.card.done")).to_contain_text("Rejected Air – Moon Safari")
-    assert seeded[2]["mbid"] in repository.queue()["rejected"]
+    assert seeded[2]["mbid"] in repository.rejected_mbids()
     page.locator("article.card.done").get_by_role("button", name="Undo").click()
     expect(card(page, "Moon Safari")).to_be_visible()
-    assert seeded[2]["mbid"] not in repository.queue()["rejected"]
+    assert seeded[2]["mbid"] not in repository.rejected_mbids()
 
 
 def test_it_approves_a_selection_in_bulk(watched_page, live_server, repository, seeded):
@@ -111,7 +111,7 @@ def test_it_undoes_a_bulk_approval(watched_page, live_server, repository, seeded
         expect(card(page, album)).to_be_visible()
     expect(page.locator("#pending-total")).to_have_text("60")
     expect(page.locator("#bulk .selected-count")).to_have_text("")
-    assert repository.wishlist_entries() == [] and repository.queue()["approved"] == []
+    assert repository.wishlist_entries() == [] and repository.approved_mbids() == []
     assert page.console_errors == []
 
 

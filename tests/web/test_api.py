@@ -50,10 +50,10 @@ def test_it_approves_rejects_and_removes_by_mbid(client, repository, queue):
     assert approved["not_pending"] == ["missing"]
     assert [e.text for e in repository.wishlist_entries()] == ["Justice - Cross"]
     rejected = client.post("/api/v1/queue/reject", json={"mbids": [queue[1]["mbid"]]}).get_json()
-    assert rejected["count"] == 1 and queue[1]["mbid"] in repository.queue()["rejected"]
+    assert rejected["count"] == 1 and queue[1]["mbid"] in repository.rejected_mbids()
     removed = client.post("/api/v1/queue/remove", json={"mbids": [queue[2]["mbid"]]}).get_json()
     assert removed["count"] == 1 and repository.pending_count() == 0
-    assert queue[2]["mbid"] not in repository.queue()["rejected"]
+    assert queue[2]["mbid"] not in repository.rejected_mbids()
 
 
 def test_it_answers_404_when_none_is_pending(client, queue):

@@ -31,7 +31,7 @@ def test_it_unrejects_from_the_history(client, repository):
     response = client.form("/history/unreject", {"mbid": item["mbid"]}, htmx=True)
     assert "back in the queue" in response.text
     assert repository.find_pending(item["mbid"]) is not None
-    assert item["mbid"] not in repository.queue()["rejected"]
+    assert item["mbid"] not in repository.rejected_mbids()
 
 
 def test_it_unrejects_without_javascript_and_forgets_bare_mbids(client, repository, data_dir):
@@ -41,7 +41,7 @@ def test_it_unrejects_without_javascript_and_forgets_bare_mbids(client, reposito
     assert "no details kept" in page.text
     response = client.form("/history/unreject", {"mbid": "old", "next": "/history/rejected"})
     assert response.status_code == 303 and response.headers["Location"] == "/history/rejected?done=unrejected"
-    assert repository.queue()["rejected"] == []
+    assert repository.rejected_mbids() == []
 
 
 # --- wishlist -----------------------------------------------------------------------------

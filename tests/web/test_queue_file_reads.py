@@ -95,9 +95,12 @@ def test_it_approves_without_touching_the_history_of_other_albums(make_app, data
     assert client.form("/queue/approve", {"mbid": chosen["mbid"]}, htmx=True).status_code == 200
 
     segment = segment_for(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    assert opens.under(history) == [history / segment]  # opened once, to append; no other segment
+    # Opened once each, to append: this month's segment and decided.txt; no other segment is read.
+    assert sorted(opens.under(history)) == [history / segment, history / "decided.txt"]
     after = {path.name: path.read_bytes() for path in history.iterdir()}
-    assert {name: data for name, data in after.items() if name != segment} == \
-        {name: data for name, data in before.items() if name != segment}
-    assert after[segment].startswith(before[segment])
-    assert after[segment][len(before[segment]):].count(b"\n") == 1 and chosen["mbid"].encode() in after[segment]
+    appended = {"decided.txt", segment}
+    assert {name: data for name, data in after.items() if name not in appended} == \
+        {name: data for name, data in before.items() if name not in appended}
+    for name in appended:
+        assert after[name].startswith(before[name])
+        assert after[name][len(before[name]):].count(b"\n") == 1 and chosen["mbid"].encode() in after[name]

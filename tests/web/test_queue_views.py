@@ -133,10 +133,10 @@ def test_it_approves_with_htmx_and_offers_undo(client, repository, queue):
 def test_it_rejects_and_undoes_the_rejection(client, repository, queue):
     response = client.form("/queue/reject", {"mbid": queue[1]["mbid"]}, htmx=True)
     assert "Rejected" in parse(response.data).one("article.card.done").text
-    assert queue[1]["mbid"] in repository.queue()["rejected"]
+    assert queue[1]["mbid"] in repository.rejected_mbids()
     again = client.form("/queue/undo", {"mbid": queue[1]["mbid"], "was": "rejected"}, htmx=True)
     assert again.status_code == 200
-    assert queue[1]["mbid"] not in repository.queue()["rejected"]
+    assert queue[1]["mbid"] not in repository.rejected_mbids()
     assert client.form("/queue/undo", {"mbid": queue[1]["mbid"], "was": "rejected"}).status_code == 409
 
 
@@ -196,7 +196,7 @@ def test_it_approves_everything_the_filter_matches(client, repository, queue):
     assert "Approved 2 albums." in response.text
     assert [i["mbid"] for i in repository.queue()["pending"]] == [queue[1]["mbid"]]
     client.form("/queue/all/reject", {"q": "boards"})
-    assert repository.pending_count() == 0 and repository.queue()["rejected"] == [queue[1]["mbid"]]
+    assert repository.pending_count() == 0 and repository.rejected_mbids() == [queue[1]["mbid"]]
 
 
 def test_it_blocks_an_artist_from_a_card(client, repository, queue):
@@ -244,7 +244,7 @@ def test_it_undoes_a_bulk_approval_and_takes_off_only_the_entries_it_added(clien
     assert page.one("#pending-total").text == "3"
     assert mbids_of(undone) == [queue[0]["mbid"], queue[2]["mbid"]]  # the list for the filter in use (catalog)
     assert [repository.find_pending(item["mbid"]) for item in queue] == queue  # exactly as they were
-    assert repository.queue()["approved"] == []
+    assert repository.approved_mbids() == []
     assert [e.text for e in repository.wishlist_entries()] == ["Air - Moon Safari"]
 
 
@@ -252,14 +252,14 @@ def test_it_undoes_a_bulk_rejection(client, repository, queue):
     response = client.post("/queue/bulk/reject", headers={"HX-Request": "true"}, data={
         "csrf_token": client.token(), "mbid": [queue[0]["mbid"], queue[1]["mbid"]]})
     assert parse(response.data).one("#toast p").text == "Rejected 2 albums."
-    assert set(repository.queue()["rejected"]) == {queue[0]["mbid"], queue[1]["mbid"]}
+    assert set(repository.rejected_mbids()) == {queue[0]["mbid"], queue[1]["mbid"]}
 
     undone = client.post("/queue/bulk/undo", headers={"HX-Request": "true"}, data=toast_undo_fields(response))
 
     assert undone.status_code == 200 and "Undone: 2 albums back in the queue." in undone.text
     assert mbids_of(undone) == [item["mbid"] for item in queue]
     queue_file = repository.queue()
-    assert queue_file["rejected"] == [] and repository.rejected_page() == ([], 0)
+    assert repository.rejected_mbids() == [] and repository.rejected_page() == ([], 0)
     assert [repository.find_pending(item["mbid"]) for item in queue] == queue
 
 
@@ -274,7 +274,7 @@ def test_it_undoes_everything_a_filter_matched(client, repository, queue, action
     assert "Undone: 2 albums back in the queue." in undone.text
     assert [repository.find_pending(item["mbid"]) for item in queue] == queue
     queue_file = repository.queue()
-    assert queue_file["approved"] == [] and queue_file["rejected"] == [] and repository.wishlist_entries() == []
+    assert repository.approved_mbids() == [] and repository.rejected_mbids() == [] and repository.wishlist_entries() == []
 
 
 def test_it_undoes_approving_ten_thousand_with_one_small_form(client, repository):
@@ -354,4 +354,4 @@ def test_it_undoes_everything_a_filter_matched_without_javascript(client, reposi
     undone = client.post("/queue/bulk/undo", data={i.get("name"): i.get("value") for i in notice.select("form input")})
     assert undone.status_code == 303 and "done=bulk" in undone.headers["Location"]
     assert [repository.find_pending(item["mbid"]) for item in queue] == queue
-    assert repository.queue()["rejected"] == []
+    assert repository.rejected_mbids() == []

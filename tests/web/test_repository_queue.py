@@ -26,7 +26,7 @@ def test_it_undoes_an_approval(repository):
     assert restored == [item]
     assert "approved_at" not in restored[0]
     assert item["mbid"] in [i["mbid"] for i in repository.queue()["pending"]]
-    assert repository.queue()["approved"] == []
+    assert repository.approved_mbids() == []
     assert wishlist_texts(repository) == []
 
 
@@ -53,17 +53,17 @@ def test_it_unrejects_back_into_the_queue(repository):
     assert repository.unreject([item["mbid"]]) == [item]
     queue = repository.queue()
     assert queue["pending"] == [item]
-    assert queue["rejected"] == [] and repository.rejected_page() == ([], 0)
+    assert repository.rejected_mbids() == [] and repository.rejected_page() == ([], 0)
     # it can be suggested and decided again
     repository.reject([item["mbid"]])
-    assert repository.queue()["rejected"] == [item["mbid"]]
+    assert repository.rejected_mbids() == [item["mbid"]]
 
 
 def test_it_forgets_a_bare_rejected_mbid_from_an_older_file(repository, data_dir):
     data_dir.mkdir()
     (data_dir / "pending_queue.json").write_text(json.dumps({"pending": [], "approved": [], "rejected": ["old-mbid"]}))
     assert repository.unreject(["old-mbid"]) == []
-    assert repository.queue()["rejected"] == []
+    assert repository.rejected_mbids() == []
     assert "old-mbid" not in repository.seen_mbids()
 
 
@@ -73,7 +73,7 @@ def test_it_removes_pending_items_without_rejecting_them(repository):
     assert repository.remove_pending([drop["mbid"]]) == [drop]
     queue = repository.queue()
     assert queue["pending"] == [keep]
-    assert queue["rejected"] == []
+    assert repository.rejected_mbids() == []
 
 
 def test_it_approves_and_rejects_everything_a_filter_matches(repository):
@@ -117,7 +117,7 @@ def test_it_blocks_an_artist_and_rejects_their_pending_albums(repository):
     assert {i["mbid"] for i in rejected} == {i["mbid"] for i in theirs}
     queue = repository.queue()
     assert queue["pending"] == [other]
-    assert set(queue["rejected"]) == {i["mbid"] for i in theirs}
+    assert set(repository.rejected_mbids()) == {i["mbid"] for i in theirs}
     assert repository.blocked_artists() == ["The Weeknd"]
     assert repository.add_pending([theirs[0]]) == []  # rejected MBIDs never come back
 
@@ -219,7 +219,7 @@ def test_it_undoes_a_bulk_approval_taking_off_only_the_entries_it_added(reposito
     action, restored = repository.undo_decision(undo_id, now=T0 + timedelta(seconds=30))
     assert action == "approve" and sorted(restored, key=lambda i: i["artist"]) == [items[1], items[0]]
     assert sorted(repository.queue()["pending"], key=lambda i: i["artist"]) == [items[1], items[0], items[2]]
-    assert repository.queue()["approved"] == []
+    assert repository.approved_mbids() == []
     assert wishlist_texts(repository) == ["Air - Moon Safari"]
 
 
@@ -227,13 +227,13 @@ def test_it_undoes_a_bulk_rejection(repository):
     items = [make_queue_item(), make_queue_item()]
     repository.add_pending(items)
     _, undo_id = repository.decide_many("reject", [i["mbid"] for i in items], now=T0)
-    assert set(repository.queue()["rejected"]) == {i["mbid"] for i in items}
+    assert set(repository.rejected_mbids()) == {i["mbid"] for i in items}
 
     action, restored = repository.undo_decision(undo_id, now=T0)
 
     assert action == "reject" and restored == items
     queue = repository.queue()
-    assert queue["pending"] == items and queue["rejected"] == [] and repository.rejected_page() == ([], 0)
+    assert queue["pending"] == items and repository.rejected_mbids() == [] and repository.rejected_page() == ([], 0)
 
 
 def test_it_puts_back_only_what_the_bulk_decision_left_where_it_was(repository):
@@ -246,7 +246,7 @@ def test_it_puts_back_only_what_the_bulk_decision_left_where_it_was(repository):
     _, restored = repository.undo_decision(undo_id, now=T0 + timedelta(seconds=5))
 
     assert restored == [untouched]
-    assert repository.queue()["approved"] == [again["mbid"]]
+    assert repository.approved_mbids() == [again["mbid"]]
     assert wishlist_texts(repository) == [WishlistEntry.create(again["artist"], again["album"]).text]
 
 
