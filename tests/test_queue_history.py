@@ -49,6 +49,9 @@ def test_it_never_suggests_a_decided_album_again(repository, data_dir):
     approved, rejected = make_queue_item(), make_queue_item()
     decide(repository, "approve", [approved], at(2026, 1))
     decide(repository, "reject", [rejected], at(2026, 2))
+    for name in os.listdir(data_dir / "history"):
+        if name.endswith(".jsonl"):
+            os.unlink(data_dir / "history" / name)  # the records are not needed for the check
 
     fresh = Repository(data_dir)  # another process: only the compact lists to go by
     assert {approved["mbid"], rejected["mbid"]} <= fresh.seen_mbids()
@@ -100,10 +103,11 @@ def test_it_unrejects_an_album_rejected_months_ago(repository, data_dir):
     assert old["mbid"] not in [item["mbid"] for item in fresh.rejected_page()[0]]
 
 
-def test_it_undoes_a_single_approval_and_approves_again(repository):
+def test_it_undoes_a_single_approval_and_approves_again(repository, data_dir):
     item = make_queue_item()
     repository.add_pending([item])
     repository.approve([item["mbid"]])
+    assert item["album"] not in (data_dir / "pending_queue.json").read_text()
     assert repository.undo_approve([item["mbid"]]) == [item]
     repository.approve([item["mbid"]])
     assert repository.approved_page()[1] == 1 and repository.approved_page()[0][0]["mbid"] == item["mbid"]
@@ -236,3 +240,22 @@ def test_it_finishes_a_move_a_crash_interrupted(data_dir, monkeypatch):
     assert [line["item"]["mbid"] for line in every_line] == [
         rejected[0]["mbid"], approved[0]["mbid"], approved[1]["mbid"]]  # each once
     assert repository.rejected_page()[0][0] == rejected[0]
+
+
+def test_it_sorts_the_queue_once_per_version_of_the_file(repository, monkeypatch):
+    from app.repository import queue as queue_module
+
+    repository.add_pending([make_queue_item() for _ in range(20)])
+    keys_worked_out = []
+    by_score = queue_module._SORT_KEYS["score"]
+    monkeypatch.setitem(queue_module._SORT_KEYS, "score", lambda item: keys_worked_out.append(1) or by_score(item))
+
+    first = repository.pending_page(sort="score", limit=5)
+    assert len(keys_worked_out) == 20
+    assert repository.pending_page(sort="score", limit=5) == first
+    assert repository.pending_page(sort="score", offset=5, limit=5, source="catalog")[1] == 20
+    assert len(keys_worked_out) == 20  # the order is kept with the parse
+
+    repository.add_pending([make_queue_item()])  # a new version of the file
+    assert repository.pending_page(sort="score", limit=5)[1] == 21
+    assert len(keys_worked_out) == 41

@@ -14,6 +14,7 @@ from downloader_support import (  # noqa: F401
     slskd_context,
     wish,
 )
+from factories import make_queue_item
 from storage_mounts import Filler, small_tmpfs
 
 from app.pipelines import downloader, load
@@ -270,3 +271,16 @@ def test_it_ends_the_run_at_the_first_storage_error_without_a_traceback(data_dir
         assert searches == []  # nothing sent that could not be recorded
         filler.remove()
         assert run_once(slskd_context()).summary.startswith("3 of 3 albums queued")
+
+
+def test_it_knows_the_release_group_of_an_approved_album_from_the_history(slskd_context, repository):
+    older, newer = make_queue_item(artist="Justice", album="Cross"), make_queue_item(artist="Justice", album="Cross")
+    undone = make_queue_item(artist="Air", album="Moon Safari")
+    repository.add_pending([older, newer, undone])
+    repository.approve([older["mbid"]])
+    repository.approve([newer["mbid"], undone["mbid"]])
+    repository.undo_approve([undone["mbid"]])
+
+    found = downloader.Downloader(slskd_context())
+    assert found.known_release_group(WishlistEntry.create("justice", "Cross")) == newer["mbid"]
+    assert found.known_release_group(WishlistEntry.create("Air", "Moon Safari")) is None
