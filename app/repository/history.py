@@ -196,14 +196,18 @@ class History:
         newest = marker.get("segment", "")
         return [(name, marker["length"] if name == newest else None) for name in names if name <= newest]
 
-    def lines(self, queue: dict, *, back_to: str | None = None) -> Iterator[dict]:
-        """Every committed, sound line, newest first; with ``back_to`` (a segment name), none older."""
+    def lines(self, queue: dict, *, back_to: str | None = None, action: str | None = None) -> Iterator[dict]:
+        """Every committed, sound line, newest first; with ``back_to`` (a segment name), none older;
+        with ``action``, only that action's lines (the others are skipped unparsed)."""
         for name, limit in self.segments(queue):
             if back_to is not None and name < back_to:
                 return
-            yield from self._segment_lines(name, limit)
+            yield from self._segment_lines(name, limit, action)
 
-    def _segment_lines(self, name: str, limit: int | None) -> Iterator[dict]:
+    def _segment_lines(self, name: str, limit: int | None, action: str | None = None) -> Iterator[dict]:
+        # Lines as Resonance writes them start with their action: others need not be parsed.
+        other = b'{"action":"'
+        ours = b'{"action":"%s"' % action.encode() if action else other
         try:
             handle = open(self.folder / name, "rb")
         except FileNotFoundError:
@@ -213,8 +217,10 @@ class History:
             if limit is not None:
                 end = min(end, limit)
             for offset, raw in _lines_from_end(handle, end):
+                if raw.startswith(other) and not raw.startswith(ours):
+                    continue
                 line = self._parse(name, offset, raw)
-                if line is not None:
+                if line is not None and (action is None or line["action"] == action):
                     yield line
 
     def _parse(self, name: str, offset: int, raw: bytes) -> dict | None:
@@ -293,7 +299,7 @@ class History:
         if not wanted:
             return found, since
         last_at: str | None = None
-        for line in self.lines(queue, back_to=segment_for(at) if at else None):
+        for line in self.lines(queue, back_to=segment_for(at) if at else None, action=action):
             if at is not None and (line.get("at") or "") < at:
                 break
             if not wanted and line.get("at") != last_at:

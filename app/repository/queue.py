@@ -271,9 +271,9 @@ class QueueRecords:
         queue = self.queue()
         approved, _ = self._decided(queue)
         seen: set[str] = set()
-        for line in self.history.lines(queue):
+        for line in self.history.lines(queue, action="approve"):
             mbid = line["item"]["mbid"]
-            if line["action"] == "approve" and mbid in approved and mbid not in seen:
+            if mbid in approved and mbid not in seen:
                 seen.add(mbid)
                 yield {**line["item"], "approved_at": line.get("at")}
 
@@ -295,9 +295,9 @@ class QueueRecords:
         page: list[dict] = []
         seen: set[str] = set()
         matched = 0
-        for line in self.history.lines(queue):
+        for line in self.history.lines(queue, action=action):
             mbid = line["item"]["mbid"]
-            if line["action"] != action or mbid not in decided or mbid in seen:
+            if mbid not in decided or mbid in seen:
                 continue
             seen.add(mbid)
             item = line["item"]
