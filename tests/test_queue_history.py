@@ -259,3 +259,4 @@ def test_it_sorts_the_queue_once_per_version_of_the_file(repository, monkeypatch
     repository.add_pending([make_queue_item()])  # a new version of the file
     assert repository.pending_page(sort="score", limit=5)[1] == 21
     assert len(keys_worked_out) == 41
+

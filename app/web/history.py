@@ -19,7 +19,8 @@ def index(kind: str):
     lister = repository().approved_page if kind == "approved" else repository().rejected_page
     items, total = lister(offset=offset, limit=PAGE_SIZE, text=q or None)
     return render("pages/history.html", "partials/history_list.html", kind=kind, items=items, total=total,
-                  offset=offset, q=q, page_size=PAGE_SIZE, done=request.args.get("done"))
+                  offset=offset, q=q, page_size=PAGE_SIZE, done=request.args.get("done"),
+                  damaged=repository().damaged_history_lines())
 
 
 @bp.post("/history/unreject")
