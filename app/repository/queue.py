@@ -7,15 +7,19 @@ ones (what every decision checks); the decided albums' records are in
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 from app.matching import artist_key
 from app.records import utc_iso, utc_now_iso
 from app.repository.history import History, history_line
-from app.repository.store import BLOCKED_ARTISTS, PENDING_QUEUE, PROCESSED, QUEUE_UNDO
+from app.repository.store import BLOCKED_ARTISTS, PENDING_QUEUE, PROCESSED, QUEUE_UNDO, StorageError
 from app.wishlist import WishlistEntry, entry_for_item, normalise_name
+
+log = logging.getLogger("resonance.repository")
 
 #: How long a bulk approve or reject can be undone. The page shows its Undo for a few
 #: seconds, but a page without JavaScript keeps it on screen: the server allows longer.
@@ -61,12 +65,19 @@ class QueueRecords:
         the commit. A crash before it leaves the old file, and the next start
         writes the same segments again. Checked once per process.
         """
-        if getattr(self, "_history_moved", False):
+        if getattr(self, "_history_moved", False) or time.monotonic() < getattr(self, "_history_retry", 0):
             return
         if _from_before_history(self.store.read(PENDING_QUEUE)):
-            with self.store.transaction(PENDING_QUEUE) as queue:
-                if _from_before_history(queue):
-                    self.history.move_in(queue, self.store.path(PENDING_QUEUE))
+            try:
+                with self.store.transaction(PENDING_QUEUE) as queue:
+                    if _from_before_history(queue):
+                        self.history.move_in(queue, self.store.path(PENDING_QUEUE))
+            except StorageError as exc:
+                # A read-only or full data dir: the old file still reads (its records as bare
+                # MBIDs on the History page); try again in a minute, not at every read.
+                log.warning("pending_queue.json: the decided albums cannot be moved to history/ yet: %s", exc)
+                self._history_retry = time.monotonic() + 60
+                return
         self._history_moved = True
 
     def seen_mbids(self) -> set[str]:
