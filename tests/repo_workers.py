@@ -30,6 +30,18 @@ def rewrite_forever(data_dir: str) -> None:
             queue["pending"] = [{"artist": "a" * 50, "album": str(uuid.uuid4()), "mbid": f"{n}-{i}"} for i in range(size)]
 
 
+def decide(data_dir: str, count: int, tag: str) -> None:
+    """Add ``count`` albums, then approve or reject them one decision at a time (0: forever, until killed)."""
+    repository = Repository(data_dir)
+    print("ready", flush=True)
+    n = 0
+    while count == 0 or n < count:
+        item = load_queue_items([{"artist": tag, "album": f"{tag}-{n}", "mbid": f"{tag}-{n}"}])[0]
+        repository.add_pending([item])
+        (repository.approve if n % 2 else repository.reject)([item["mbid"]])
+        n += 1
+
+
 def watch(path: str, seconds: float) -> None:
     """Parse the file as often as possible; print how many reads and failures."""
     deadline = time.monotonic() + seconds
@@ -54,5 +66,7 @@ if __name__ == "__main__":
         append_items(args[0], int(args[1]), args[2])
     elif command == "rewrite":
         rewrite_forever(args[0])
+    elif command == "decide":
+        decide(args[0], int(args[1]), args[2])
     elif command == "watch":
         watch(args[0], float(args[1]))

@@ -46,3 +46,42 @@ def test_it_never_leaves_a_broken_file_when_a_writer_is_killed(python, subproces
     Repository(data_dir).mark_processed(["x"])
     Repository(data_dir).add_pending([])
     assert not list(data_dir.glob(".pending_queue.json.*.tmp"))
+
+
+def history_of(data_dir):
+    """(approved, rejected, every committed history line's (action, mbid)), as a new process reads them."""
+    from app.repository import Repository
+
+    repository = Repository(data_dir)
+    lines = [(line["action"], line["item"]["mbid"]) for line in repository.history.lines(repository.queue())]
+    assert repository.damaged_history_lines() == []
+    return repository.approved_mbids(), repository.rejected_mbids(), lines
+
+
+def test_it_keeps_every_decision_of_four_deciding_processes(python, subprocess_env, data_dir):
+    data_dir.mkdir()
+    writers = [spawn(python, subprocess_env, "decide", data_dir, 30, f"w{n}", stdout=subprocess.DEVNULL) for n in range(4)]
+    assert [w.wait(timeout=120) for w in writers] == [0] * 4
+
+    approved, rejected, lines = history_of(data_dir)
+    assert len(approved) == len(rejected) == 60
+    assert sorted(lines) == sorted([("approve", mbid) for mbid in approved] + [("reject", mbid) for mbid in rejected])
+
+
+def test_it_never_shows_a_decision_half_made_when_a_decider_is_killed(python, subprocess_env, data_dir):
+    from conditions import wait_for
+
+    decided = data_dir / "history" / "decided.txt"
+    for attempt in range(12):
+        before = decided.stat().st_size if decided.exists() else 0
+        writer = spawn(python, subprocess_env, "decide", data_dir, 0, f"k{attempt}", stdout=subprocess.PIPE, text=True)
+        assert writer.stdout.readline().strip() == "ready"
+        wait_for(lambda: decided.exists() and decided.stat().st_size > before + 20 * (attempt % 3 + 1),
+                 timeout=60, what="some decisions")
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=10)
+        writer.stdout.close()
+
+        approved, rejected, lines = history_of(data_dir)
+        # Every decision the queue committed has its line, and no line without its decision is seen.
+        assert sorted(lines) == sorted([("approve", m) for m in approved] + [("reject", m) for m in rejected])
