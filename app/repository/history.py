@@ -1,27 +1,30 @@
 """The history of decisions: ``history/YYYY-MM.jsonl``, appended to, never rewritten.
 
-``pending_queue.json`` keeps only what a decision must check: the pending
-albums, and the MBIDs of the approved and rejected ones. The full record of
-each decided album goes to a segment of this history, one JSON line per
-decision (``{"action": "approve", "at": "…", "item": {…}}``), in the segment of
-the decision's month. A decision appends a line and rewrites only the queue;
-only the History page, an undo and an un-reject read the history, newest
-first, a block at a time from the end of the newest segment.
+``pending_queue.json`` keeps only the pending albums. What a decision must
+check, the MBIDs approved and rejected, is ``decided.txt``: one ``approve MBID``
+(``reject``, ``undo-approve``, ``undo-reject``) a line, replayed in order, kept
+parsed per process and read on from where it was. The full record of each
+decided album goes to a segment, one JSON line per decision (``{"action":
+"approve", "at": "…", "item": {…}}``), in the segment of the decision's month.
+A decision appends to both and rewrites only the queue; only the History page,
+an undo and an un-reject read the segments, newest first, a block at a time
+from the end of the newest one.
 
 All or nothing without a journal: the queue file says how far the history is
-written for sure (``"history": {"segment": "2026-12.jsonl", "length": N}``).
-A decision appends its lines (fsynced) under the queue's lock, inside the
-queue's transaction, and only then is the queue file with the new length
-renamed into place: that rename is the commit, as for every other file. A
-crash or a failed write between the two leaves lines past the recorded length,
+written for sure (``"history": {"segment": "2026-12.jsonl", "length": N,
+"decided": M}``). A decision appends its lines (fsynced) under the queue's
+lock, inside the queue's transaction, and only then is the queue file with the
+new lengths renamed into place: that rename is the commit, as for every other
+file. Simpler than a journal, and the queue must be rewritten anyway. A crash
+or a failed write between the two leaves bytes past the recorded lengths,
 which no reader looks at and the next append cuts off; a torn last line is the
 same case. Segments older than the recorded one are complete; newer ones have
-nothing committed. With no record at all (a queue moved aside as damaged) every
-segment is read whole. A line that is not JSON or not the shape
+nothing committed. With no record at all (a queue moved aside as damaged)
+every file is read whole. A line that is not JSON or not the shape
 ``shapes.HISTORY_LINE`` says (a hand edit) is skipped, logged once and listed
 in ``damaged``: it never breaks a page or a decision.
 
-The segments are written only under the lock of ``pending_queue.json``.
+Every file here is written only under the lock of ``pending_queue.json``.
 """
 
 from __future__ import annotations
@@ -125,7 +128,9 @@ class History:
                 data = b"\n" + data
             if not data:
                 return size
-            os.write(fd, data)
+            written = 0
+            while written < len(data):  # a large bulk decision may take more than one write
+                written += os.write(fd, data[written:])
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -150,7 +155,7 @@ class History:
     # -- moving a queue file from before history/ (see QueueRecords.move_history_out) ----------
 
     def move_in(self, queue: dict, queue_path) -> None:
-        """In a transaction on that queue: its records to whole new segments, MBIDs only left in it."""
+        """In a transaction on that queue: its records to whole new segments, its MBIDs to decided.txt."""
         copy = queue_path.with_name(queue_path.name + ".before-history")
         lines = [history_line("approve", entry.get("approved_at"), _without(entry, "approved_at"))
                  for entry in queue["approved"] if isinstance(entry, dict)]

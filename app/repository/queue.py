@@ -1,8 +1,9 @@
 """The pending queue, its history (approved, rejected), the undo of bulk decisions and the artist block list.
 
-``pending_queue.json`` holds the pending albums and the MBIDs of the decided
-ones (what every decision checks); the decided albums' records are in
-``history/`` (see ``history.py``), which a decision appends to.
+``pending_queue.json`` holds the pending albums only, so that rewriting it
+at each decision costs the same after years of them. The decided albums are in
+``history/`` (see ``history.py``), which a decision appends to: their MBIDs in
+``decided.txt`` (what every decision checks), their records in month segments.
 """
 
 from __future__ import annotations
@@ -60,9 +61,9 @@ class QueueRecords:
         Such a file holds approved albums as whole records and the rejected
         ones' in ``rejected_info``. Under the queue's lock: the file is first
         copied to ``pending_queue.json.before-history`` (kept), then every
-        segment is written whole (temp file, rename), then the queue, with MBIDs
-        only and the history's length, replaces the old one: that rename is
-        the commit. A crash before it leaves the old file, and the next start
+        segment and decided.txt are written whole (temp file, rename), then the
+        queue, with the pending albums only and the history's lengths, replaces
+        the old one: that rename is the commit. A crash before it leaves the old file, and the next start
         writes the same segments again. Checked once per process.
         """
         if getattr(self, "_history_moved", False) or time.monotonic() < getattr(self, "_history_retry", 0):
