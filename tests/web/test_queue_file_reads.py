@@ -82,10 +82,9 @@ def test_it_approves_without_touching_the_history_of_other_albums(make_app, data
     for n, item in enumerate(older):  # decisions of earlier months, each in its segment
         repository.decide_many(("approve", "reject")[n % 2], [item["mbid"]],
                                now=datetime(2025, 1 + n, 5, tzinfo=timezone.utc))
-    this_month = make_queue_item()
-    repository.decide_many("reject", [this_month["mbid"]] if repository.add_pending([this_month]) else [])
-    chosen = make_queue_item()
-    repository.add_pending([chosen])
+    this_month, chosen = make_queue_item(), make_queue_item()
+    repository.add_pending([this_month, chosen])
+    repository.reject([this_month["mbid"]])
     history = data_dir / "history"
     before = {path.name: path.read_bytes() for path in history.iterdir()}
     client = fresh_client(make_app, data_dir, monkeypatch)
