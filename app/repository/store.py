@@ -239,7 +239,7 @@ class Store:
     def __init__(self, data_dir: str | os.PathLike):
         self.data_dir = Path(data_dir).absolute()
         self._cache: dict[str, tuple[tuple[int, int, int], Any]] = {}
-        self._derived: dict[tuple[str, Any], tuple[Any, Any]] = {}  # see derived()
+        self._derived: dict[str, tuple[Any, dict]] = {}  # filename -> (content, {name: value}): see derived()
         self._ready = False
         self._local = threading.local()  # the outermost transaction of each thread
         #: What this Store moved aside, "NAME (reason)", oldest first: a job run reports its share.
@@ -336,12 +336,12 @@ class Store:
         version of the file replaces. Shared and read-only, like ``read``'s.
         """
         content = self.read(file)
-        kept = self._derived.get((file.filename, name))
-        if kept is not None and kept[0] is content:
-            return kept[1]
-        value = compute(content)
-        self._derived[(file.filename, name)] = (content, value)
-        return value
+        kept = self._derived.get(file.filename)
+        if kept is None or kept[0] is not content:
+            kept = self._derived[file.filename] = (content, {})  # lets go of the older version's
+        if name not in kept[1]:
+            kept[1][name] = compute(content)
+        return kept[1][name]
 
     def refresh(self, file: DataFile) -> bool:
         """Parse the file now if it changed since it was cached: True when it was parsed.
