@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import tracemalloc
 
@@ -86,3 +87,41 @@ def test_it_writes_a_file_that_reads_back_after_many_pieces(repository, data_dir
     fresh = Repository(data_dir)
     assert fresh.store.read(PROCESSED) == [f"mbid-{n}" for n in range(20_000)]
     assert (data_dir / PROCESSED.filename).read_bytes() == _json_encode([f"mbid-{n}" for n in range(20_000)])
+
+
+def test_it_keeps_warm_without_parsing_a_file_this_process_is_writing(repository, data_dir, monkeypatch):
+    """The keep-warm thread of a web worker that looks right after an approve renamed the queue
+    must not parse a second copy of it (10,000 albums: tens of MB the allocator then keeps):
+    the approve caches what it wrote as it ends."""
+    items = [make_queue_item() for _ in range(20)]
+    repository.add_pending(items)
+    repository.pending_page(limit=50)
+    real_replace = os.replace
+    parsed_by_the_other_thread = []
+
+    def replace_then_look(source, target, *args, **kwargs):
+        real_replace(source, target, *args, **kwargs)
+        if os.path.basename(target) == PENDING_QUEUE.filename:
+            looker = threading.Thread(target=lambda: parsed_by_the_other_thread.append(
+                repository.store.refresh_when_idle(PENDING_QUEUE)))
+            looker.start()
+            looker.join()
+
+    monkeypatch.setattr(os, "replace", replace_then_look)
+    repository.approve([items[0]["mbid"]])
+    repository.reject([items[1]["mbid"]])
+    monkeypatch.undo()
+    assert parsed_by_the_other_thread == [False, False]
+    assert Repository(data_dir).pending_count() == 18
+    assert repository.pending_count() == 18
+
+
+def test_it_keeps_warm_a_file_another_process_wrote(repository, data_dir):
+    items = [make_queue_item() for _ in range(5)]
+    repository.add_pending(items)
+    worker = Repository(data_dir)
+    assert worker.store.refresh_when_idle(PENDING_QUEUE) is True
+    assert worker.store.refresh_when_idle(PENDING_QUEUE) is False  # nothing changed since
+    repository.approve([items[0]["mbid"]])
+    assert worker.store.refresh_when_idle(PENDING_QUEUE) is True
+    assert worker.pending_count() == 4

@@ -132,7 +132,7 @@ class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, Download
             while not stop.wait(interval):
                 for file in files:
                     try:
-                        self.store.refresh(file)
+                        self.store.refresh_when_idle(file)
                         last_errors.pop(file.filename, None)
                     except Exception as exc:  # a reader meets the same error and reports it
                         if on_error and last_errors.get(file.filename) != str(exc):

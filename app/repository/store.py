@@ -409,6 +409,22 @@ class Store:
         self.read(file)
         return True
 
+    def refresh_when_idle(self, file: DataFile) -> bool:
+        """``refresh``, unless a transaction on the file is under way: False then.
+
+        For the keep-warm thread. A writer in this process caches what it writes
+        when it ends: parsing its file in between would make a second copy of the
+        whole content, freed a moment later (the allocator keeps the memory). A
+        writer in another process is seen at the next look.
+        """
+        try:
+            with self.lock(file.filename, blocking=False):
+                return self.refresh(file)
+        except AlreadyLocked:
+            return False
+        except StorageError:  # no lock to be had (a read-only data dir): nobody writes there
+            return self.refresh(file)
+
     @contextlib.contextmanager
     def transaction(self, file: DataFile, *, alone: bool = False) -> Iterator[Any]:
         """Yield the content to change; write it back atomically if the block succeeds.
