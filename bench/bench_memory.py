@@ -25,7 +25,7 @@ s6's own processes are shown apart.
 
     python bench/bench_memory.py [--workers 1,2] [--approves N] [--budget SECONDS] [--runs]
 
-The approves stop at a time budget (120 s) if they are slow, and say so.
+The approves stop at a time budget (100 s) if they are slow, and say so.
 """
 
 from __future__ import annotations
@@ -230,7 +230,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1",
                         help="gunicorn worker counts to measure, comma-separated (default: 1, web.workers' default)")
     parser.add_argument("--approves", type=int, default=1000, help="approves through the web (default 1000)")
-    parser.add_argument("--budget", type=float, default=120.0, help="seconds at most for the approves")
+    parser.add_argument("--budget", type=float, default=100.0, help="seconds at most for the approves (default 100)")
     parser.add_argument("--runs", action="store_true", help="then run each pipeline once against the sandbox")
     parser.add_argument("--size", choices=("small", "bench"), default="small", help="the sandbox's catalogue")
     args = parser.parse_args()

@@ -20,6 +20,10 @@ are written, before any file is replaced, so nothing changes. Every such
 ``OSError`` becomes one ``StorageError`` that names the data folder and the
 cause in plain words.
 
+A JSON file is written in pieces of about 64 KB (``_json_pieces``, the same bytes
+as one ``orjson.dumps``): a file of many MB never becomes one buffer of its size,
+which glibc would keep in the heap once freed.
+
 Parsed JSON is cached per process, keyed by the file's inode, mtime and size
 (every write is a new inode), so a page load of a large queue costs a stat,
 not a parse. Cached objects are shared: callers must treat what ``read``
