@@ -14,7 +14,7 @@ methods. Reported, median and p95:
 - 1,000 approves in a row: the total, and the time per approve of the first 100 and
   the last 100, which must be alike (the cost of an approve follows what it changes,
   not the size of the files). With 100,000 decided the run stops at a time budget
-  (``--budget``, 60 s) if the approves are slow, and says so.
+  (``--budget``, 45 s) if the approves are slow, and says so.
 
 Targets (on a 2-core machine): queue page p95 < 20 ms at 10k pending whatever the
 history; approve p95 < 20 ms; cold p95 < 50 ms at 10k + 100k; 1,000 approves in a row
@@ -154,8 +154,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200, help="warm page loads per case")
     parser.add_argument("--cold-rounds", type=int, default=20, help="fresh interpreters per case")
     parser.add_argument("--approves", type=int, default=100, help="approves timed for the p95")
-    parser.add_argument("--budget", type=float, default=60.0,
-                        help="seconds at most for each series of approves (default 60)")
+    parser.add_argument("--budget", type=float, default=45.0,
+                        help="seconds at most for each series of approves (default 45)")
     args = parser.parse_args()
     print(f"Repository on a data dir of {PENDING:,} pending albums; times in ms, {os.cpu_count()} CPUs")
     bench_case(f"{PENDING:,} pending + 0 decided", 0, args)
