@@ -10,9 +10,10 @@ and measures each process:
 - PSS (smaps_rollup Pss): each shared page divided among the processes sharing it. The
   sum of PSS is what the tree really takes from the machine.
 
-Two data dirs: an empty one, and a household's after years of use (``queue_data``:
-10,000 pending albums, 100,000 decided, written in today's file layout, so a version that
-keeps them differently converts it on this first start). Each is measured idle, after one
+Three data dirs: an empty one, 10,000 pending albums with no history, and a household's
+after years of use (``queue_data``: 10,000 pending albums, 100,000 decided, written in
+today's file layout, so a version that keeps them differently converts it on this first
+start). Each is measured idle, after one
 load of each page of the web UI (templates compiled, as after any use) with no pipeline
 run; the realistic one again after 1,000 approves through the web UI (real HTTP, signed
 in, with the page's CSRF token, one after the other as a person clicks), the web worker's
@@ -145,7 +146,8 @@ def run_once(tree: ServiceTree, job: str, timeout: float = 300) -> str:
     return f"{status['outcome']} in {status['seconds']:.1f} s"
 
 
-def measure(workers: int, sandbox, realistic: bool, args) -> dict:
+def measure(workers: int, sandbox, decided: int | None, args) -> dict:
+    """One tree over an empty data dir (``decided`` None) or 10,000 pending and ``decided`` decided albums."""
     root = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     # Auto mode: what lb-fetch and catalog-discovery find goes straight to the wishlist, so
     # slskd-downloader has searches to make (with --runs).
@@ -155,8 +157,11 @@ def measure(workers: int, sandbox, realistic: bool, args) -> dict:
              "RESONANCE_SLSKD__SEARCHES_PER_WINDOW": "100", "RESONANCE_SLSKD__SEARCH_WINDOW": "1s",
              "RESONANCE_WEB__WORKERS": str(workers)}
     tree = ServiceTree(root, base_env(root, free_port(), upstream(sandbox), **extra))
-    what = (f"{PENDING:,} pending + {APPROVED + REJECTED:,} decided" if realistic else "empty data dir")
-    made = make_data_dir(tree.data_dir) if realistic else None
+    realistic = decided == APPROVED + REJECTED
+    what = f"{PENDING:,} pending + {decided:,} decided" if decided is not None else "empty data dir"
+    made = None
+    if decided is not None:
+        made = make_data_dir(tree.data_dir, approved=decided // 2, rejected=decided - decided // 2)
     size = f" (pending_queue.json {made['bytes'] / 1e6:.1f} MB as written today)" if made else ""
     print(f"\n== {what}{size}; gunicorn workers: {workers}, threads: {load_settings(env={}).web.threads}")
     phases: list[tuple[str, dict[str, tuple[int, int]]]] = []
@@ -242,8 +247,9 @@ def main() -> None:
           f"+{GROWTH_TARGET * 100:.0f}% after {args.approves:,} approves)")
     with Sandbox(size=args.size, settings=SandboxSettings.fast()) as sandbox:
         for workers in args.workers.split(","):
-            measure(int(workers), sandbox, realistic=False, args=args)
-            measure(int(workers), sandbox, realistic=True, args=args)
+            measure(int(workers), sandbox, None, args)
+            measure(int(workers), sandbox, 0, args)
+            measure(int(workers), sandbox, APPROVED + REJECTED, args)
 
 
 if __name__ == "__main__":
