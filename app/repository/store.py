@@ -524,8 +524,10 @@ class Store:
         with storage_errors(self.data_dir, self.path(file)):
             self._cache[file.filename] = (_version(self.path(file).stat()), value)
 
-    def _write_temp(self, file: DataFile, pieces: Iterable[bytes]) -> str:
-        """``pieces``, one after the other, in a new temp file beside ``file``, fsynced; its path."""
+    def _write_temp(self, file: DataFile, pieces: Iterable[bytes] | bytes) -> str:
+        """``pieces`` (or one ``bytes``), one after the other, in a new temp file beside ``file``, fsynced; its path."""
+        if isinstance(pieces, (bytes, bytearray)):
+            pieces = (pieces,)
         with storage_errors(self.data_dir, self.path(file)):
             fd, tmp = tempfile.mkstemp(prefix=f".{file.filename}.", suffix=".tmp", dir=self.data_dir)
             try:
