@@ -1,7 +1,7 @@
 """The only code that reads or writes the data dir.
 
 Every file is changed by a read-modify-write transaction under an exclusive
-lock (portalocker, one lock file per data file), and replaced atomically:
+lock (``flock``, one lock file per data file), and replaced atomically:
 temp file in the same folder, fsync, rename, fsync of the folder. Readers
 never lock: a rename is atomic, so they always see a whole file. A file that
 cannot be parsed is moved aside, never overwritten. ``store`` holds that
@@ -139,7 +139,7 @@ class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, Download
             while not stop.wait(interval):
                 for file in files:
                     try:
-                        self.store.refresh(file)
+                        self.store.refresh_when_idle(file)
                         last_errors.pop(file.filename, None)
                     except Exception as exc:  # a reader meets the same error and reports it
                         if on_error and last_errors.get(file.filename) != str(exc):

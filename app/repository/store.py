@@ -1,7 +1,7 @@
 """The data dir's machinery: files, codecs, locks, atomic writes, quarantine, cache.
 
 Every file is changed by a read-modify-write transaction under an exclusive
-lock (portalocker, one lock file per data file), and replaced atomically:
+lock (``flock``, one lock file per data file), and replaced atomically:
 temp file in the same folder, fsync, rename, fsync of the folder. Readers
 never lock: a rename is atomic, so they always see a whole file.
 
@@ -20,6 +20,10 @@ are written, before any file is replaced, so nothing changes. Every such
 ``OSError`` becomes one ``StorageError`` that names the data folder and the
 cause in plain words.
 
+A JSON file is written in pieces of about 64 KB (``_json_pieces``, the same bytes
+as one ``orjson.dumps``): a file of many MB never becomes one buffer of its size,
+which glibc would keep in the heap once freed.
+
 Parsed JSON is cached per process, keyed by the file's inode, mtime and size
 (every write is a new inode), checked with a stat before any byte is read: a
 page load of a large queue costs a stat, not a read and a parse. Cached objects are shared: callers must treat what ``read``
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import logging
 import os
 import tempfile
@@ -36,10 +41,9 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
-import portalocker
 
 from app.gcpause import gc_paused
 from app.repository import shapes
@@ -116,12 +120,21 @@ def storage_errors(folder: Path, path: Path | None = None) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class DataFile:
-    """A file in the data dir: its name, how to parse and write it, its empty value."""
+    """A file in the data dir: its name, how to parse and write it, its empty value.
+
+    ``encode_pieces``, when given, yields the same bytes as ``encode`` in pieces of a
+    few tens of KB: a large file is written without ever holding it whole in memory.
+    """
 
     filename: str
     default: Callable[[], Any]
     decode: Callable[[bytes], Any]
     encode: Callable[[Any], bytes]
+    encode_pieces: Callable[[Any], Iterable[bytes]] | None = None
+
+    def pieces(self, value: Any) -> Iterable[bytes]:
+        """The file's bytes for ``value``, as the pieces to write one after the other."""
+        return self.encode_pieces(value) if self.encode_pieces else (self.encode(value),)
 
 
 def _json_decoder(shape: shapes.Shape, fill: Callable[[Any], Any] | None = None):
@@ -143,6 +156,70 @@ def _json_decoder(shape: shapes.Shape, fill: Callable[[Any], Any] | None = None)
 def _json_encode(value: Any) -> bytes:
     # Indented so a person can read and hand-fix a file; orjson keeps that cheap.
     return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+#: About how many bytes each piece of ``_json_pieces`` holds: well under glibc's mmap
+#: threshold, so writing a large file leaves no large buffer behind in the heap.
+PIECE_BYTES = 64 * 1024
+
+
+def _json_pieces(value: Any) -> Iterator[bytes]:
+    """``_json_encode(value)``, byte for byte, in pieces of about ``PIECE_BYTES``.
+
+    One ``orjson.dumps`` of a 10,000-item queue makes a buffer as large as the file
+    (and the newline appended, a second one); glibc keeps such buffers in the heap
+    once freed, so a web worker that writes the queue at every approve grows by tens
+    of MB. Here the top container and the lists and objects in it are written by
+    hand, their members encoded a batch at a time and indented to their depth.
+    """
+    pending: list[bytes] = []
+    size = 0
+    for part in _indented(value, 0):
+        pending.append(part)
+        size += len(part)
+        if size >= PIECE_BYTES:
+            yield b"".join(pending)
+            pending, size = [], 0
+    pending.append(b"\n")
+    yield b"".join(pending)
+
+
+def _indented(value: Any, depth: int) -> Iterator[bytes]:
+    """The parts of ``value`` encoded as OPT_INDENT_2 would at ``depth``.
+
+    A document of a few keys (the queue: pending, approved, rejected...) is opened by
+    hand and each of its values encoded at depth 1; any other list or object is encoded
+    a batch of members at a time.
+    """
+    if not isinstance(value, (dict, list)) or not value or depth > 1:
+        encoded = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+        yield encoded.replace(b"\n", b"\n" + b"  " * depth) if depth else encoded
+        return
+    opening, closing = (b"{", b"}") if isinstance(value, dict) else (b"[", b"]")
+    yield opening + b"\n"
+    if depth == 0 and isinstance(value, dict) and len(value) <= 16:
+        for n, (key, member) in enumerate(value.items()):
+            yield b"  " + orjson.dumps(key) + b": "
+            yield from _indented(member, 1)
+            yield b",\n" if n < len(value) - 1 else b"\n"
+    else:
+        yield from _batched_members(value, depth)
+    yield b"  " * depth + closing
+
+
+def _batched_members(value: dict | list, depth: int, batch: int = 100) -> Iterator[bytes]:
+    """The members of a non-empty list or object at ``depth`` (0 or 1), a batch per orjson call.
+
+    A batch wrapped in ``depth`` lists and encoded on its own is, without the wrapping's
+    first and last lines, exactly those members' lines in the whole document.
+    """
+    keys = list(value) if isinstance(value, dict) else None
+    count = len(value)
+    cut = 2 + 4 * depth  # "[\n" + "  [\n" at the start, "\n  ]" + "\n]" at the end
+    for start in range(0, count, batch):
+        chunk = value[start:start + batch] if keys is None else {k: value[k] for k in keys[start:start + batch]}
+        yield orjson.dumps([chunk] if depth else chunk, option=orjson.OPT_INDENT_2)[cut:-cut]
+        yield b",\n" if start + batch < count else b"\n"
 
 
 def _fill_queue(doc: dict) -> dict:
@@ -204,7 +281,7 @@ def _decode_text(raw: bytes) -> list[WishlistLine]:
 
 
 def _json_file(filename: str, shape: shapes.Shape, default: Callable[[], Any], fill=None) -> DataFile:
-    return DataFile(filename, default, _json_decoder(shape, fill), _json_encode)
+    return DataFile(filename, default, _json_decoder(shape, fill), _json_encode, _json_pieces)
 
 
 PENDING_QUEUE = _json_file("pending_queue.json", shapes.PENDING_QUEUE, _empty_queue, _fill_queue)
@@ -216,7 +293,7 @@ CATALOG_DISCOVERED = _json_file("catalog_discovered.json", shapes.CATALOG_DISCOV
 BLOCKED_ARTISTS = _json_file("blocked_artists.json", shapes.LIST_OF_TEXT, list)
 JOB_STATUS = _json_file("job_status.json", shapes.JOB_STATUS, dict)
 RUN_REQUESTS = _json_file("run_requests.json", shapes.RUN_REQUESTS, dict)
-SETTINGS = DataFile("settings.json", dict, _decode_settings, _json_encode)
+SETTINGS = DataFile("settings.json", dict, _decode_settings, _json_encode, _json_pieces)
 DOWNLOAD_HISTORY = _json_file("download_history.json", shapes.DOWNLOAD_HISTORY, dict)
 QUEUE_UNDO = _json_file("queue_undo.json", shapes.QUEUE_UNDO, dict)
 
@@ -262,21 +339,19 @@ class Store:
         process exclude each other too, and a killed process releases its locks.
         """
         self.ensure_dir()
-        flags = portalocker.LockFlags.EXCLUSIVE
-        if not blocking:
-            flags |= portalocker.LockFlags.NON_BLOCKING
         lock_path = self.data_dir / LOCK_DIR / f"{name}.lock"
         with storage_errors(self.data_dir, lock_path):
             handle = open(lock_path, "a")
         with handle:
-            try:
-                portalocker.lock(handle, flags)
-            except portalocker.exceptions.LockException:
-                raise AlreadyLocked(name) from None
+            with storage_errors(self.data_dir, lock_path):
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise AlreadyLocked(name) from None
             try:
                 yield
             finally:
-                portalocker.unlock(handle)
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def write_problem(self) -> StorageError | None:
         """Whether a file can be written in the data dir now, tested for real: None when it can.
@@ -359,6 +434,22 @@ class Store:
         self.read(file)
         return True
 
+    def refresh_when_idle(self, file: DataFile) -> bool:
+        """``refresh``, unless a transaction on the file is under way: False then.
+
+        For the keep-warm thread. A writer in this process caches what it writes
+        when it ends: parsing its file in between would make a second copy of the
+        whole content, freed a moment later (the allocator keeps the memory). A
+        writer in another process is seen at the next look.
+        """
+        try:
+            with self.lock(file.filename, blocking=False):
+                return self.refresh(file)
+        except AlreadyLocked:
+            return False
+        except StorageError:  # no lock to be had (a read-only data dir): nobody writes there
+            return self.refresh(file)
+
     @contextlib.contextmanager
     def transaction(self, file: DataFile, *, alone: bool = False) -> Iterator[Any]:
         """Yield the content to change; write it back atomically if the block succeeds.
@@ -423,7 +514,7 @@ class Store:
         prepared: list[tuple[DataFile, Any, str]] = []
         try:
             for file, value in group.changes.values():
-                prepared.append((file, value, self._write_temp(file, file.encode(value))))
+                prepared.append((file, value, self._write_temp(file, file.pieces(value))))
         except BaseException:
             self._remove_temps([tmp for _, _, tmp in prepared])
             raise
@@ -445,7 +536,7 @@ class Store:
 
     def _write_one(self, file: DataFile, value: Any) -> None:
         """Replace one file at once, outside any transaction's commit (a repaired settings.json)."""
-        tmp = self._write_temp(file, file.encode(value))
+        tmp = self._write_temp(file, file.pieces(value))
         try:
             with storage_errors(self.data_dir, self.path(file)):
                 os.replace(tmp, self.path(file))
@@ -456,14 +547,17 @@ class Store:
         with storage_errors(self.data_dir, self.path(file)):
             self._cache[file.filename] = (_version(self.path(file).stat()), value)
 
-    def _write_temp(self, file: DataFile, data: bytes) -> str:
-        """``data`` in a new temp file beside ``file``, fsynced; its path."""
+    def _write_temp(self, file: DataFile, pieces: Iterable[bytes] | bytes) -> str:
+        """``pieces`` (or one ``bytes``), one after the other, in a new temp file beside ``file``, fsynced; its path."""
+        if isinstance(pieces, (bytes, bytearray)):
+            pieces = (pieces,)
         with storage_errors(self.data_dir, self.path(file)):
             fd, tmp = tempfile.mkstemp(prefix=f".{file.filename}.", suffix=".tmp", dir=self.data_dir)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     os.fchmod(handle.fileno(), 0o644)
-                    handle.write(data)
+                    for piece in pieces:
+                        handle.write(piece)
                     handle.flush()
                     os.fsync(handle.fileno())
             except BaseException:
@@ -485,7 +579,7 @@ class Store:
             self._cache.pop(file.filename, None)
             try:
                 if group.existed[file.filename]:
-                    tmp = self._write_temp(file, file.encode(group.before[file.filename]))
+                    tmp = self._write_temp(file, file.pieces(group.before[file.filename]))
                     try:
                         os.replace(tmp, path)
                     except OSError:
