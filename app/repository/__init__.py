@@ -1,7 +1,7 @@
 """The only code that reads or writes the data dir.
 
 Every file is changed by a read-modify-write transaction under an exclusive
-lock (``flock``, one lock file per data file), and replaced atomically:
+lock (portalocker, one lock file per data file), and replaced atomically:
 temp file in the same folder, fsync, rename, fsync of the folder. Readers
 never lock: a rename is atomic, so they always see a whole file. A file that
 cannot be parsed is moved aside, never overwritten. ``store`` holds that

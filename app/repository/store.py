@@ -1,7 +1,7 @@
 """The data dir's machinery: files, codecs, locks, atomic writes, quarantine, cache.
 
 Every file is changed by a read-modify-write transaction under an exclusive
-lock (``flock``, one lock file per data file), and replaced atomically:
+lock (portalocker, one lock file per data file), and replaced atomically:
 temp file in the same folder, fsync, rename, fsync of the folder. Readers
 never lock: a rename is atomic, so they always see a whole file.
 
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import logging
 import os
 import tempfile
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import orjson
+import portalocker
 
 from app.gcpause import gc_paused
 from app.repository import shapes
@@ -342,16 +342,21 @@ class Store:
         lock_path = self.data_dir / LOCK_DIR / f"{name}.lock"
         with storage_errors(self.data_dir, lock_path):
             handle = open(lock_path, "a")
+        flags = portalocker.LockFlags.EXCLUSIVE
+        if not blocking:
+            flags |= portalocker.LockFlags.NON_BLOCKING
         with handle:
-            with storage_errors(self.data_dir, lock_path):
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    raise AlreadyLocked(name) from None
+            try:
+                portalocker.lock(handle, flags)
+            except portalocker.exceptions.AlreadyLocked:
+                raise AlreadyLocked(name) from None
+            except portalocker.exceptions.LockException as exc:  # not contention: the system refused
+                cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else OSError(errno.ENOLCK, str(exc))
+                raise StorageError(self.data_dir, lock_path, cause) from exc
             try:
                 yield
             finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                portalocker.unlock(handle)
 
     def write_problem(self) -> StorageError | None:
         """Whether a file can be written in the data dir now, tested for real: None when it can.
