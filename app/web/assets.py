@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import mimetypes
 import threading
 from dataclasses import dataclass
@@ -80,6 +81,20 @@ def init_app(app: Flask) -> None:
         return url_for("static", filename=filename, v=entry.etag[:10] if entry else None)
 
     app.jinja_env.globals["asset"] = asset
+
+    @app.get("/manifest.webmanifest")
+    def manifest() -> Response:
+        """static/manifest.webmanifest with the icons at their versioned URLs: the same URLs
+        the pages link, so a browser fetches each icon once and caches it for good."""
+        entry = files.get("manifest.webmanifest")
+        if entry is None:
+            abort(404)
+        document = json.loads(entry.body)
+        for icon in document.get("icons", []):
+            icon["src"] = asset(icon["src"].removeprefix("/static/"))
+        response = Response(json.dumps(document, indent=2), mimetype="application/manifest+json")
+        response.headers["Cache-Control"] = "no-cache"  # names the icons' current versions
+        return response
 
     @app.after_request
     def compress(response: Response) -> Response:

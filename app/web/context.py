@@ -16,7 +16,7 @@ from app.fields import NAME_MAX_LENGTH
 from app.repository import Repository
 
 # Endpoints served to anyone: liveness and the static files (CSS, JS, icons, manifest).
-PUBLIC_ENDPOINTS = frozenset({"health", "static", "api.health"})
+PUBLIC_ENDPOINTS = frozenset({"health", "static", "manifest", "api.health"})
 
 
 class SettingsCache:

@@ -186,6 +186,20 @@ def test_it_serves_the_manifest_for_the_home_screen(anonymous):
         assert anonymous.get(icon["src"]).status_code == 200
 
 
+def test_it_names_the_icons_in_the_manifest_as_the_pages_do(anonymous):
+    # One URL per icon: the page's link and the manifest's entry are fetched and cached once.
+    page = parse(anonymous.get("/setup").text)
+    links = {link.get("rel"): link.get("href") for link in page.select("link")}
+    linked = {links["icon"], links["apple-touch-icon"]}
+    response = anonymous.get(links["manifest"])
+    assert response.mimetype == "application/manifest+json"
+    listed = {icon["src"] for icon in response.get_json(force=True)["icons"]}
+    assert linked and linked <= listed
+    assert all("?v=" in src for src in listed)
+    for src in listed:
+        assert "immutable" in anonymous.get(src).headers["Cache-Control"]
+
+
 def test_it_keeps_pages_out_of_shared_caches(client):
     assert client.get("/").headers["Cache-Control"] == "no-store"
     assert client.get("/api/v1/queue").headers["Cache-Control"] == "no-store"
