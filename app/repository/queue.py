@@ -115,6 +115,7 @@ class QueueRecords:
         text: str | None = None,
     ) -> tuple[list[dict], int]:
         """One page of pending items after filtering and sorting, and the filtered total."""
+        self.move_history_out()
         # Sorted once per version of the file; filtering the sorted list keeps its order.
         items = self.store.derived(PENDING_QUEUE, ("sorted", sort, descending),
                                    lambda queue: sorted(queue["pending"], key=_SORT_KEYS[sort], reverse=descending))
@@ -231,6 +232,7 @@ class QueueRecords:
 
     def pending_sources(self) -> list[str]:
         """The sources present in the pending queue (for the queue page's filter)."""
+        self.move_history_out()
         return self.store.derived(PENDING_QUEUE, "sources", lambda queue: sorted(
             {item.get("source") or "manual" for item in queue["pending"]}))
 
