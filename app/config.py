@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import yaml
 from marshmallow import ValidationError, fields, validate
 
-from app.fields import Secret, Text, WholeNumber, text_problem
+from app.fields import Secret, Text, WholeNumber, text_problem, validation_messages
 from app.text import strip_blanks
 from app.vocabulary import AUDIO_EXTENSIONS, SECONDARY_TYPES
 
@@ -315,9 +315,8 @@ def _check(setting: Setting, value: Any, origin: str) -> tuple[Any, str | None]:
     try:
         return setting.field.deserialize(value), None
     except ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
         shown = "" if setting.secret else f" (got {value!r})"
-        return None, f"{setting.name}: {' '.join(map(str, messages))}{shown} [from {origin}]"
+        return None, f"{setting.name}: {' '.join(validation_messages(exc))}{shown} [from {origin}]"
 
 
 # --- the settings object ------------------------------------------------------
@@ -460,7 +459,7 @@ def validate_changes(changes: Mapping[str, Mapping[str, Any]], current: Settings
             try:
                 clean.setdefault(section, {})[key] = setting.field.deserialize(raw)
             except ValidationError as exc:
-                errors[name] = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+                errors[name] = validation_messages(exc)
     return clean, errors
 
 

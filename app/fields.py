@@ -88,3 +88,8 @@ class Secret(Text):
         if problem:
             raise ValidationError(f"{problem} A secret must be one line of visible characters.")
         return text
+
+
+def validation_messages(error: ValidationError) -> list[str]:
+    """A field's error messages as a list of text (marshmallow gives a list, or a dict for nested fields)."""
+    return [str(message) for message in error.messages] if isinstance(error.messages, list) else [str(error.messages)]

@@ -16,7 +16,6 @@ current item.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import signal
 import subprocess
@@ -129,7 +128,7 @@ class JobRunner:
             log.exception("%s run crashed", self.job)
             result = RunResult("run crashed", error=f"{type(exc).__name__}: {exc}")
         # The status is shown on pages, in the API and by `resonance job`: no secret in any form gets there.
-        result = dataclasses.replace(result, summary=mask_secrets(result.summary, secrets),
+        result = replace(result, summary=mask_secrets(result.summary, secrets),
                                      error=mask_secrets(result.error, secrets) if result.error else result.error)
         seconds = time.monotonic() - clock
         result = self._with_files_moved_aside(result)

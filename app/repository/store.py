@@ -244,6 +244,7 @@ def _decode_settings(raw: bytes) -> dict:
     from marshmallow import ValidationError
 
     from app.config import SETTINGS_BY_NAME
+    from app.fields import validation_messages
 
     kept: dict[str, dict] = {}
     dropped: list[str] = []
@@ -260,17 +261,12 @@ def _decode_settings(raw: bytes) -> dict:
                 setting.field.deserialize(value)
             except ValidationError as exc:
                 shown = "" if setting.secret else f" (found {value!r})"
-                dropped.append(f"{section}.{key}: {_messages(exc)}{shown}")
+                dropped.append(f"{section}.{key}: {' '.join(validation_messages(exc))}{shown}")
                 continue
             kept.setdefault(section, {})[key] = value
     if dropped:
         raise CorruptFileError("settings left out: " + "; ".join(dropped), salvaged=kept)
     return saved
-
-
-def _messages(error) -> str:
-    messages = error.messages if isinstance(error.messages, list) else [error.messages]
-    return " ".join(map(str, messages))
 
 
 def _decode_text(raw: bytes) -> list[WishlistLine]:
@@ -348,11 +344,13 @@ class Store:
         with handle:
             try:
                 portalocker.lock(handle, flags)
-            except portalocker.exceptions.AlreadyLocked:
-                raise AlreadyLocked(name) from None
-            except portalocker.exceptions.LockException as exc:  # not contention: the system refused
-                cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else OSError(errno.ENOLCK, str(exc))
-                raise StorageError(self.data_dir, lock_path, cause) from exc
+            except portalocker.exceptions.LockException as exc:
+                cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else None
+                # Contention is EAGAIN (or EACCES); older portalocker raises it as a plain LockException.
+                if isinstance(exc, portalocker.exceptions.AlreadyLocked) or cause is None or cause.errno in (
+                        errno.EAGAIN, errno.EACCES):
+                    raise AlreadyLocked(name) from None
+                raise StorageError(self.data_dir, lock_path, cause) from exc  # the system refused the lock
             try:
                 yield
             finally:
