@@ -14,6 +14,7 @@ from app import __version__
 from app.config import ConfigError, Settings, load_settings
 from app.fields import NAME_MAX_LENGTH
 from app.repository import Repository
+from app.text import CONTROL_CHARACTERS
 
 # Endpoints served to anyone: liveness and the static files (CSS, JS, icons, manifest).
 PUBLIC_ENDPOINTS = frozenset({"health", "static", "manifest", "api.health"})
@@ -108,7 +109,7 @@ def render(page: str, partial: str | None = None, status: int = 200, **context):
 
 # Control characters (browsers drop tabs and newlines from a URL) and backslashes
 # (browsers read them as slashes): "/\t/evil.example" and "/\\evil.example" both lead off-site.
-_UNSAFE_IN_TARGET = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
+_UNSAFE_IN_TARGET = re.compile(f"[{CONTROL_CHARACTERS}\\\\]")
 MAX_TARGET_LENGTH = 2000
 
 
