@@ -16,6 +16,7 @@ from app.repository import Repository
 
 EXIT_CONFIG = 2
 EXIT_BUSY = 3
+EXIT_PARTIAL = 4  # the run did part of its work; the rest is left for the next run
 
 # How a runner starts the process of one run: this same command line tool.
 RUN_COMMAND = [sys.executable, "-m", "app.cli", "job"]
@@ -89,7 +90,7 @@ def cmd_job(args) -> int:
     if args.between:
         with runner.keeping_log(settings):
             result = runner.check_between_runs()
-        return 1 if result.error else 0
+        return run_exit_status(result)
     if args.once:
         with runner.keeping_log(settings):
             result = runner.run(trigger=args.trigger)
@@ -97,10 +98,17 @@ def cmd_job(args) -> int:
             print(f"resonance: {args.name} is already running", file=sys.stderr)
             return EXIT_BUSY
         if args.trigger == "cli":  # a runner's child has logged the same line already
-            print(f"{args.name}: {result.outcome}: {result.summary}" + (f" ({result.error})" if result.error else ""))
-        return 1 if result.error else 0
+            print(f"{args.name}: {result.outcome}: {result.summary}" + (f" ({result.error})" if result.error else "")
+                  + (f"; left for the next run: {result.left}" if result.left else ""))
+        return run_exit_status(result)
     runner.serve()
     return 0
+
+
+def run_exit_status(result) -> int:
+    if result.error:
+        return 1
+    return EXIT_PARTIAL if result.left else 0
 
 
 def cmd_web(args) -> int:

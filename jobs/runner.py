@@ -129,12 +129,14 @@ class JobRunner:
             result = RunResult("run crashed", error=f"{type(exc).__name__}: {exc}")
         # The status is shown on pages, in the API and by `resonance job`: no secret in any form gets there.
         result = replace(result, summary=mask_secrets(result.summary, secrets),
-                                     error=mask_secrets(result.error, secrets) if result.error else result.error)
+                                     error=mask_secrets(result.error, secrets) if result.error else result.error,
+                                     left=mask_secrets(result.left, secrets) if result.left else result.left)
         seconds = time.monotonic() - clock
         result = self._with_files_moved_aside(result)
-        level = logging.ERROR if result.error else logging.WARNING if result.moved_aside else logging.INFO
-        log.log(level, "%s run %s in %.1f s: %s%s", self.job, result.outcome, seconds, result.summary,
-                f" (error: {result.error})" if result.error else "")
+        level = logging.ERROR if result.error else logging.WARNING if result.moved_aside or result.left else logging.INFO
+        log.log(level, "%s run %s in %.1f s: %s%s%s", self.job, result.outcome, seconds, result.summary,
+                f" (error: {result.error})" if result.error else "",
+                f"; left for the next run: {result.left}" if result.left else "")
         self._record_status(
             state="idle",
             last_run={
@@ -145,6 +147,7 @@ class JobRunner:
                 "outcome": result.outcome,
                 "summary": result.summary,
                 "error": result.error,
+                "left": result.left,
             },
         )
         return result

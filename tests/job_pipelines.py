@@ -46,12 +46,18 @@ def blocked_run(ctx):
     return RunResult("stopped while blocked")
 
 
+def partial_run(ctx):
+    ctx.repository.mark_processed(["half"])
+    return RunResult("1 of 2 items done", left="1 item: the service answered 503 (api_key=s3cret)")
+
+
 def broken_run(ctx):
     raise ValueError("upstream said no")
 
 
 TEST_PIPELINES = {"count": "job_pipelines:count_run", "slow": "job_pipelines:slow_run", "broken": "job_pipelines:broken_run",
-                  "whoami": "job_pipelines:whoami_run", "blocked": "job_pipelines:blocked_run"}
+                  "whoami": "job_pipelines:whoami_run", "blocked": "job_pipelines:blocked_run",
+                  "partial": "job_pipelines:partial_run"}
 
 
 def register_all():

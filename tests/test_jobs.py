@@ -141,6 +141,16 @@ def test_it_stops_cleanly_on_sigterm(python, subprocess_env, repository):
     assert "stop requested after" in out
 
 
+def test_it_reports_a_partial_run_with_what_is_left_and_its_own_exit_status(python, subprocess_env, repository):
+    runner = start_runner(python, {**subprocess_env, "RESONANCE_LASTFM__API_KEY": "s3cret"}, "partial", "--once")
+    out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 4
+    assert "partial: 1 of 2 items done; left for the next run: 1 item: the service answered 503" in out
+    last_run = repository.job_statuses()["partial"]["last_run"]
+    assert last_run["outcome"] == "partial" and last_run["error"] is None
+    assert last_run["left"].startswith("1 item: the service answered 503") and "s3cret" not in last_run["left"]
+
+
 def test_it_exits_non_zero_on_a_bad_config(python, subprocess_env):
     env = {**subprocess_env, "SLSKD_INTERVAL": "often"}
     runner = start_runner(python, env, "count", "--once")

@@ -54,18 +54,25 @@ class JobContext:
 
 @dataclass
 class RunResult:
-    """A run's one-line summary; ``error`` set when part of it failed; ``skipped`` when it had nothing to do;
-    ``moved_aside`` the damaged data files the run had to move aside (the runner fills it in)."""
+    """A run's one-line summary.
+
+    ``error`` set when the run failed (it did not do its work); ``left`` when it did part of its work and
+    says what is left for the next run (an upstream failed for some of it); ``skipped`` when it had nothing
+    to do; ``moved_aside`` the damaged data files the run had to move aside (the runner fills it in).
+    """
 
     summary: str
     error: str | None = None
     skipped: bool = False
+    left: str | None = None
     moved_aside: list[str] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:
         if self.error:
             return "failed"
+        if self.left:
+            return "partial"
         if self.moved_aside:
             return "warning"  # it ran, but without the data of a damaged file
         return "skipped" if self.skipped else "ok"

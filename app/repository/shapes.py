@@ -364,7 +364,7 @@ CATALOG_DISCOVERED = ListOf(OneOf(TEXT, Record(optional={
 
 LAST_RUN = Record(optional={
     "started_at": Maybe(TEXT), "finished_at": Maybe(TEXT), "seconds": Maybe(NUMBER), "trigger": Maybe(TEXT),
-    "outcome": Maybe(TEXT), "summary": Maybe(TEXT), "error": Maybe(TEXT),
+    "outcome": Maybe(TEXT), "summary": Maybe(TEXT), "error": Maybe(TEXT), "left": Maybe(TEXT),
 })
 JOB_STATUS = MapOf(Record(optional={
     "state": Maybe(TEXT), "started_at": Maybe(TEXT), "trigger": Maybe(TEXT), "next_run": Maybe(TEXT),

@@ -123,9 +123,11 @@ class LastRunSchema(Schema):
     finished_at = fields.String()
     seconds = fields.Float()
     trigger = fields.String()
-    outcome = fields.String(metadata={"description": "ok, skipped, failed, or warning (a damaged data file was moved aside)"})
+    outcome = fields.String(metadata={"description": "ok, skipped, failed, partial (part of the work is left for the "
+                                                     "next run), or warning (a damaged data file was moved aside)"})
     summary = fields.String()
     error = fields.String(allow_none=True)
+    left = fields.String(allow_none=True, metadata={"description": "what a partial run left for the next run"})
 
 
 class JobSchema(Schema):
