@@ -12,7 +12,7 @@ import threading
 from app import __version__, pipelines
 from app.config import ConfigError, Settings, example_config, load_settings
 from app.logs import setup_logging
-from app.repository import Repository
+from app.repository import Repository, StorageError
 
 EXIT_CONFIG = 2
 EXIT_BUSY = 3
@@ -70,6 +70,26 @@ def cmd_check_config(args) -> int:
     return 0
 
 
+def cmd_upgrade_data(args) -> int:
+    """Bring the data dir to this version's layout (the decided albums out of the queue file, once).
+
+    Run by the container's init and before the web server starts, in a process that ends
+    (or execs) right after: moving a large old file takes memory that a long-lived process
+    would keep.
+    """
+    repository = Repository()
+    try:
+        repository.move_history_out()
+    except StorageError as exc:
+        print(f"resonance: the data dir cannot be brought up to date: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _upgrade_data_in_a_child() -> None:
+    subprocess.run([sys.executable, "-m", "app.cli", "upgrade-data"], check=False)
+
+
 def cmd_example_config(args) -> int:
     print(example_config())
     return 0
@@ -114,6 +134,7 @@ def run_exit_status(result) -> int:
 def cmd_web(args) -> int:
     repository = Repository()
     settings = _settings_or_exit(repository)
+    cmd_upgrade_data(args)  # here, not in the worker: the exec below frees what it took
     command = gunicorn_command(settings, args.host, args.port)
     os.execv(command[0], command)  # gunicorn replaces this process: nothing left in between
     return 0  # not reached
@@ -132,6 +153,7 @@ def serve_all(settings: Settings, repository: Repository, host: str | None = Non
     """Job runners as threads of this process, the web UI as a gunicorn child; until SIGTERM or Ctrl-C."""
     from jobs.runner import JobRunner
 
+    _upgrade_data_in_a_child()
     stop = threading.Event()
     _stop_on_signals(stop)
     threads = []
@@ -189,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate the settings and say where each comes from")
     check.set_defaults(func=cmd_check_config)
+    upgrade = commands.add_parser("upgrade-data", help="bring the data dir to this version's layout (done at "
+                                                      "every start; needed by hand only when starting otherwise)")
+    upgrade.set_defaults(func=cmd_upgrade_data)
     example = commands.add_parser("example-config", help="print a config file with every key and its default")
     example.set_defaults(func=cmd_example_config)
     return parser

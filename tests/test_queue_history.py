@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
 from datetime import datetime, timezone
 
 import orjson
@@ -12,6 +13,7 @@ import pytest
 from factories import make_queue_item
 
 from app.repository import Repository, StorageError
+from app.repository import history as history_module
 from app.repository.store import Store
 
 
@@ -35,8 +37,12 @@ def test_it_appends_decisions_to_history_and_keeps_them_out_of_the_queue_file(re
     decide(repository, "reject", [rejected], at(2026, 2))
 
     queue = json.loads((data_dir / "pending_queue.json").read_text())
-    assert queue["pending"] == [] and queue["approved"] == [] and queue["rejected"] == []
-    assert "rejected_info" not in queue
+    # The reject was appended: the file is as the last add_pending wrote it (it folded the approve in).
+    assert [item["mbid"] for item in queue["pending"]] == [rejected["mbid"]]
+    assert queue["approved"] == [] and queue["rejected"] == [] and "rejected_info" not in queue
+    assert Repository(data_dir).queue()["pending"] == [] and repository.pending_count() == 0
+    repository.remove_pending([])  # any change that rewrites the file leaves the decided albums out
+    assert json.loads((data_dir / "pending_queue.json").read_text())["pending"] == []
     assert (data_dir / "history" / "decided.txt").read_text() == f"approve {approved['mbid']}\nreject {rejected['mbid']}\n"
     assert repository.approved_mbids() == [approved["mbid"]] and repository.rejected_mbids() == [rejected["mbid"]]
     assert segment_lines(data_dir, "2026-01.jsonl") == [
@@ -107,36 +113,81 @@ def test_it_undoes_a_single_approval_and_approves_again(repository, data_dir):
     item = make_queue_item()
     repository.add_pending([item])
     repository.approve([item["mbid"]])
-    assert item["album"] not in (data_dir / "pending_queue.json").read_text()
+    assert repository.find_pending(item["mbid"]) is None
     assert repository.undo_approve([item["mbid"]]) == [item]
     repository.approve([item["mbid"]])
     assert repository.approved_page()[1] == 1 and repository.approved_page()[0][0]["mbid"] == item["mbid"]
 
 
-def test_it_forgets_history_lines_whose_queue_change_was_not_written(repository, data_dir, monkeypatch):
+def full_disk(store, path):
+    return StorageError(store.data_dir, path, OSError(errno.ENOSPC, "No space left on device"))
+
+
+def fail_the_wishlist_write(monkeypatch):
+    real_write_temp = Store._write_temp
+
+    def failing(store, file, data):
+        if file.filename == "wishlist.txt":
+            raise full_disk(store, store.path(file))
+        return real_write_temp(store, file, data)
+
+    monkeypatch.setattr(Store, "_write_temp", failing)
+
+
+def fail_the_mark_in_the_middle(monkeypatch):
+    real_append = history_module._append
+
+    def failing(path, data):
+        if path.name == "decided.txt":
+            with open(path, "ab") as handle:
+                handle.write(data[:7])  # half a line reached the disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_append(path, data)
+
+    monkeypatch.setattr(history_module, "_append", failing)
+
+
+@pytest.mark.parametrize("failure", [fail_the_wishlist_write, fail_the_mark_in_the_middle])
+def test_it_forgets_history_lines_whose_decision_did_not_commit(repository, data_dir, monkeypatch, failure):
     kept, lost = make_queue_item(), make_queue_item()
     repository.add_pending([kept, lost])
     repository.approve([kept["mbid"]])
-    real_write_temp = Store._write_temp
+    decided_before = (data_dir / "history" / "decided.txt").read_bytes()
+    wishlist_before = (data_dir / "wishlist.txt").read_bytes()
 
-    def full_disk_for_the_queue(store, file, data):
-        if file.filename == "pending_queue.json":
-            raise StorageError(store.data_dir, store.path(file), OSError(errno.ENOSPC, "No space left on device"))
-        return real_write_temp(store, file, data)
-
-    monkeypatch.setattr(Store, "_write_temp", full_disk_for_the_queue)
+    failure(monkeypatch)
     with pytest.raises(StorageError):
         repository.approve([lost["mbid"]])
     monkeypatch.undo()
 
-    fresh = Repository(data_dir)
-    assert [item["mbid"] for item in fresh.approved_page()[0]] == [kept["mbid"]]
-    assert fresh.find_pending(lost["mbid"]) == lost
-    fresh.reject([lost["mbid"]])  # the next decision cuts the line that never happened
+    assert (data_dir / "history" / "decided.txt").read_bytes() == decided_before
+    assert (data_dir / "wishlist.txt").read_bytes() == wishlist_before  # put back
     [segment] = [name for name in os.listdir(data_dir / "history") if name.endswith(".jsonl")]
+    assert [line["item"]["mbid"] for line in segment_lines(data_dir, segment)] == [kept["mbid"]]
+    for reader in (repository, Repository(data_dir)):
+        assert [item["mbid"] for item in reader.approved_page()[0]] == [kept["mbid"]]
+        assert reader.find_pending(lost["mbid"]) == lost
+    repository.reject([lost["mbid"]])
     assert (data_dir / "history" / "decided.txt").read_text() == f"approve {kept['mbid']}\nreject {lost['mbid']}\n"
     assert [(line["action"], line["item"]["mbid"]) for line in segment_lines(data_dir, segment)] == [
         ("approve", kept["mbid"]), ("reject", lost["mbid"])]
+
+
+def test_it_keeps_an_undo_whose_marks_a_crash_kept_from_decided_txt(repository, data_dir):
+    item = make_queue_item()
+    repository.add_pending([item])
+    repository.approve([item["mbid"]])
+    decided = data_dir / "history" / "decided.txt"
+    before = decided.read_bytes()
+    repository.undo_approve([item["mbid"]])
+    assert decided.read_bytes() == before + f"undo-approve {item['mbid']}\n".encode()
+    decided.write_bytes(before)  # as if the process died between the queue's rename and the append
+
+    fresh = Repository(data_dir)
+    assert fresh.find_pending(item["mbid"]) == item and fresh.approved_mbids() == []
+    fresh.reject([item["mbid"]])  # the next writer appends what the queue owes first
+    assert decided.read_text() == before.decode() + f"undo-approve {item['mbid']}\nreject {item['mbid']}\n"
+    assert Repository(data_dir).rejected_mbids() == [item["mbid"]] and fresh.pending_count() == 0
 
 
 def test_it_skips_a_torn_last_line_and_cuts_it_at_the_next_decision(repository, data_dir):
@@ -262,3 +313,63 @@ def test_it_sorts_the_queue_once_per_version_of_the_file(repository, monkeypatch
     assert repository.pending_page(sort="score", limit=5)[1] == 21
     assert len(keys_worked_out) == 41
 
+
+
+def test_it_decides_by_appending_and_rewrites_the_queue_file_only_now_and_then(repository, data_dir, monkeypatch):
+    from app.repository import queue as queue_module
+
+    monkeypatch.setattr(queue_module, "REWRITE_AFTER", 3)
+    items = [make_queue_item() for _ in range(6)]
+    repository.add_pending(items)
+    queue_file = data_dir / "pending_queue.json"
+    written = queue_file.read_bytes()
+    for item in items[:3]:
+        repository.approve([item["mbid"]])
+        assert queue_file.read_bytes() == written  # appended to history/ only
+        assert Repository(data_dir).find_pending(item["mbid"]) is None
+    assert Repository(data_dir).pending_count() == 3
+
+    repository.reject([items[3]["mbid"]])  # the fourth in a row rewrites the file, folding the three in
+    rewritten = json.loads(queue_file.read_text())
+    assert [item["mbid"] for item in rewritten["pending"]] == [item["mbid"] for item in items[4:]]
+    mark = f"reject {items[3]['mbid']}"  # the rewrite's own decision: appended after the rename, owed till then
+    size = (data_dir / "history" / "decided.txt").stat().st_size
+    assert rewritten["history"] == {"decided": size - len(mark) - 1, "owed": [mark]}
+    fresh = Repository(data_dir)
+    assert fresh.pending_count() == 2
+    assert {i["mbid"] for i in fresh.pending_page()[0]} == {item["mbid"] for item in items[4:]}
+    assert fresh.approved_mbids() == [item["mbid"] for item in items[:3]] and fresh.rejected_mbids() == [items[3]["mbid"]]
+
+
+def test_it_reads_only_the_decisions_since_the_queue_file_was_written_for_a_queue_page(repository, data_dir):
+    items = [make_queue_item() for _ in range(3)]
+    repository.add_pending(items)
+    repository.approve([items[0]["mbid"]])
+    repository.remove_pending([])  # rewritten: the approve is folded in, and the record moves past it
+    decided = data_dir / "history" / "decided.txt"
+    # A hand edit before the record: a page of the queue does not read that far back.
+    first, rest = decided.read_bytes().split(b"\n", 1)
+    decided.write_bytes(b"x" * len(first) + b"\n" + rest)
+    repository.approve([items[1]["mbid"]])
+
+    fresh = Repository(data_dir)
+    assert [item["mbid"] for item in fresh.pending_page()[0]] == [items[2]["mbid"]]
+    assert fresh.pending_count() == 1 and fresh.damaged_history_lines() == []
+    fresh.approved_page()  # the History page reads the whole of it, and says what it skipped
+    [damaged] = fresh.damaged_history_lines()
+    assert damaged.startswith("history/decided.txt at byte 0: not a decision: b'xxxx")
+
+
+def test_it_moves_the_history_out_with_the_cli_before_any_service_reads_the_queue(data_dir, python, subprocess_env):
+    raw, pending, approved, rejected = old_data_dir(data_dir)
+    env = {**subprocess_env, "RESONANCE_DATA_DIR": str(data_dir)}
+
+    done = subprocess.run([python, "-m", "app.cli", "upgrade-data"], env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    assert "decided albums moved to history/" in done.stderr
+    assert (data_dir / "pending_queue.json.before-history").read_bytes() == raw
+    moved = json.loads((data_dir / "pending_queue.json").read_text())
+    assert moved["pending"] == pending and "rejected_info" not in moved
+    again = subprocess.run([python, "-m", "app.cli", "upgrade-data"], env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and again.stderr == ""  # once only

@@ -15,6 +15,7 @@ import pytest
 from factories import make_queue_item
 from storage_mounts import Filler, data_files, read_only, small_tmpfs, temp_files
 
+from app.repository import history as history_module
 from app.repository import Repository, StorageError
 from app.wishlist import WishlistEntry
 
@@ -143,6 +144,15 @@ def test_it_names_the_folder_and_the_cause_when_the_data_dir_is_read_only(reposi
     assert on_wishlist(data_dir, items[0]) and not is_pending(data_dir, items[0])
 
 
+def _failing_for(name: str, real):
+    """``history._append`` failing with EIO for the file ``name``."""
+    def append(path, data):
+        if path.name == name:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(path, data)
+    return append
+
+
 def _failing_renames(monkeypatch, failing: set[int]):
     """os.replace failing with EIO on the given calls (1 = the first), as a failing disk would."""
     real_replace, calls = os.replace, []
@@ -159,26 +169,42 @@ def _failing_renames(monkeypatch, failing: set[int]):
 
 def test_it_puts_back_the_files_already_renamed_when_a_later_rename_fails(repository, data_dir, monkeypatch):
     items = seed(repository)
+    repository.block_artist("Somebody Else")
     before = data_files(data_dir)
-    calls = _failing_renames(monkeypatch, failing={2})  # the wishlist is renamed, the queue is not
+    calls = _failing_renames(monkeypatch, failing={2})  # the block list is renamed, the queue is not
+
+    with pytest.raises(StorageError, match="the disk reported an input/output error"):
+        repository.block_artist(items[0]["artist"])
+
+    assert [os.path.basename(path) for path in calls] == ["blocked_artists.json", "pending_queue.json",
+                                                          "blocked_artists.json"]
+    assert data_files(data_dir) == before and temp_files(data_dir) == []
+    assert is_pending(data_dir, items[0]) and Repository(data_dir).blocked_artists() == ["Somebody Else"]
+
+
+def test_it_puts_back_the_wishlist_when_the_decision_cannot_be_appended(repository, data_dir, monkeypatch):
+    items = seed(repository)
+    repository.approve([items[1]["mbid"]])
+    before = data_files(data_dir), data_files(data_dir / "history")
+    monkeypatch.setattr(history_module, "_append", _failing_for("decided.txt", history_module._append))
 
     with pytest.raises(StorageError, match="the disk reported an input/output error"):
         repository.approve([items[0]["mbid"]])
 
-    assert [os.path.basename(path) for path in calls] == ["wishlist.txt", "pending_queue.json", "wishlist.txt"]
-    assert data_files(data_dir) == before and temp_files(data_dir) == []
+    assert (data_files(data_dir), data_files(data_dir / "history")) == before and temp_files(data_dir) == []
     assert is_pending(data_dir, items[0]) and not on_wishlist(data_dir, items[0])
 
 
 def test_it_says_which_files_stay_changed_when_even_putting_back_fails(repository, data_dir, monkeypatch, caplog):
     items = seed(repository)
+    repository.block_artist("Somebody Else")
     _failing_renames(monkeypatch, failing={2, 3})
 
     with pytest.raises(StorageError) as caught:
-        repository.approve([items[0]["mbid"]])
+        repository.block_artist(items[0]["artist"])
 
-    assert caught.value.left_changed == ["wishlist.txt"]
-    assert "could not be put back: wishlist.txt" in caplog.text
+    assert caught.value.left_changed == ["blocked_artists.json"]
+    assert "could not be put back: blocked_artists.json" in caplog.text
     assert temp_files(data_dir) == []
 
 

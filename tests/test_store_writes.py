@@ -90,9 +90,9 @@ def test_it_writes_a_file_that_reads_back_after_many_pieces(repository, data_dir
 
 
 def test_it_keeps_warm_without_parsing_a_file_this_process_is_writing(repository, data_dir, monkeypatch):
-    """The keep-warm thread of a web worker that looks right after an approve renamed the queue
+    """The keep-warm thread of a web worker that looks right after a change renamed the queue
     must not parse a second copy of it (10,000 albums: tens of MB the allocator then keeps):
-    the approve caches what it wrote as it ends."""
+    the change caches what it wrote as it ends."""
     items = [make_queue_item() for _ in range(20)]
     repository.add_pending(items)
     repository.pending_page(limit=50)
@@ -108,8 +108,8 @@ def test_it_keeps_warm_without_parsing_a_file_this_process_is_writing(repository
             looker.join()
 
     monkeypatch.setattr(os, "replace", replace_then_look)
-    repository.approve([items[0]["mbid"]])
-    repository.reject([items[1]["mbid"]])
+    repository.remove_pending([items[0]["mbid"]])
+    repository.block_artist(items[1]["artist"])
     monkeypatch.undo()
     assert parsed_by_the_other_thread == [False, False]
     assert Repository(data_dir).pending_count() == 18
@@ -122,6 +122,9 @@ def test_it_keeps_warm_a_file_another_process_wrote(repository, data_dir):
     worker = Repository(data_dir)
     assert worker.store.refresh_when_idle(PENDING_QUEUE) is True
     assert worker.store.refresh_when_idle(PENDING_QUEUE) is False  # nothing changed since
-    repository.approve([items[0]["mbid"]])
-    assert worker.store.refresh_when_idle(PENDING_QUEUE) is True
+    repository.approve([items[0]["mbid"]])  # appended to history/: the queue file stays as it is
+    assert worker.store.refresh_when_idle(PENDING_QUEUE) is False
     assert worker.pending_count() == 4
+    repository.remove_pending([items[1]["mbid"]])
+    assert worker.store.refresh_when_idle(PENDING_QUEUE) is True
+    assert worker.pending_count() == 3

@@ -29,9 +29,10 @@ two of them leaves the operation's consequence written (the wishlist entry)
 and its record not (the album still pending), which the next attempt repeats
 harmlessly. The pipelines change one file per step, each step safe to repeat.
 
-``history/`` (the decided albums) is appended to, not replaced: its lines are
-written under the queue's lock inside the queue's transaction, and the queue's
-rename, which records how far they go, commits them (``history.py``).
+``history/`` (the decided albums) is appended to, not replaced: an approve or a
+reject appends its lines under the queue's lock, and its marks appended to
+``decided.txt`` after the other files' renames commit it; the queue file is
+rewritten only by other changes, now and then (``history.py``).
 
 When two files change together, locks are always taken in the same order:
 pending_queue, then queue_undo, then wishlist (or blocked_artists);

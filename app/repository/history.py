@@ -1,4 +1,4 @@
-"""The history of decisions: ``history/YYYY-MM.jsonl``, appended to, never rewritten.
+"""The history of decisions: ``history/YYYY-MM.jsonl`` and ``decided.txt``, appended to, never rewritten.
 
 ``pending_queue.json`` keeps only the pending albums. What a decision must
 check, the MBIDs approved and rejected, is ``decided.txt``: one ``approve MBID``
@@ -6,21 +6,27 @@ check, the MBIDs approved and rejected, is ``decided.txt``: one ``approve MBID``
 parsed per process and read on from where it was. The full record of each
 decided album goes to a segment, one JSON line per decision (``{"action":
 "approve", "at": "…", "item": {…}}``), in the segment of the decision's month.
-A decision appends to both and rewrites only the queue; only the History page,
-an undo and an un-reject read the segments, newest first, a block at a time
-from the end of the newest one.
+Only the History page, an undo and an un-reject read the segments, newest
+first, a block at a time from the end of the newest one.
 
-All or nothing without a journal: the queue file says how far the history is
-written for sure (``"history": {"segment": "2026-12.jsonl", "length": N,
-"decided": M}``). A decision appends its lines (fsynced) under the queue's
-lock, inside the queue's transaction, and only then is the queue file with the
-new lengths renamed into place: that rename is the commit, as for every other
-file. Simpler than a journal, and the queue must be rewritten anyway. A crash
-or a failed write between the two leaves bytes past the recorded lengths,
-which no reader looks at and the next append cuts off; a torn last line is the
-same case. Segments older than the recorded one are complete; newer ones have
-nothing committed. With no record at all (a queue moved aside as damaged)
-every file is read whole. A line that is not JSON or not the shape
+A decision costs what it changes, not the size of the queue: approving or
+rejecting appends to these two files and does not rewrite the queue file.
+The pending albums are the queue file's, less those decided in decided.txt
+after the point the queue file records (``"history": {"decided": N}``, its
+length when the queue was last written). Every other change to the queue
+(new suggestions, an undo, a removal, a block) rewrites it anyway, and folds
+those decisions in: the new file leaves them out and records the new length.
+
+All or nothing, in this order, under the queue's lock: the segment lines
+(fsynced), then the other files of the transaction (the wishlist) renamed
+into place, then the marks appended to decided.txt (fsynced): that append is
+the commit. A step that fails puts back what the earlier ones did. A crash
+before the marks leaves segment lines no mark names (no reader shows a line
+whose album is not decided so in decided.txt) and a torn last line, which the
+next append cuts off. When the queue is rewritten, its marks are appended after
+its rename and listed in it as ``owed`` meanwhile: a crash in between leaves
+the queue saying what decided.txt lacks, and readers go by the queue until the
+next writer appends them. A line that is not JSON or not the shape
 ``shapes.HISTORY_LINE`` says (a hand edit) is skipped, logged once and listed
 in ``damaged``: it never breaks a page or a decision.
 
@@ -29,16 +35,19 @@ Every file here is written only under the lock of ``pending_queue.json``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
 
 import orjson
 
 from app.repository import shapes
-from app.repository.store import Store, storage_errors
+from app.repository.store import Store, StorageError, storage_errors
 
 log = logging.getLogger("resonance.repository")
 
@@ -68,89 +77,124 @@ def lines_bytes(lines: list[dict]) -> bytes:
 
 
 class History:
-    """Appends to and reads the segments of one data dir's history."""
+    """Appends to and reads the segments and decided.txt of one data dir's history."""
 
     def __init__(self, store: Store):
         self.store = store
         self.folder = store.data_dir / HISTORY_DIR
         #: Lines skipped because they are damaged: (file name, byte offset) -> reason.
         self.damaged: dict[tuple[str, int], str] = {}
-        self._decided: tuple[int, int, dict, dict] | None = None  # inode, bytes read, approved, rejected
+        # decided.txt as read so far: whole (decided()), and after the queue's record (removed()).
+        self._decided: _Decided | None = None
+        self._tail: _Tail | None = None
+        self._owed_check: tuple | None = None
+        self._parsing = threading.Lock()  # the threads of a web worker share it
 
-    # -- writing (in a transaction on pending_queue.json) ------------------------------
+    # -- writing (under the queue's lock, in a transaction) --------------------------------
 
-    def append(self, queue: dict, lines: list[dict], marks: list[str]) -> None:
-        """Append ``lines`` to their segment and ``marks`` ("approve MBID"...) to decided.txt, fsynced,
-        and record the new lengths in ``queue``: its commit commits them."""
+    def append(self, queue: dict, lines: list[dict], marks: list[str], *, rewritten: bool) -> None:
+        """Append ``lines`` to their segment now, and ``marks`` ("approve MBID"...) to decided.txt once
+        the transaction's files are renamed: that append commits the decision.
+
+        ``rewritten``: the queue is written by this transaction (``settle`` has
+        made its record); its marks are listed in it as owed until appended.
+        """
         if not lines and not marks:
             return
         with storage_errors(self.store.data_dir, self.folder):
-            created_folder = not self.folder.is_dir()
-            self.folder.mkdir(parents=True, exist_ok=True)
-            # No record (a queue file moved aside as damaged): everything there is counts.
-            marker = queue.get("history") or self._record_from_disk()
-            record = dict(marker)
-            if lines:
-                segment = segment_for(lines[-1]["at"])
-                if marker and marker.get("segment", "") > segment:
-                    segment = marker["segment"]  # a clock set back: never write behind the record
-                if marker and marker.get("segment") and marker["segment"] != segment:
-                    self._cut(marker["segment"], marker["length"])  # what follows the record never happened
-                committed = marker.get("length", 0) if marker and marker.get("segment") == segment else 0
-                record["segment"] = segment
-                record["length"] = self._append(self.folder / segment, lines_bytes(lines), committed)
-            if marks:
-                data = "".join(f"{mark}\n" for mark in marks).encode()
-                record["decided"] = self._append(self.folder / DECIDED, data, marker.get("decided", 0))
-            if created_folder:
+            if not self.folder.is_dir():
+                self.folder.mkdir(parents=True)
                 _fsync_folder(self.store.data_dir)
-        queue["history"] = record
+            written = self._append_lines(lines) if lines else None
+        if written:
+            self.store.if_not_committed(lambda: self._cut_back(*written))
+        if marks:
+            if rewritten:
+                queue["history"]["owed"] = queue["history"].get("owed", []) + marks
+            self.store.after_renames(lambda: self._append_marks(marks, written))
 
-    def _record_from_disk(self) -> dict:
-        """A record of what is on disk now, each file ended by a newline (a torn line stays a line of its own)."""
-        record: dict = {}
-        names = sorted(name for name in os.listdir(self.folder) if _SEGMENT_NAME.match(name))
-        if names:
-            record["segment"], record["length"] = names[-1], self._append(self.folder / names[-1], b"", None)
-        if (self.folder / DECIDED).exists():
-            record["decided"] = self._append(self.folder / DECIDED, b"", None)
-        return record
+    def settle(self, queue: dict) -> None:
+        """For a transaction that rewrites the queue: the decisions appended since it was written folded
+        into its pending list, and its record brought to where decided.txt is now."""
+        self.repair(queue)
+        removed = self.removed(queue)
+        if removed:
+            queue["pending"] = [item for item in queue["pending"] if item["mbid"] not in removed]
+        path = self.folder / DECIDED
+        with storage_errors(self.store.data_dir, path):
+            length = _whole_lines_length(path)
+        queue["history"] = {"decided": length}
 
-    def _append(self, path, data: bytes, committed: int | None) -> int:
-        """Append to a file after cutting what follows ``committed`` (None: keep it all); its new length."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            if committed is not None and size > committed:
-                os.ftruncate(fd, committed)
-                size = committed
-            elif committed is None and size and not self._ends_a_line(path, size):
-                data = b"\n" + data
-            if not data:
-                return size
-            written = 0
-            while written < len(data):  # a large bulk decision may take more than one write
-                written += os.write(fd, data[written:])
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if size == 0:
-            _fsync_folder(self.folder)  # a new file: its name must reach the disk too
-        return size + len(data)
+    def repair(self, queue: dict) -> None:
+        """Under the queue's lock, before appending: the marks the queue owes appended where it says
+        (a crash came between its rename and them). A torn last line is cut by the next append."""
+        record = queue.get("history") or {}
+        owed = marks_bytes(record.get("owed") or [])
+        path = self.folder / DECIDED
+        if owed and not self._owed_written(record["decided"], owed):
+            with storage_errors(self.store.data_dir, path):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+                try:
+                    os.ftruncate(fd, record["decided"])
+                    os.lseek(fd, 0, os.SEEK_END)
+                    _write_all(fd, owed)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            log.warning("%s/%s: the marks of the queue's last change appended (its writer stopped before them)",
+                        HISTORY_DIR, DECIDED)
 
-    def _cut(self, segment: str, length: int) -> None:
+    def _append_lines(self, lines: list[dict]) -> tuple[str, int]:
+        """The lines appended to the segment of the last one's month (or a newer one that exists:
+        a clock set back never writes behind); (segment, its length before)."""
+        segment = segment_for(lines[-1]["at"])
+        newest = self._newest_segment()
+        if newest and newest > segment:
+            segment = newest
         path = self.folder / segment
-        try:
-            if path.stat().st_size > length:
-                os.truncate(path, length)
-        except FileNotFoundError:
-            pass
+        with storage_errors(self.store.data_dir, path):
+            return segment, _append(path, lines_bytes(lines))
 
-    @staticmethod
-    def _ends_a_line(path, size: int) -> bool:
-        with open(path, "rb") as handle:
-            handle.seek(size - 1)
-            return handle.read(1) == b"\n"
+    def _newest_segment(self) -> str | None:
+        names = [name for name in os.listdir(self.folder) if _SEGMENT_NAME.match(name)]
+        return max(names, default=None)
+
+    def _append_marks(self, marks: list[str], written: tuple[str, int] | None) -> None:
+        path = self.folder / DECIDED
+        with storage_errors(self.store.data_dir, path):
+            before = path.stat().st_size if path.exists() else 0
+        data = marks_bytes(marks)
+        try:
+            with storage_errors(self.store.data_dir, path):
+                start = _append(path, data)
+                stat = path.stat()
+        except StorageError:
+            with contextlib.suppress(OSError):
+                os.truncate(path, before)
+            if written:
+                self._cut_back(*written)
+            raise
+        self._took_own_append(start, data, stat)  # without reading it back
+
+    def _cut_back(self, segment: str, length: int) -> None:
+        """A segment as it was before a transaction that did not commit (its lines never happened)."""
+        with contextlib.suppress(OSError):
+            if (self.folder / segment).stat().st_size > length:
+                os.truncate(self.folder / segment, length)
+
+    def _owed_written(self, at: int, owed: bytes) -> bool:
+        try:
+            stat = (self.folder / DECIDED).stat()
+        except FileNotFoundError:
+            return False
+        key = (stat.st_ino, stat.st_size, stat.st_mtime_ns, at, owed)
+        if self._owed_check and self._owed_check[0] == key:
+            return self._owed_check[1]
+        with open(self.folder / DECIDED, "rb") as handle:
+            handle.seek(at)
+            written = handle.read(len(owed)) == owed
+        self._owed_check = (key, written)
+        return written
 
     # -- moving a queue file from before history/ (see QueueRecords.move_history_out) ----------
 
@@ -181,35 +225,28 @@ class History:
         queue["approved"], queue["rejected"] = [], []
         queue.pop("rejected_info", None)
         queue["history"] = {"decided": len(decided)}
-        if by_segment:
-            newest = max(by_segment)
-            queue["history"].update(segment=newest, length=(self.folder / newest).stat().st_size)
         log.warning("pending_queue.json: %d decided albums moved to %s/ (the file as it was: %s)",
                     len(lines), HISTORY_DIR, copy.name)
 
     # -- reading ---------------------------------------------------------------------------
 
-    def segments(self, queue: dict) -> list[tuple[str, int | None]]:
-        """(segment name, bytes to read or None for all), newest first: what is committed."""
+    def segments(self) -> list[str]:
+        """The segment names, newest first."""
         try:
-            names = sorted((name for name in os.listdir(self.folder) if _SEGMENT_NAME.match(name)), reverse=True)
+            return sorted((name for name in os.listdir(self.folder) if _SEGMENT_NAME.match(name)), reverse=True)
         except (FileNotFoundError, NotADirectoryError):
             return []
-        marker = queue.get("history")
-        if marker is None:
-            return [(name, None) for name in names]
-        newest = marker.get("segment", "")
-        return [(name, marker["length"] if name == newest else None) for name in names if name <= newest]
 
-    def lines(self, queue: dict, *, back_to: str | None = None, action: str | None = None) -> Iterator[dict]:
-        """Every committed, sound line, newest first; with ``back_to`` (a segment name), none older;
-        with ``action``, only that action's lines (the others are skipped unparsed)."""
-        for name, limit in self.segments(queue):
+    def lines(self, *, back_to: str | None = None, action: str | None = None) -> Iterator[dict]:
+        """Every sound line, newest first; with ``back_to`` (a segment name), none older; with ``action``,
+        only that action's lines (the others are skipped unparsed). A line whose decision did not commit
+        is among them: callers go by ``decided``."""
+        for name in self.segments():
             if back_to is not None and name < back_to:
                 return
-            yield from self._segment_lines(name, limit, action)
+            yield from self._segment_lines(name, action)
 
-    def _segment_lines(self, name: str, limit: int | None, action: str | None = None) -> Iterator[dict]:
+    def _segment_lines(self, name: str, action: str | None = None) -> Iterator[dict]:
         # Lines as Resonance writes them start with their action: others need not be parsed.
         other = b'{"action":"'
         ours = b'{"action":"%s"' % action.encode() if action else other
@@ -218,9 +255,8 @@ class History:
         except FileNotFoundError:
             return
         with handle:
-            end = os.fstat(handle.fileno()).st_size
-            if limit is not None:
-                end = min(end, limit)
+            # A last line without its newline is being written, or torn: not a decision (yet).
+            end = _whole_lines_end(handle.fileno())
             for offset, raw in _lines_from_end(handle, end):
                 if raw.startswith(other) and not raw.startswith(ours):
                     continue
@@ -241,44 +277,97 @@ class History:
         return None
 
     def decided(self, queue: dict) -> tuple[dict[str, None], dict[str, None]]:
-        """The MBIDs approved and rejected now (dicts as ordered sets, oldest first): decided.txt replayed.
+        """The MBIDs approved and rejected now (dicts as ordered sets, oldest first): decided.txt replayed,
+        with the marks ``queue`` owes. Kept parsed per process: when the file grew since, only the new
+        bytes are read. Shared and read-only, like the store's."""
+        with self._parsing:
+            record, owed = _record_of(queue)
+            if owed and not self._owed_written(record["decided"], owed):
+                return self._replayed_with_owed(record)  # a crash came before they were appended: go by the queue
+            self._decided = replay = self._read_on(self._decided, 0, _Decided)
+            return replay.approved, replay.rejected
 
-        Kept parsed per process: when the file grew since, only the new bytes
-        are read. Shared and read-only, like the store's.
+    def removed(self, queue: dict) -> frozenset[str]:
+        """The albums of ``queue``'s pending list decided since it was written: not pending any more.
+
+        Only decided.txt's lines after the queue's record are read (on a first
+        page load, not the whole file), and then only what was appended since.
         """
-        marker = queue.get("history")
+        with self._parsing:
+            record, owed = _record_of(queue)
+            if owed and not self._owed_written(record["decided"], owed):
+                return frozenset()
+            self._tail = tail = self._read_on(self._tail, record.get("decided", 0) + len(owed), _Tail)
+            return tail.removed
+
+    def _read_on(self, replay: _Replay | None, start: int, kind: type) -> _Replay:
+        """``replay`` brought up to date with decided.txt from byte ``start``: read on from where it was when
+        the file only grew, afresh when it was replaced or cut, or when the replay began elsewhere."""
         path = self.folder / DECIDED
         try:
             stat = path.stat()
         except FileNotFoundError:
-            return {}, {}
-        end = stat.st_size if marker is None else min(marker.get("decided", 0), stat.st_size)
-        cached = self._decided
-        if cached and cached[0] == stat.st_ino and cached[1] == end:
-            return cached[2], cached[3]
-        if cached and cached[0] == stat.st_ino and cached[1] < end:
-            start, approved, rejected = cached[1], dict(cached[2]), dict(cached[3])
-        else:
-            start, approved, rejected = 0, {}, {}
+            return kind(start)
+        version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if replay is not None and replay.start == start and replay.version == version:
+            return replay
+        if replay is None or replay.version[0] != stat.st_ino or replay.end > stat.st_size:
+            replay = kind(start)
+        elif replay.start != start:
+            if isinstance(replay, _Tail) and replay.start < start <= replay.end:
+                replay = replay.from_(start)  # the queue was rewritten: what it folded in is no longer a removal
+            else:
+                replay = kind(start)
         with open(path, "rb") as handle:
-            handle.seek(start)
-            data = handle.read(end - start)
-        if marker is None and not data.endswith(b"\n"):
-            data = data[: data.rfind(b"\n") + 1]  # a torn last line: not yet
-        offset = start
+            # The last line read is read again: if it is not where it was (a failed append was cut off and
+            # another made since), what follows is no continuation of what was read.
+            handle.seek(replay.end - len(replay.last_line))
+            data = handle.read(stat.st_size - replay.end + len(replay.last_line))
+            if not data.startswith(replay.last_line):
+                replay = kind(start)
+                handle.seek(start)
+                data = handle.read(stat.st_size - start)
+            else:
+                data = data[len(replay.last_line):]
+        data = data[: data.rfind(b"\n") + 1]  # a torn last line: not (yet) a decision
+        self._take_in(replay, data)
+        replay.version = version
+        return replay
+
+    def _take_in(self, replay: _Replay, data: bytes) -> None:
+        """Whole lines of decided.txt that follow what ``replay`` holds, replayed into it."""
+        offset = replay.end
         for raw in data.split(b"\n")[:-1]:
             verb, _, mbid = raw.decode("utf-8", "replace").partition(" ")
-            target = approved if verb.endswith("approve") else rejected
-            if verb in ("approve", "reject") and mbid:
-                target.pop(mbid, None)
-                target[mbid] = None
-            elif verb in ("undo-approve", "undo-reject") and mbid:
-                target.pop(mbid, None)
+            if verb in VERBS and mbid:
+                replay.take(offset, verb, mbid)
             elif raw.strip():
                 self._report(DECIDED, offset, f"not a decision: {raw[:80]!r}")
             offset += len(raw) + 1
-        self._decided = (stat.st_ino, start + len(data), approved, rejected)
-        return approved, rejected
+        if data:
+            replay.done_taking(data[data.rfind(b"\n", 0, len(data) - 1) + 1:])
+        replay.end = offset
+
+    def _took_own_append(self, start: int, data: bytes, stat: os.stat_result) -> None:
+        """What this process appended at ``start``, into the replays that had read up to there."""
+        with self._parsing:
+            for replay in (self._decided, self._tail):
+                if replay is not None and replay.version[0] == stat.st_ino and replay.end == start == replay.version[1]:
+                    self._take_in(replay, data)
+                    replay.version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    def _replayed_with_owed(self, record: dict) -> tuple[dict, dict]:
+        """decided.txt up to the queue's record, then the marks it owes: read whole, not kept."""
+        replay = _Decided(0)
+        with contextlib.suppress(FileNotFoundError):
+            with open(self.folder / DECIDED, "rb") as handle:
+                data = handle.read(record["decided"])
+            self._take_in(replay, data[: data.rfind(b"\n") + 1])
+        for mark in record["owed"]:
+            verb, _, mbid = mark.partition(" ")
+            replay.take(-1, verb, mbid)
+        replay.done_taking(b"")
+        return replay.approved, replay.rejected
 
     def _report(self, name: str, offset: int, reason: str) -> None:
         if (name, offset) not in self.damaged:
@@ -289,7 +378,7 @@ class History:
         return [f"{HISTORY_DIR}/{name} at byte {offset}: {reason}"
                 for (name, offset), reason in sorted(self.damaged.items())]
 
-    def find(self, queue: dict, action: str, mbids: set[str], *, at: str | None = None
+    def find(self, action: str, mbids: set[str], *, at: str | None = None
              ) -> tuple[dict[str, dict], list[dict]]:
         """The newest ``action`` line of each of ``mbids``, reading only as far back as needed.
 
@@ -304,7 +393,7 @@ class History:
         if not wanted:
             return found, since
         last_at: str | None = None
-        for line in self.lines(queue, back_to=segment_for(at) if at else None, action=action):
+        for line in self.lines(back_to=segment_for(at) if at else None, action=action):
             if at is not None and (line.get("at") or "") < at:
                 break
             if not wanted and line.get("at") != last_at:
@@ -361,3 +450,135 @@ def _fsync_folder(folder) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def marks_bytes(marks: list[str]) -> bytes:
+    return "".join(f"{mark}\n" for mark in marks).encode()
+
+
+VERBS = ("approve", "reject", "undo-approve", "undo-reject")
+
+
+def _record_of(queue: dict) -> tuple[dict, bytes]:
+    record = queue.get("history") or {}
+    return record, marks_bytes(record.get("owed") or [])
+
+
+class _Replay:
+    """decided.txt replayed from byte ``start`` up to ``end`` (the file's ``version`` then)."""
+
+    def __init__(self, start: int):
+        self.start = self.end = start
+        self.version: tuple = (None, None, None)  # inode, size, mtime
+        self.last_line = b""
+
+    def take(self, offset: int, verb: str, mbid: str) -> None:
+        raise NotImplementedError
+
+    def done_taking(self, last_line: bytes) -> None:
+        self.last_line = last_line
+
+
+class _Decided(_Replay):
+    """The whole file: the albums approved and rejected now, as ordered sets."""
+
+    def __init__(self, start: int):
+        super().__init__(start)
+        self.approved: dict[str, None] = {}
+        self.rejected: dict[str, None] = {}
+        self._copies: dict[str, dict] = {}
+
+    def take(self, offset: int, verb: str, mbid: str) -> None:
+        key = "approved" if verb.endswith("approve") else "rejected"
+        if key not in self._copies:  # a new dict: the old one may be in use in another thread
+            self._copies[key] = dict(getattr(self, key))
+        target = self._copies[key]
+        target.pop(mbid, None)
+        if not verb.startswith("undo-"):
+            target[mbid] = None
+
+    def done_taking(self, last_line: bytes) -> None:
+        super().done_taking(last_line)
+        for key, copy in self._copies.items():
+            setattr(self, key, copy)
+        self._copies = {}
+
+
+class _Tail(_Replay):
+    """From the queue's record on: the albums approved or rejected since the queue file was written."""
+
+    def __init__(self, start: int):
+        super().__init__(start)
+        self.decisions: list[tuple[int, str]] = []  # (offset, mbid)
+        self.removed: frozenset[str] = frozenset()
+
+    def take(self, offset: int, verb: str, mbid: str) -> None:
+        if not verb.startswith("undo-"):  # only a rewrite of the queue undoes, and it moves the record on
+            self.decisions.append((offset, mbid))
+
+    def done_taking(self, last_line: bytes) -> None:
+        super().done_taking(last_line)
+        self.removed = frozenset(mbid for _, mbid in self.decisions)
+
+    def from_(self, start: int) -> _Tail:
+        later = _Tail(start)
+        later.decisions = [(offset, mbid) for offset, mbid in self.decisions if offset >= start]
+        later.removed = frozenset(mbid for _, mbid in later.decisions)
+        later.end, later.version, later.last_line = self.end, self.version, self.last_line
+        return later
+
+
+def _append(path, data: bytes) -> int:
+    """Append ``data`` to a file, fsynced, after cutting a torn last line off; the length before."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        size = _cut_torn_line_fd(fd)
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if size == 0:
+        _fsync_folder(path.parent)  # a new file: its name must reach the disk too
+    return size
+
+
+def _whole_lines_length(path) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return 0
+    try:
+        return _whole_lines_end(fd)
+    finally:
+        os.close(fd)
+
+
+def _cut_torn_line_fd(fd: int) -> int:
+    """A file's length once a last line without its newline (a writer stopped in the middle) is cut off."""
+    end = _whole_lines_end(fd)
+    if end < os.fstat(fd).st_size:
+        os.ftruncate(fd, end)
+    return end
+
+
+def _whole_lines_end(fd: int) -> int:
+    """Where the last whole line of a file ends."""
+    size = os.fstat(fd).st_size
+    if not size or os.pread(fd, 1, size - 1) == b"\n":
+        return size
+    position = size
+    while position > 0:
+        start = max(0, position - BLOCK)
+        block = os.pread(fd, position - start, start)
+        newline = block.rfind(b"\n")
+        if newline >= 0:
+            position = start + newline + 1
+            break
+        position = start
+    return position
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    written = 0
+    while written < len(data):  # a large bulk decision may take more than one write
+        written += os.write(fd, data[written:])

@@ -8,6 +8,7 @@ at each decision costs the same after years of them. The decided albums are in
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -28,6 +29,11 @@ UNDO_SECONDS = 600
 #: Undoable actions remembered at most; older ones are forgotten (as if expired).
 UNDO_KEPT = 10
 DECISIONS = ("approve", "reject")
+#: Decisions appended after the queue file was last written, at most; the next one rewrites it.
+#: Each costs a set lookup per pending album on a page; a rewrite costs a few ms at 10,000 pending.
+REWRITE_AFTER = 500
+#: Marks a queue given by ``_decision_transaction`` that is not written back.
+APPENDED_ONLY = "appended only"
 
 
 class NothingToUndo(Exception):
@@ -48,12 +54,42 @@ class QueueRecords:
     # queue ----------------------------------------------------------------
 
     def queue(self) -> dict:
+        """The queue as it stands: the file's pending albums less those decided since it was written
+        (see history.py). Shared and read-only, like the store's."""
         self.move_history_out()
-        return self.store.read(PENDING_QUEUE)
+        return self._view(self.store.read(PENDING_QUEUE))
 
-    def _queue_transaction(self):
+    def _view(self, content: dict) -> dict:
+        removed = self.history.removed(content)
+        if not removed:
+            return content
+        kept = getattr(self, "_kept_view", None)
+        if kept is None or kept[0] is not content or kept[1] is not removed:
+            view = {**content, "pending": [item for item in content["pending"] if item["mbid"] not in removed]}
+            kept = self._kept_view = (content, removed, view)
+        return kept[2]
+
+    @contextlib.contextmanager
+    def _queue_transaction(self) -> Iterator[dict]:
+        """A change that rewrites the queue file; the decisions appended since it was last written are folded in."""
         self.move_history_out()
-        return self.store.transaction(PENDING_QUEUE)
+        with self.store.transaction(PENDING_QUEUE) as queue:
+            self.history.settle(queue)
+            yield queue
+
+    @contextlib.contextmanager
+    def _decision_transaction(self) -> Iterator[dict]:
+        """An approve or reject: the queue file locked, read and left as it is; the decision is appended to
+        history/ (see history.py). Every ``REWRITE_AFTER`` such decisions, one rewrites it instead."""
+        self.move_history_out()
+        if len(self.history.removed(self.store.read(PENDING_QUEUE))) >= REWRITE_AFTER:
+            with self._queue_transaction() as queue:
+                yield queue
+            return
+        with self.store.transaction(PENDING_QUEUE, write=False) as content:
+            self.history.repair(content)
+            # The file's list as it is (not copied: _take_pending only picks from it), and what is no longer pending.
+            yield {**content, APPENDED_ONLY: self.history.removed(content)}
 
     def move_history_out(self) -> None:
         """Move the decided albums' records of a queue file from before history/ there: once, all or nothing.
@@ -119,6 +155,9 @@ class QueueRecords:
         # Sorted once per version of the file; filtering the sorted list keeps its order.
         items = self.store.derived(PENDING_QUEUE, ("sorted", sort, descending),
                                    lambda queue: sorted(queue["pending"], key=_SORT_KEYS[sort], reverse=descending))
+        removed = self.history.removed(self.store.read(PENDING_QUEUE))
+        if removed:  # decided since the file was written
+            items = [item for item in items if item["mbid"] not in removed]
         if source:
             items = [item for item in items if item.get("source") == source]
         if text:
@@ -138,7 +177,7 @@ class QueueRecords:
         neither is: a failed write leaves the item pending and off the wishlist.
         """
         now = utc_now_iso()
-        with self._queue_transaction() as queue:
+        with self._decision_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
             self.add_to_wishlist([_wishlist_entry_for(item) for item in moved])
             self._record_decided(queue, "approve", moved, now)
@@ -147,7 +186,7 @@ class QueueRecords:
     def reject(self, mbids: list[str]) -> list[dict]:
         """Move pending items to rejected; their mbids are never suggested again."""
         now = utc_now_iso()
-        with self._queue_transaction() as queue:
+        with self._decision_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
             self._record_decided(queue, "reject", moved, now)
         return moved
@@ -167,7 +206,7 @@ class QueueRecords:
             raise ValueError(f"unknown decision {action!r}")
         moment = now or datetime.now(timezone.utc)
         at = utc_iso(moment)
-        with self._queue_transaction() as queue:
+        with self._decision_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
             if not moved:
                 return [], None
@@ -225,16 +264,25 @@ class QueueRecords:
         return record["action"], restored
 
     def find_pending(self, mbid: str) -> dict | None:
-        return next((item for item in self.queue()["pending"] if item["mbid"] == mbid), None)
+        self.move_history_out()
+        content = self.store.read(PENDING_QUEUE)
+        if mbid in self.history.removed(content):
+            return None
+        return next((item for item in content["pending"] if item["mbid"] == mbid), None)
 
     def pending_count(self) -> int:
-        return len(self.queue()["pending"])
+        self.move_history_out()
+        content = self.store.read(PENDING_QUEUE)
+        # Each album decided since the file was written is one of its pending ones (history.py).
+        return len(content["pending"]) - len(self.history.removed(content))
 
     def pending_sources(self) -> list[str]:
         """The sources present in the pending queue (for the queue page's filter)."""
         self.move_history_out()
-        return self.store.derived(PENDING_QUEUE, "sources", lambda queue: sorted(
-            {item.get("source") or "manual" for item in queue["pending"]}))
+        content = self.store.read(PENDING_QUEUE)
+        if self.history.removed(content):  # a source's last album may have been decided since
+            return _sources(self._view(content)["pending"])
+        return self.store.derived(PENDING_QUEUE, "sources", lambda queue: _sources(queue["pending"]))
 
     def matching_pending(self, *, source: str | None = None, text: str | None = None) -> list[dict]:
         """Every pending item a queue filter matches."""
@@ -285,7 +333,7 @@ class QueueRecords:
         queue = self.queue()
         approved, _ = self._decided(queue)
         seen: set[str] = set()
-        for line in self.history.lines(queue, action="approve"):
+        for line in self.history.lines(action="approve"):
             mbid = line["item"]["mbid"]
             if mbid in approved and mbid not in seen:
                 seen.add(mbid)
@@ -309,7 +357,7 @@ class QueueRecords:
         page: list[dict] = []
         seen: set[str] = set()
         matched = 0
-        for line in self.history.lines(queue, action=action):
+        for line in self.history.lines(action=action):
             mbid = line["item"]["mbid"]
             if mbid not in decided or mbid in seen:
                 continue
@@ -349,9 +397,12 @@ class QueueRecords:
         return approved, rejected
 
     def _record_decided(self, queue: dict, action: str, items: list[dict], at: str) -> None:
-        """In a queue transaction: the MBIDs to decided.txt, the records to their segment (appended)."""
+        """In a queue transaction: the records to their segment, the MBIDs to decided.txt (appended)."""
         self.history.append(queue, [history_line(action, at, item) for item in items],
-                            [f"{action} {item['mbid']}" for item in items])
+                            [f"{action} {item['mbid']}" for item in items], rewritten=APPENDED_ONLY not in queue)
+
+    def _record_undone(self, queue: dict, verb: str, mbids: list[str]) -> None:
+        self.history.append(queue, [], [f"{verb} {mbid}" for mbid in mbids], rewritten=True)
 
     def _restore_approved(self, queue: dict, wanted: set[str], *, approved_at: str | None = None,
                           kept_on_wishlist: set[str]) -> tuple[list[dict], list[WishlistEntry]]:
@@ -364,11 +415,11 @@ class QueueRecords:
         Reads the history back to the decision only.
         """
         approved = self._decided(queue)[0]
-        found, since = self.history.find(queue, "approve", wanted & approved.keys(), at=approved_at)
+        found, since = self.history.find("approve", wanted & approved.keys(), at=approved_at)
         back = [found[mbid]["item"] for mbid in approved if mbid in found]
         if queue["approved"]:
             queue["approved"] = [entry for entry in queue["approved"] if _approved_mbid(entry) not in found]
-        self.history.append(queue, [], [f"undo-approve {item['mbid']}" for item in back])
+        self._record_undone(queue, "undo-approve", [item["mbid"] for item in back])
         pending = {item["mbid"] for item in queue["pending"]}
         restored = [item for item in back if item["mbid"] not in pending]
         queue["pending"].extend(restored)
@@ -385,11 +436,11 @@ class QueueRecords:
         """
         wanted = list(dict.fromkeys(mbids))
         rejected = self._decided(queue)[1]
-        found, _ = self.history.find(queue, "reject", rejected.keys() & set(wanted), at=rejected_at)
+        found, _ = self.history.find("reject", rejected.keys() & set(wanted), at=rejected_at)
         drop = found.keys() if rejected_at is not None else rejected.keys() & set(wanted)
         if queue["rejected"]:
             queue["rejected"] = [mbid for mbid in queue["rejected"] if mbid not in drop]
-        self.history.append(queue, [], [f"undo-reject {mbid}" for mbid in wanted if mbid in drop])
+        self._record_undone(queue, "undo-reject", [mbid for mbid in wanted if mbid in drop])
         pending = {item["mbid"] for item in queue["pending"]}
         restored = []
         for mbid in wanted:
@@ -443,6 +494,10 @@ _SORT_KEYS: dict[str, Callable[[dict], Any]] = {
 }
 SORTS = tuple(_SORT_KEYS)
 
+def _sources(items: list[dict]) -> list[str]:
+    return sorted({item.get("source") or "manual" for item in items})
+
+
 def _from_before_history(queue: dict) -> bool:
     """A queue file from before history/: records in ``approved``, or ``rejected_info``."""
     return "rejected_info" in queue or any(isinstance(entry, dict) for entry in queue["approved"])
@@ -457,6 +512,9 @@ def _wishlist_entry_for(item: dict) -> WishlistEntry:
 
 
 def _take_pending(queue: dict, wanted: set[str]) -> list[dict]:
+    if APPENDED_ONLY in queue:  # the file stays as it is: pick the items, leave the list
+        wanted = wanted - queue[APPENDED_ONLY]
+        return [item for item in queue["pending"] if item["mbid"] in wanted]
     moved, queue["pending"] = _split_by_mbid(queue["pending"], wanted)
     return moved
 

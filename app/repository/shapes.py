@@ -326,8 +326,9 @@ PENDING_QUEUE = Record(optional={
     "rejected": ListOf(TEXT),
     # Files from before history/: the rejected albums' records (moved to history/ on first start).
     "rejected_info": MapOf(QUEUE_ITEM.extended(optional={"rejected_at": Maybe(TEXT)})),
-    # How far history/ is written for sure: the newest segment and its length, decided.txt's length.
-    "history": Record(optional={"segment": TEXT, "length": NUMBER, "decided": NUMBER}),
+    # Where decided.txt stood when the file was written ("decided", bytes), and the marks of that
+    # write still to be appended there ("owed"). "segment" and "length": older files.
+    "history": Record(optional={"segment": TEXT, "length": NUMBER, "decided": NUMBER, "owed": ListOf(TEXT)}),
 })
 
 #: One line of a history/YYYY-MM.jsonl segment: a decision and the album's record.

@@ -454,7 +454,7 @@ class Store:
             return self.refresh(file)
 
     @contextlib.contextmanager
-    def transaction(self, file: DataFile, *, alone: bool = False) -> Iterator[Any]:
+    def transaction(self, file: DataFile, *, alone: bool = False, write: bool = True) -> Iterator[Any]:
         """Yield the content to change; write it back atomically if the block succeeds.
 
         The containers yielded are copies, but records inside them (the queue's
@@ -465,7 +465,9 @@ class Store:
         is held, and its change kept, until the outermost one ends; then every
         changed file is written together (``_commit``), or none is. A nested
         block that fails only drops its own change. With ``alone`` it is written
-        on its own at once, whatever encloses it (a job's log lines).
+        on its own at once, whatever encloses it (a job's log lines). With
+        ``write=False`` the file is locked and read, but not written: its
+        change is made by a step given to ``after_renames`` (an append).
         """
         enclosing = getattr(self._local, "group", None)
         outer = None if alone else enclosing
@@ -482,36 +484,63 @@ class Store:
             staged = group.changes.get(file.filename)
             loaded = staged[1] if staged else self._load_locked(file)
             group.before.setdefault(file.filename, loaded)
-            value = _copy_containers(loaded)
+            value = _copy_containers(loaded) if write else loaded
             group.open.add(file.filename)
             try:
                 yield value
             except BaseException:
-                self._cache.pop(file.filename, None)
+                if write:
+                    self._cache.pop(file.filename, None)
                 raise
             finally:
                 group.open.discard(file.filename)
-            group.changes[file.filename] = (file, value)
+            if write:
+                group.changes[file.filename] = (file, value)
             if outer is None:
                 self._commit(group)
         except BaseException:
             if outer is None:
                 for name in group.changes:
                     self._cache.pop(name, None)
+                group.after.clear()
+                for undo in reversed(group.if_not_committed):
+                    undo()
             raise
         finally:
             if outer is None:
                 self._local.group = enclosing
                 group.locks.close()
 
+    def after_renames(self, step: Callable[[], None]) -> None:
+        """Have the transaction under way in this thread run ``step`` once its files are renamed into place.
+
+        For a change made by appending to a file (a decision's line in
+        history/): ``step`` is what commits the whole transaction. If it fails
+        with a StorageError the renamed files are put back, as when a rename fails;
+        it must leave its own file as it was then.
+        """
+        self._group_under_way().after.append(step)
+
+    def if_not_committed(self, undo: Callable[[], None]) -> None:
+        """Have ``undo`` run if the transaction under way in this thread ends without committing
+        (what a step made before the commit, e.g. lines appended that no mark names yet)."""
+        self._group_under_way().if_not_committed.append(undo)
+
+    def _group_under_way(self) -> _Group:
+        group = getattr(self._local, "group", None)
+        if group is None:
+            raise RuntimeError("no transaction under way in this thread")
+        return group
+
     def _commit(self, group: _Group) -> None:
-        """Write every changed file of a transaction: all temp files first, then the renames.
+        """Write every changed file of a transaction: all temp files first, then the renames, then
+        the steps given to ``after_renames``.
 
         A storage error while the temp files are written (where a full disk, a
         read-only folder or a missing permission shows) removes them and
-        changes nothing. A rename that fails (a failing device) puts back the
-        files already renamed; if even that fails, the error says which files
-        are left changed.
+        changes nothing. A rename or a step that fails (a failing device, a full
+        disk) puts back the files already renamed; if even that fails, the error
+        says which files are left changed.
         """
         self.ensure_dir()
         prepared: list[tuple[DataFile, Any, str]] = []
@@ -531,7 +560,15 @@ class Store:
                 self._put_back(replaced, group, exc)
                 raise
             replaced.append(file)
-        self._fsync_dir()
+        steps, group.after = group.after, []
+        for step in steps:
+            try:
+                step()
+            except StorageError as exc:
+                self._put_back(replaced, group, exc)
+                raise
+        if prepared:
+            self._fsync_dir()
         for file, value, _ in prepared:
             with storage_errors(self.data_dir, self.path(file)):
                 stat = self.path(file).stat()
@@ -680,6 +717,8 @@ class _Group:
         self.existed: dict[str, bool] = {}  # filename -> whether it was there before
         self.before: dict[str, Any] = {}  # filename -> content before (to put back)
         self.changes: dict[str, tuple[DataFile, Any]] = {}  # in the order the blocks ended
+        self.after: list[Callable[[], None]] = []  # steps run once the files are renamed (after_renames)
+        self.if_not_committed: list[Callable[[], None]] = []  # undone if it ends without a commit
 
 
 def _copy_containers(value: Any) -> Any:
