@@ -111,6 +111,9 @@ def cmd_job(args) -> int:
         with runner.keeping_log(settings):
             result = runner.check_between_runs()
         return run_exit_status(result)
+    if args.stopped:
+        runner.record_stopped()
+        return 0
     if args.once:
         with runner.keeping_log(settings):
             result = runner.run(trigger=args.trigger)
@@ -121,7 +124,7 @@ def cmd_job(args) -> int:
             print(f"{args.name}: {result.outcome}: {result.summary}" + (f" ({result.error})" if result.error else "")
                   + (f"; left for the next run: {result.left}" if result.left else ""))
         return run_exit_status(result)
-    runner.serve()
+    runner.serve(until_idle=args.until_idle, resume=args.resume)
     return 0
 
 
@@ -202,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_argument("--between", action="store_true",
                      help="make the job's light check between runs once (slskd-downloader: follow transfers)")
     job.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)  # what asked for the run, for its status
+    # Between jobs.standby and the runner it starts (see there).
+    job.add_argument("--until-idle", action="store_true", help=argparse.SUPPRESS)
+    job.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)
+    job.add_argument("--stopped", action="store_true", help=argparse.SUPPRESS)
     job.set_defaults(func=cmd_job)
 
     demo = commands.add_parser("demo", help="try Resonance against built-in fake services, no accounts needed")

@@ -55,6 +55,7 @@ from queue_data import APPROVED, PENDING, REJECTED, make_data_dir  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
 from app.repository import Repository  # noqa: E402
+from app.repository.history import DECIDED_KEPT_SECONDS  # noqa: E402
 from app.sandbox import Sandbox, SandboxSettings  # noqa: E402
 
 TARGET_MB = 130
@@ -89,8 +90,8 @@ def snapshot(tree: ServiceTree) -> dict[str, tuple[int, int]]:
         for n, pid in enumerate(pids):
             if service == "web-ui":
                 label = "web-ui: gunicorn master" if n == 0 else f"web-ui: worker {n}"
-            else:  # a runner's child is a run or a between-runs check in progress
-                label = service if n == 0 else f"{service}: run/check child"
+            else:  # the service is the job's standby; a child is its runner at work (and its run)
+                label = f"{service} (standby)" if n == 0 else f"{service}: runner at work"
             figures = memory(pid)
             if figures:
                 rows[label] = figures
@@ -170,8 +171,13 @@ def measure(workers: int, sandbox, decided: int | None, args) -> dict:
         tree.start()
         wait_for(lambda: tree.all_up(min_seconds=2), timeout=120, what=f"the services up\n{tree.log()}")
         wait_for(lambda: requests.get(f"{tree.web_url}/health", timeout=2).ok, timeout=120, what="/health")
+        # Idle: each job's service down to its standby (its runner starts again when a run is due).
+        wait_for(lambda: all(len(tree.processes()[job]) == 1 for job in RUNNERS), timeout=120,
+                 what=f"the runners standing by\n{tree.log()}")
         load_pages(tree)
-        time.sleep(1.5)  # past the keep-warm thread's next look
+        # At rest: nobody has used the app for a while (what only the History page needs is let go
+        # after DECIDED_KEPT_SECONDS), and the keep-warm thread has had its look.
+        time.sleep(DECIDED_KEPT_SECONDS + 3)
         phases.append(("idle", snapshot(tree)))
         if realistic:
             mbids = [item["mbid"] for item in made["pending"][: args.approves]]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -33,8 +34,9 @@ from app.config import ConfigError, Settings, load_settings
 from app.logs import JobLogHandler, current_job
 from app.masking import mask_secrets
 from app.pipelines import JobContext, RunResult
+from app.paths import file_version
 from app.records import utc_now_iso
-from app.repository import AlreadyLocked, Repository, StorageError
+from app.repository import RUN_REQUESTS, AlreadyLocked, Repository, StorageError
 
 log = logging.getLogger("resonance.runner")
 
@@ -45,6 +47,11 @@ INTERVAL_SETTING = {
 }
 DEFAULT_INTERVAL_SETTING = "schedule.lb_fetch"
 POLL_SECONDS = 2.0  # how soon a "Run now" from the web UI is picked up
+#: Under jobs.standby: quiet for this long after starting or a run, the runner stands by...
+#: (RESONANCE_STANDBY_AFTER: the tests shorten it)
+STANDBY_AFTER = float(os.environ.get("RESONANCE_STANDBY_AFTER") or 10.0)
+#: ...unless the next run is due sooner than this.
+STANDBY_MIN_SLEEP = 60.0
 NOT_WRITABLE = "the data folder cannot be written"
 
 
@@ -78,6 +85,7 @@ class JobRunner:
         self.interval: int | None = None
         self.log_handler: JobLogHandler | None = None
         self._last_request_error: str | None = None
+        self._requests_seen: tuple | None = None
         # Files the store moved aside before this runner existed are not its runs' doing.
         self._moved_aside_reported = len(repository.store.moved_aside)
 
@@ -243,33 +251,77 @@ class JobRunner:
         next_run = datetime.now(timezone.utc) + timedelta(seconds=max(0.0, seconds))
         self._record_status(next_run=next_run.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
-    def serve(self, run_on_start: bool | None = None) -> None:
-        """Run on schedule and on request until the stop event is set."""
+    def serve(self, run_on_start: bool | None = None, *, until_idle: bool = False, resume: bool = False) -> None:
+        """Run on schedule and on request until the stop event is set.
+
+        ``until_idle`` (under jobs.standby): return instead once nothing is due
+        for a while, having told the standby when to start the runner again.
+        ``resume``: started again by the standby: the schedule goes on from the
+        next run recorded, and nothing runs for the start.
+        """
         token = current_job.set(self.job)
         settings = self.load_settings()
         try:
             with self.keeping_log(settings):
-                self._serve(settings, run_on_start)
+                self._serve(settings, False if resume else run_on_start, until_idle, resume)
         finally:
             current_job.reset(token)
 
-    def _serve(self, settings: Settings, run_on_start: bool | None) -> None:
+    def _serve(self, settings: Settings, run_on_start: bool | None, until_idle: bool = False,
+               resume: bool = False) -> None:
         self._schedule(settings)
-        self._update_runner_state("idle", runner_started_at=utc_now_iso())
+        if resume:
+            self._resume_schedule()
+            self._update_runner_state("idle")
+        else:
+            self._update_runner_state("idle", runner_started_at=utc_now_iso())
         if settings.schedule.run_on_start if run_on_start is None else run_on_start:
             self.run_now(trigger="start")
         self._publish_next_run()
+        quiet_since = time.monotonic()
         while not self.stop_event.is_set():
             if self._take_run_request():
                 self.run_now(trigger="manual")
                 self._publish_next_run()
+                quiet_since = time.monotonic()
             if self.scheduler.idle_seconds is not None and self.scheduler.idle_seconds <= 0:
                 self.scheduler.run_pending()
                 self._reschedule_from_settings()
                 self._publish_next_run()
+                quiet_since = time.monotonic()
             self._maybe_check_between_runs()
+            if until_idle and time.monotonic() - quiet_since >= STANDBY_AFTER and self._stand_by():
+                return
             self.stop_event.wait(self.poll_seconds)
         log.info("%s runner stopped", self.job)
+        self._update_runner_state("stopped", next_run=None)
+
+    def _stand_by(self) -> bool:
+        """Hand over to the standby when nothing is due soon and no download is followed: True when done."""
+        from jobs.standby import say_when_to_wake
+
+        idle = self.scheduler.idle_seconds
+        if idle is None or idle < STANDBY_MIN_SLEEP:
+            return False
+        if self.between_runs is not None and self.between_runs.needed(self.repository):
+            return False
+        if not say_when_to_wake(idle, self._requests_seen):
+            return False
+        log.debug("%s runner stands by until the next run, in %.0f s", self.job, idle)
+        return True
+
+    def _resume_schedule(self) -> None:
+        """The next run as the runner before this one recorded it (a past one runs now)."""
+        recorded = self.repository.job_statuses().get(self.job, {}).get("next_run")
+        try:
+            moment = datetime.fromisoformat(recorded.replace("Z", "+00:00"))
+        except (AttributeError, ValueError):
+            return  # none recorded: the interval counts from now
+        for job in self.scheduler.jobs:  # schedule keeps local naive times
+            job.next_run = moment.astimezone().replace(tzinfo=None)
+
+    def record_stopped(self) -> None:
+        """For the standby of a stopped service: the runner is stopped, no run is next."""
         self._update_runner_state("stopped", next_run=None)
 
     def _update_runner_state(self, state: str, **changes) -> None:
@@ -280,6 +332,8 @@ class JobRunner:
         self._record_status(**changes)
 
     def _take_run_request(self) -> bool:
+        # Seen before it is read: a request written in between shows to the standby as a change.
+        self._requests_seen = file_version(self.repository.store.path(RUN_REQUESTS))
         try:
             return bool(self.repository.take_run_request(self.job))
         except StorageError as exc:  # asked again at the next poll; said once

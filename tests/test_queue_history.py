@@ -373,3 +373,16 @@ def test_it_moves_the_history_out_with_the_cli_before_any_service_reads_the_queu
     assert moved["pending"] == pending and "rejected_info" not in moved
     again = subprocess.run([python, "-m", "app.cli", "upgrade-data"], env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and again.stderr == ""  # once only
+
+
+def test_it_lets_go_of_the_whole_decided_list_when_the_history_is_not_in_use(repository, data_dir):
+    items = [make_queue_item() for _ in range(4)]
+    decide(repository, "approve", items[:2], at(2026, 1))
+    decide(repository, "reject", items[2:], at(2026, 2))
+    assert repository.approved_page()[1] == 2  # the History page parses all of decided.txt
+    assert repository.history.forget_unused(seconds=3600) is False  # just used
+
+    assert repository.history.forget_unused(seconds=0) is True
+    assert repository.history.forget_unused(seconds=0) is False  # nothing left to let go of
+    assert repository.approved_mbids() == [item["mbid"] for item in items[:2]]  # read again when asked
+    assert repository.rejected_page()[1] == 2

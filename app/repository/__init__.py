@@ -59,6 +59,7 @@ from app.repository.downloads import (
     new_download_record,
     set_download_state,
 )
+from app.paths import data_dir_from_env
 from app.repository.history import History
 from app.repository.jobs import JobRecords
 from app.repository.lists import ListRecords
@@ -96,10 +97,6 @@ __all__ = [
 ]
 
 
-def data_dir_from_env() -> Path:
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
-
-
 class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords):
     """Domain operations on the data dir, each one transaction (or a fixed order of them)."""
 
@@ -133,11 +130,13 @@ class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, Download
                   on_error=None) -> threading.Thread:
         """A daemon thread that re-parses ``files`` within ``interval`` seconds of another process
         rewriting them, so that the next page load finds them parsed (a 10,000-item queue takes
-        tens of milliseconds to parse). Stops when ``stop`` is set."""
+        tens of milliseconds to parse), and lets go of what only the History page needs when it
+        is not in use. Stops when ``stop`` is set."""
 
         def loop() -> None:
             last_errors: dict[str, str] = {}
             while not stop.wait(interval):
+                self.history.forget_unused()  # the whole of decided.txt, when the History page is not in use
                 for file in files:
                     try:
                         self.store.refresh_when_idle(file)

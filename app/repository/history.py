@@ -40,6 +40,7 @@ import logging
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
@@ -57,6 +58,8 @@ HISTORY_DIR = "history"
 DECIDED = "decided.txt"
 _SEGMENT_NAME = re.compile(r"^\d{4}-\d{2}\.jsonl$")
 _MONTH = re.compile(r"^\d{4}-\d{2}")
+#: How long a process keeps the whole of decided.txt parsed after its last use (see History.forget_unused).
+DECIDED_KEPT_SECONDS = 30.0
 #: Bytes read at a time from the end of a segment.
 BLOCK = 64 * 1024
 
@@ -86,6 +89,7 @@ class History:
         self.damaged: dict[tuple[str, int], str] = {}
         # decided.txt as read so far: whole (decided()), and after the queue's record (removed()).
         self._decided: _Decided | None = None
+        self._decided_used = 0.0
         self._tail: _Tail | None = None
         self._owed_check: tuple | None = None
         self._parsing = threading.Lock()  # the threads of a web worker share it
@@ -281,11 +285,24 @@ class History:
         with the marks ``queue`` owes. Kept parsed per process: when the file grew since, only the new
         bytes are read. Shared and read-only, like the store's."""
         with self._parsing:
+            self._decided_used = time.monotonic()
             record, owed = _record_of(queue)
             if owed and not self._owed_written(record["decided"], owed):
                 return self._replayed_with_owed(record)  # a crash came before they were appended: go by the queue
             self._decided = replay = self._read_on(self._decided, 0, _Decided)
             return replay.approved, replay.rejected
+
+    def forget_unused(self, seconds: float = DECIDED_KEPT_SECONDS) -> bool:
+        """Let go of the whole of decided.txt parsed when nothing asked for it for ``seconds``: True then.
+
+        Only the History page, an undo and the jobs need it (12 MB for 100,000
+        decisions); the queue page and the decisions need only its tail.
+        """
+        with self._parsing:
+            if self._decided is None or time.monotonic() - self._decided_used < seconds:
+                return False
+            self._decided = None
+            return True
 
     def removed(self, queue: dict) -> frozenset[str]:
         """The albums of ``queue``'s pending list decided since it was written: not pending any more.

@@ -46,13 +46,12 @@ import orjson
 import portalocker
 
 from app.gcpause import gc_paused
+from app.paths import DATA_DIR_ENV, DEFAULT_DATA_DIR, RUN_REQUESTS_FILE  # noqa: F401 (DATA_DIR_ENV, DEFAULT_DATA_DIR: re-exported)
 from app.repository import shapes
 from app.wishlist import WishlistLine, format_wishlist, parse_wishlist
 
 log = logging.getLogger("resonance.repository")
 
-DATA_DIR_ENV = "RESONANCE_DATA_DIR"
-DEFAULT_DATA_DIR = "./data"
 LOCK_DIR = ".locks"
 
 
@@ -288,7 +287,7 @@ CATALOG_ARTISTS = _json_file("catalog_artists.json", shapes.CATALOG_ARTISTS, dic
 CATALOG_DISCOVERED = _json_file("catalog_discovered.json", shapes.CATALOG_DISCOVERED, list)
 BLOCKED_ARTISTS = _json_file("blocked_artists.json", shapes.LIST_OF_TEXT, list)
 JOB_STATUS = _json_file("job_status.json", shapes.JOB_STATUS, dict)
-RUN_REQUESTS = _json_file("run_requests.json", shapes.RUN_REQUESTS, dict)
+RUN_REQUESTS = _json_file(RUN_REQUESTS_FILE, shapes.RUN_REQUESTS, dict)
 SETTINGS = DataFile("settings.json", dict, _decode_settings, _json_encode, _json_pieces)
 DOWNLOAD_HISTORY = _json_file("download_history.json", shapes.DOWNLOAD_HISTORY, dict)
 QUEUE_UNDO = _json_file("queue_undo.json", shapes.QUEUE_UNDO, dict)
