@@ -201,7 +201,7 @@ class MusicBrainzClient:
     def _get(self, path: str, params: dict[str, Any] | None = None) -> tuple[dict[str, Any], requests.Response]:
         query = dict(params or {})
         query["fmt"] = "json"
-        response = self.http.request("GET", f"{self.base_url}/ws/2/{path}", params=query)
+        response = self.http.request("GET", f"{self.base_url}/ws/2/{path}", params=query, expect_json=True)
         data = self.http.json(response)
         if not isinstance(data, dict):
             raise self.http.bad_shape(response, "body is not an object")
