@@ -384,7 +384,7 @@ class CatalogRun:
             subsonic.http.retry = SUBSONIC_RETRY
         self.subsonic = subsonic
         self.lastfm = lastfm or upstream.lastfm(ctx.settings)
-        self.mb = mb or upstream.musicbrainz(ctx.settings)
+        self.mb = mb or upstream.musicbrainz(ctx.settings, ctx.repository)
         self.outcome = Outcome()
 
     # 1. library -----------------------------------------------------------------------------

@@ -80,7 +80,7 @@ class ListenBrainzSource:
         self.ctx = ctx
         self.settings = ctx.settings
         self.lb = lb or upstream.listenbrainz(ctx.settings)
-        self.mb = mb or upstream.musicbrainz(ctx.settings)
+        self.mb = mb or upstream.musicbrainz(ctx.settings, ctx.repository)
 
     # 1. recommendations ---------------------------------------------------------
 

@@ -15,6 +15,7 @@ parts of one ``Repository``:
     jobs        job status, run requests, job locks and logs, saved settings
     catalog     the library snapshot and catalog-discovery's findings
     downloads   download_history.json
+    pacing      the next free request slot of a rate-limited service, shared by every process
 
 Operations that change two files or more (approve: the queue and the
 wishlist; a bulk decision and its undo; block artist; remove download) nest
@@ -61,6 +62,7 @@ from app.repository.downloads import (
 from app.repository.history import History
 from app.repository.jobs import JobRecords
 from app.repository.lists import ListRecords
+from app.repository.pacing import PacingRecords
 from app.repository.queue import SORTS, UNDO_SECONDS, NothingToUndo, QueueRecords
 from app.repository.store import (
     BLOCKED_ARTISTS,
@@ -99,7 +101,7 @@ def data_dir_from_env() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
 
 
-class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords):
+class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords, PacingRecords):
     """Domain operations on the data dir, each one transaction (or a fixed order of them)."""
 
     #: How long a write probe's answer is reused: /health is public and may be asked often.
