@@ -204,7 +204,7 @@ class MusicBrainzClient:
             session=session,
             contact=contact,
             timeout=timeout,
-            retry=retry or RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=30.0, max_total_wait=90.0),
+            retry=retry or RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=30.0, max_total_wait=90.0),
             sleep=sleep,
         )
         self.http.rate_limiter = self.limiter
