@@ -64,9 +64,10 @@ LASTFM_FAILURES_IN_A_ROW = 3  # Last.fm is down, not failing one question: the r
 SAVE_ANSWERS_EVERY = 25  # Last.fm answers written in batches: a crash loses at most this many
 CANDIDATE_TRIES_PER_SLOT = 3  # candidates looked up on MusicBrainz per new artist wanted, at most
 VARIOUS_ARTISTS_MBID = "89ad4ac3-39f7-470e-963a-56509c546377"
-# A home server that refuses connections is down, not busy: one quick retry, then
-# the run is skipped (architecture: "Navidrome unreachable: catalog discovery skips run").
-SUBSONIC_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0, max_total_wait=5.0)
+# A home server that refuses connections is down, not busy: a few quick retries (a reply
+# cut short or a reset is worth one), at most 3.5 s, then the run is skipped
+# (architecture: "Navidrome unreachable: catalog discovery skips run").
+SUBSONIC_RETRY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=2.0, max_total_wait=5.0)
 # Library "artists" that are not artists: nothing useful is similar to them.
 PLACEHOLDER_ARTISTS = frozenset(artist_key(name) for name in (
     "Various Artists", "Various", "VA", "V.A.", "Unknown Artist", "[Unknown Artist]", "[unknown]", "Soundtrack",
