@@ -139,7 +139,7 @@ class ListenBrainzSource:
         try:
             metadata = self.lb.recording_metadata([r.recording_mbid for r in recommended])
         except UpstreamError as exc:
-            outcome.errors.append(str(exc))
+            # Not a loss by itself: what MusicBrainz cannot resolve below is what is left.
             log.warning("ListenBrainz bulk metadata failed (%s); falling back to MusicBrainz", exc)
             metadata = {}
         not_albums = set() if track_mode else self._non_album_groups(metadata, outcome)
@@ -198,7 +198,6 @@ class ListenBrainzSource:
         try:
             types = self.lb.release_group_types(groups)
         except UpstreamError as exc:
-            outcome.errors.append(str(exc))
             log.warning("could not read release group types (%s); keeping the releases ListenBrainz named", exc)
             return set()
         return {mbid for mbid, kind in types.items() if kind and kind.lower() != "album"}
@@ -220,8 +219,6 @@ class ListenBrainzSource:
     # 3. aggregation ------------------------------------------------------------------
 
     def suggestions(self, resolved: list[Resolved]) -> list[Suggestion]:
-        self.known_secondary_types = {item.mbid: item.secondary_types for item in resolved
-                                      if item.secondary_types is not None}
         by_mbid: dict[str, list[Resolved]] = {}
         for item in resolved:
             by_mbid.setdefault(item.mbid, []).append(item)
@@ -246,7 +243,7 @@ class ListenBrainzSource:
         if not unwanted or self.settings.listenbrainz.mode == "track":
             return suggestions
         seen = self.ctx.repository.seen_mbids()
-        known = getattr(self, "known_secondary_types", {})
+        known = {item.mbid: item.secondary_types for item in outcome.resolved if item.secondary_types is not None}
         kept = []
         struggling = False  # MusicBrainz failed even after retries: the rest is not asked this run
         for suggestion in suggestions:
