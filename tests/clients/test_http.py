@@ -321,3 +321,15 @@ def test_it_reports_errors_as_upstream_errors_with_service_names():
     assert isinstance(err, UpstreamError)
     assert str(err) == "musicbrainz: GET /ws/2/x failed"
     assert err.retryable
+
+
+def test_a_post_to_a_closed_port_is_tried_again_and_known_not_done(sleeps, retry):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(Unavailable) as caught:
+        make(sleeps, retry).request("POST", f"http://127.0.0.1:{port}/api/v0/searches", json={})
+    assert sleeps == [1.0, 2.0, 4.0]  # all four attempts: the request never left
+    assert caught.value.maybe_done is False and "connection refused" in str(caught.value)
