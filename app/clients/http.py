@@ -22,9 +22,11 @@ query strings, credentials or other configured secrets.
 
 from __future__ import annotations
 
+import atexit
 import email.utils
 import json
 import logging
+import os
 import random
 import re
 import threading
@@ -359,6 +361,22 @@ class RequestStats:
 
 #: The process's counts, read by the pipelines' logs and the benchmarks.
 stats = RequestStats()
+
+#: When set, the process writes its counts there as JSON when it exits (benchmarks running jobs as commands).
+STATS_FILE_ENV = "RESONANCE_HTTP_STATS_FILE"
+
+
+def _write_stats_file() -> None:
+    path = os.environ.get(STATS_FILE_ENV)
+    if path:
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                json.dump(stats.snapshot(), handle)
+        except OSError as exc:
+            log.warning("could not write request counts to %s: %s", path, exc)
+
+
+atexit.register(_write_stats_file)
 
 
 # --------------------------------------------------------------------------- session

@@ -333,3 +333,16 @@ def test_a_post_to_a_closed_port_is_tried_again_and_known_not_done(sleeps, retry
         make(sleeps, retry).request("POST", f"http://127.0.0.1:{port}/api/v0/searches", json={})
     assert sleeps == [1.0, 2.0, 4.0]  # all four attempts: the request never left
     assert caught.value.maybe_done is False and "connection refused" in str(caught.value)
+
+
+def test_a_process_writes_its_counts_where_the_environment_says_when_it_exits(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "counts.json"
+    code = ("from app.clients.http import stats\n"
+            "stats.count('musicbrainz', 'requests'); stats.count('musicbrainz', 'retries')\n")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**__import__("os").environ,
+                                                                  "RESONANCE_HTTP_STATS_FILE": str(out)})
+    assert json.loads(out.read_text()) == {"musicbrainz": {"requests": 1, "retries": 1}}
