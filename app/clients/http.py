@@ -11,9 +11,10 @@ as JSON but does not parse (a reply cut short). ``Retry-After`` (or a
 service-specific header) is honoured. GET, HEAD, PUT, DELETE and OPTIONS are
 retried on all of these, since repeating them does no harm. A POST is retried
 only when it surely did nothing: it never reached the server (connection
-refused, connect timeout) or the server refused it with 429; unless the caller says it is safe (``retry_unsafe=True``, e.g. a
-POST that only reads); a POST whose reply was lost or unreadable raises with
-``maybe_done = True``, so the caller checks before acting again.
+refused, connect timeout) or the server refused it with 429; unless the caller
+says repeating it is safe (``retry_unsafe=True``, e.g. a POST that only reads).
+A POST whose reply was lost or unreadable raises with ``maybe_done = True``, so
+the caller checks before acting again (a 503 answer sets it False: refused).
 
 Every attempt and every retry is counted per service in ``stats``. Every
 failure surfaces as an ``UpstreamError`` subclass whose message never contains
