@@ -8,7 +8,11 @@ Each run is a child process, so its peak RSS is the pipeline's own, not the sand
 Targets: the second run asks Last.fm only about artists the first did not ask (all were asked
 within catalog.refresh_days), and no run is refused by MusicBrainz (503) or Last.fm (29).
 
-    python bench/bench_catalog.py [--artists-per-run N] [--runs N]
+With ``--fault-rate 0.2`` a fault-injecting proxy (tests/fault_proxy.py: HTTP 500, a reply cut
+in half, a connection reset, from a seeded RNG) stands in front of Subsonic, Last.fm and
+MusicBrainz; the runs should still complete, with the retries the clients made printed.
+
+    python bench/bench_catalog.py [--artists-per-run N] [--runs N] [--fault-rate F]
 """
 
 from __future__ import annotations
@@ -36,11 +40,14 @@ def child() -> None:
     from app.pipelines import JobContext, load
     from app.repository import Repository
 
+    from app.clients.http import stats
+
     started = time.perf_counter()
     result = load(JOB)(JobContext(JOB, load_settings(), Repository()))
     seconds = time.perf_counter() - started
-    print(json.dumps({"summary": result.summary, "error": result.error, "outcome": result.outcome,
-                      "seconds": seconds, "peak_rss_mb": peak_rss_kb() / 1024}))
+    print(json.dumps({"summary": result.summary, "error": result.error, "left": result.left,
+                      "outcome": result.outcome, "seconds": seconds, "peak_rss_mb": peak_rss_kb() / 1024,
+                      "http": stats.snapshot()}))
 
 
 def peak_rss_kb() -> int:
@@ -87,6 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artists-per-run", type=int, default=50, help="catalog.artists_per_run (default 50)")
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests failing (default 0)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -101,17 +109,25 @@ def main() -> None:
     # The catalogue is millions of objects; without this, collections pause the fake servers'
     # threads and bunch up the arrival times they record.
     gc.freeze()
-    with Sandbox(catalogue) as sb, tempfile.TemporaryDirectory() as tmp:
+    from contextlib import ExitStack
+
+    from tests.fault_proxy import FaultProxy
+
+    with Sandbox(catalogue) as sb, tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        urls = dict(sb.urls)
+        if args.fault_rate:
+            for seed, name in enumerate(("subsonic", "lastfm", "musicbrainz"), start=1):
+                urls[name] = stack.enter_context(FaultProxy(sb.urls[name], rate=args.fault_rate, seed=seed)).url
         env = {k: v for k, v in os.environ.items() if not k.startswith("RESONANCE_")}
         env.update({
             "PYTHONPATH": str(ROOT), "RESONANCE_DATA_DIR": f"{tmp}/data", "RESONANCE_CONFIG": f"{tmp}/none.yaml",
             "RESONANCE_GENERAL__LOG_LEVEL": "WARNING",
-            "RESONANCE_SUBSONIC__BASE_URL": sb.urls["subsonic"],
+            "RESONANCE_SUBSONIC__BASE_URL": urls["subsonic"],
             "RESONANCE_SUBSONIC__USERNAME": sb.credentials["subsonic"]["username"],
             "RESONANCE_SUBSONIC__PASSWORD": sb.credentials["subsonic"]["password"],
-            "RESONANCE_LASTFM__BASE_URL": sb.urls["lastfm"],
+            "RESONANCE_LASTFM__BASE_URL": urls["lastfm"],
             "RESONANCE_LASTFM__API_KEY": sb.credentials["lastfm"]["api_key"],
-            "RESONANCE_MUSICBRAINZ__BASE_URL": sb.urls["musicbrainz"],
+            "RESONANCE_MUSICBRAINZ__BASE_URL": urls["musicbrainz"],
             "RESONANCE_COVERART__BASE_URL": sb.urls["coverart"],
             "RESONANCE_CATALOG__ARTISTS_PER_RUN": str(args.artists_per_run),
         })
@@ -132,6 +148,7 @@ def main() -> None:
             refused_total += refused
             snapshot = Path(tmp, "data", "catalog_artists.json").stat().st_size
             error = f" [{result['error']}]" if result["error"] else ""
+            error += f" [left: {result['left']}]" if result["left"] else ""
             print(f"\nrun {number}: {result['outcome']}: {result['summary']}{error}")
             print(f"  wall time {result['seconds']:.1f} s, peak RSS {result['peak_rss_mb']:.0f} MB, "
                   f"catalog_artists.json {snapshot / 1e6:.2f} MB")
@@ -142,6 +159,8 @@ def main() -> None:
             print(f"  MusicBrainz: {mb_rate:.2f} requests/s on average (limit 1), smallest gap {mb_gap:.3f} s, "
                   f"at most {mb_busiest} in any second")
             print(f"  refused for going too fast: {refused} (503 from MusicBrainz, 429/error 29 from Last.fm)")
+            print("  client side: " + ", ".join(f"{name} {c.get('requests', 0)} requests, {c.get('retries', 0)} retries"
+                                                for name, c in sorted(result["http"].items())))
         print("\ntargets:")
         print(f"  later runs ask Last.fm only about artists not asked before: "
               f"{'ok' if repeated_total == 0 else f'MISSED ({repeated_total} asked again)'}")

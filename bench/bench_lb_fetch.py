@@ -2,7 +2,9 @@
 
 Targets: at most 5 upstream requests and under 5 s when ListenBrainz's bulk
 metadata resolves everything; about 10 s (not 100) when 10 of 100 recordings
-need MusicBrainz at 1 request/s; no MusicBrainz 503s.
+need MusicBrainz at 1 request/s; no MusicBrainz 503s. The same runs with a fifth
+of the requests failing (a fault-injecting proxy, tests/fault_proxy.py: HTTP 500,
+a reply cut in half, a connection reset, seeded) complete with the same albums.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app, and tests.fault_proxy
 
 from app.config import load_settings  # noqa: E402
 from app.pipelines import JobContext  # noqa: E402
@@ -30,20 +32,33 @@ def _on_album(catalogue: Catalogue, mbid: str) -> bool:
     return release is not None and catalogue.release_group_of(release).primary_type == "Album"
 
 
-def scenario(name: str, uncached_count: int) -> None:
+def scenario(name: str, uncached_count: int, fault_rate: float = 0.0) -> None:
+    from contextlib import ExitStack
+
+    from app.clients.http import stats
+    from tests.fault_proxy import FaultProxy
+
+    stats.reset()
     catalogue = Catalogue.generate()
     listener = catalogue.listener("rob")
     # The 100 best recommendations that are on an album, so "resolves everything" holds.
     on_album = [rec for rec in listener.recommendations if _on_album(catalogue, rec.recording_mbid)][:100]
     listener.recommendations[:] = on_album
     catalogue.uncached_recordings = {rec.recording_mbid for rec in on_album[:uncached_count]}
-    with Sandbox(catalogue, settings=SandboxSettings()) as sandbox, tempfile.TemporaryDirectory() as data:
+    with Sandbox(catalogue, settings=SandboxSettings()) as sandbox, tempfile.TemporaryDirectory() as data, \
+            ExitStack() as stack:
+        urls = dict(sandbox.urls)
+        proxies = []
+        if fault_rate:
+            for seed, service in enumerate(("listenbrainz", "musicbrainz"), start=1):
+                proxies.append(stack.enter_context(FaultProxy(sandbox.urls[service], rate=fault_rate, seed=seed)))
+                urls[service] = proxies[-1].url
         env = {
             "RESONANCE_CONFIG": os.path.join(data, "none.yaml"),
-            "RESONANCE_LISTENBRAINZ__BASE_URL": sandbox.urls["listenbrainz"],
+            "RESONANCE_LISTENBRAINZ__BASE_URL": urls["listenbrainz"],
             "RESONANCE_LISTENBRAINZ__USERNAME": "rob",
             "RESONANCE_LISTENBRAINZ__FETCH_COUNT": "100",
-            "RESONANCE_MUSICBRAINZ__BASE_URL": sandbox.urls["musicbrainz"],
+            "RESONANCE_MUSICBRAINZ__BASE_URL": urls["musicbrainz"],
             "RESONANCE_COVERART__BASE_URL": sandbox.urls["coverart"],
             "RESONANCE_GENERAL__CONTACT": "bench@example.invalid",
         }
@@ -53,16 +68,25 @@ def scenario(name: str, uncached_count: int) -> None:
         wall = time.perf_counter() - start
         calls = {service: len(sandbox.requests(service)) for service in SERVICES}
         statuses = Counter(r.status for r in sandbox.requests("musicbrainz"))
+        albums = {(item["artist"], item["album"]) for item in ctx.repository.queue()["pending"]}
+        injected = Counter(kind for proxy in proxies for _, _, kind in proxy.injected)
     total = sum(calls.values())
-    print(f"{name}: {result.outcome}: {result.summary}")
+    print(f"{name}: {result.outcome}: {result.summary}" + (f" [left: {result.left}]" if result.left else "")
+          + (f" [{result.error}]" if result.error else ""))
     print(f"  wall time {wall:.2f} s; upstream requests {total} "
           + ", ".join(f"{s} {n}" for s, n in calls.items())
           + f"; MusicBrainz 503s: {statuses.get(503, 0)}")
+    print("  client side: " + ", ".join(f"{service} {c.get('requests', 0)} requests, {c.get('retries', 0)} retries"
+                                        for service, c in sorted(stats.snapshot().items()))
+          + (f"; faults injected: {dict(injected)}" if injected else ""))
+    return albums
 
 
 def main() -> None:
     scenario("100 recommendations, all in ListenBrainz's cache (target <= 5 requests, < 5 s)", 0)
-    scenario("100 recommendations, 10 need MusicBrainz (target about 10 s)", 10)
+    clean = scenario("100 recommendations, 10 need MusicBrainz (target about 10 s)", 10)
+    faulty = scenario("the same with 20% of requests failing (target: complete, the same albums)", 10, 0.2)
+    print(f"  same albums as without faults: {'yes' if faulty == clean else 'NO'} ({len(faulty)} albums)")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,33 @@
 """The one place outbound HTTP goes through.
 
 ``HttpClient`` wraps a ``requests.Session`` with a Resonance User-Agent,
-explicit (connect, read) timeouts, optional pacing (``RateLimiter``) and a
-bounded retry loop with exponential backoff + jitter. Retries happen only on
-connection errors, timeouts and HTTP 429/502/503/504; ``Retry-After`` (or a
-service-specific header) is honoured. Every failure surfaces as an
-``UpstreamError`` subclass whose message never contains query strings,
-credentials or other configured secrets.
+explicit (connect, read) timeouts, optional pacing (``RateLimiter``, or
+``SharedRateLimiter`` for a spacing kept by every process at once) and a
+bounded retry loop with exponential backoff + jitter.
+
+What is retried: connection failures (refused, reset), timeouts, HTTP
+429/500/502/503/504 and, for a request that expects JSON, a body that starts
+as JSON but does not parse (a reply cut short). ``Retry-After`` (or a
+service-specific header) is honoured. GET, HEAD, PUT, DELETE and OPTIONS are
+retried on all of these, since repeating them does no harm. A POST is retried
+only when it surely did nothing: it never reached the server (connection
+refused, connect timeout) or the server refused it with 429; unless the caller
+says repeating it is safe (``retry_unsafe=True``, e.g. a POST that only reads).
+A POST whose reply was lost or unreadable raises with ``maybe_done = True``, so
+the caller checks before acting again (a 503 answer sets it False: refused).
+
+Every attempt and every retry is counted per service in ``stats``. Every
+failure surfaces as an ``UpstreamError`` subclass whose message never contains
+query strings, credentials or other configured secrets.
 """
 
 from __future__ import annotations
 
+import atexit
 import email.utils
 import json
 import logging
+import os
 import random
 import re
 import threading
@@ -25,6 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from app import __version__
 from app.masking import mask_secrets
@@ -32,7 +47,11 @@ from app.masking import mask_secrets
 log = logging.getLogger(__name__)
 
 #: HTTP statuses that are retried inside ``HttpClient.request``.
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Statuses saying the server refused the request before acting on it (a POST answered so was not done).
+REFUSED_STATUSES = frozenset({429, 503})
+#: Methods that may be sent twice without doing anything twice.
+REPEATABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 
@@ -46,6 +65,8 @@ class UpstreamError(Exception):
     ``retryable`` tells the caller whether trying again later can help;
     ``retry_after`` (seconds) is the server's hint when it gave one and
     ``code`` a service-level error code (Last.fm, Subsonic) when known.
+    ``maybe_done`` is True when a POST reached the server but its reply was
+    lost or unreadable: the server may have acted, so look before repeating it.
     """
 
     default_retryable = False
@@ -59,6 +80,7 @@ class UpstreamError(Exception):
         *,
         retry_after: float | None = None,
         code: int | None = None,
+        maybe_done: bool = False,
     ) -> None:
         self.service = service
         self.message = message
@@ -66,6 +88,7 @@ class UpstreamError(Exception):
         self.retryable = self.default_retryable if retryable is None else retryable
         self.retry_after = retry_after
         self.code = code
+        self.maybe_done = maybe_done
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -134,6 +157,23 @@ _TRANSPORT_FAILURES = (
     ("Connection reset", "the connection was reset"),
     ("RemoteDisconnected", "the server closed the connection without answering"),
 )
+
+
+def never_sent(exc: requests.exceptions.RequestException) -> bool:
+    """True when the request surely did not reach the server: the connection itself failed.
+
+    A refused connection or a connect timeout leaves nothing on the server; a
+    reset, a read timeout or a broken body may come after the server acted.
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.exceptions.ConnectionError) or isinstance(
+            exc, requests.exceptions.ChunkedEncodingError):
+        return False
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)
+    # urllib3's NewConnectionError (refused, unknown host) subclasses ConnectTimeoutError.
+    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
 
 
 def transport_failure(exc: requests.exceptions.RequestException) -> str:
@@ -231,6 +271,115 @@ def shared_limiter(service: str, base_url: str, min_interval: float) -> RateLimi
         return limiter
 
 
+class SharedRateLimiter:
+    """Minimum spacing kept by every process on this machine at once (``RateLimiter``'s interface).
+
+    ``reserve(now, interval, hold)`` is the shared book of slots (the
+    repository's ``reserve_slot``, under a lock every process takes): it
+    returns the slot this request may go at and moves the next free slot
+    ``interval`` later, or with ``hold`` only pushes the next free slot to at
+    least ``now + hold``. Times are ``time.monotonic()``, which on Linux is
+    CLOCK_MONOTONIC, the same clock in every process. When the book cannot be
+    used (a read-only data dir), spacing falls back to this process only.
+    """
+
+    def __init__(
+        self,
+        reserve: Callable[[float, float, float], float],
+        min_interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.min_interval = float(min_interval)
+        self._reserve = reserve
+        self._clock = clock
+        self._sleep = sleep
+        self._local = RateLimiter(min_interval, clock=clock, sleep=sleep)
+        self._book_failed = False
+
+    def _book(self, interval: float, hold: float) -> float | None:
+        if self._book_failed:
+            return None
+        try:
+            return self._reserve(self._clock(), interval, hold)
+        except Exception as exc:  # noqa: BLE001 - the book lives elsewhere (the data dir); any failure falls back
+            self._book_failed = True
+            log.warning("request spacing shared between processes is off (%s); spacing this process only", exc)
+            return None
+
+    def wait(self) -> float:
+        """Block until this request's reserved slot; returns the time slept."""
+        slot = self._book(self.min_interval, 0.0)
+        if slot is None:
+            return self._local.wait()
+        delay = slot - self._clock()
+        if delay > 0:
+            self._sleep(delay)
+            return delay
+        return 0.0
+
+    def defer(self, seconds: float) -> None:
+        """No process sends before ``seconds`` from now."""
+        if self._book(0.0, max(0.0, seconds)) is None:
+            self._local.defer(seconds)
+
+
+# --------------------------------------------------------------------------- counting
+
+
+class RequestStats:
+    """Requests sent and retries made, per service, in this process (for run summaries and benchmarks)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, dict[str, int]] = {}
+
+    def count(self, service: str, what: str) -> None:
+        with self._lock:
+            counts = self._counts.setdefault(service, {"requests": 0, "retries": 0})
+            counts[what] = counts.get(what, 0) + 1
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """``{service: {"requests": n, "retries": n, "status_503": n, ...}}``."""
+        with self._lock:
+            return {service: dict(counts) for service, counts in self._counts.items()}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+    def describe(self) -> str:
+        """One line: ``musicbrainz 12 requests (2 retries), listenbrainz 3 requests``."""
+        parts = []
+        for service, counts in sorted(self.snapshot().items()):
+            text = f"{service} {counts.get('requests', 0)} requests"
+            if counts.get("retries"):
+                text += f" ({counts['retries']} retries)"
+            parts.append(text)
+        return ", ".join(parts) or "no requests"
+
+
+#: The process's counts, read by the pipelines' logs and the benchmarks.
+stats = RequestStats()
+
+#: When set, the process writes its counts there as JSON when it exits (benchmarks running jobs as commands).
+STATS_FILE_ENV = "RESONANCE_HTTP_STATS_FILE"
+
+
+def _write_stats_file() -> None:
+    path = os.environ.get(STATS_FILE_ENV)
+    if path:
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                json.dump(stats.snapshot(), handle)
+        except OSError as exc:
+            log.warning("could not write request counts to %s: %s", path, exc)
+
+
+atexit.register(_write_stats_file)
+
+
 # --------------------------------------------------------------------------- session
 
 
@@ -252,7 +401,8 @@ def build_session(contact: str | None = None) -> requests.Session:
 class RetryPolicy:
     """How many attempts, how long to wait between them, and the total budget."""
 
-    max_attempts: int = 4
+    # Five attempts: with a fifth of all requests failing, one in 600 requests still fails (0.2^4 = 1/625).
+    max_attempts: int = 5
     base_delay: float = 1.0
     max_delay: float = 30.0
     max_total_wait: float = 60.0
@@ -498,15 +648,21 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         check: Check | None = None,
         timeout: tuple[float, float] | None = None,
+        expect_json: bool = False,
+        retry_unsafe: bool = False,
     ) -> requests.Response:
         """Send a request, retrying transient failures; return the accepted response.
 
         ``check(response)`` returns ``None`` to accept the response or an
-        ``UpstreamError`` to fail; failures are retried only when retryable and
-        caused by a transport error or a status in ``RETRY_STATUSES``.
+        ``UpstreamError`` to fail. Transient failures (see the module's
+        docstring) are retried while the policy allows; a reply that should be
+        JSON (``expect_json``, or a JSON content type) but is cut short counts
+        as one. ``retry_unsafe`` lets a POST be repeated like a GET (for a POST
+        that changes nothing on the server).
         """
         check = check or self.default_check
         policy = self.retry
+        repeatable = retry_unsafe or method.upper() in REPEATABLE_METHODS
         waited = 0.0
         attempt = 0
         where = f"{method} {self.scrub(safe_path(url))}"
@@ -514,6 +670,7 @@ class HttpClient:
             attempt += 1
             if self.rate_limiter is not None:
                 self.rate_limiter.wait()
+            stats.count(self.service, "requests")
             error: UpstreamError
             try:
                 response = self.session.request(
@@ -534,21 +691,30 @@ class HttpClient:
                 ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
-                error = Unavailable(self.service, f"{where} failed: {transport_failure(exc)} ({server_of(url)})")
-                transient = True
+                sent = not never_sent(exc)
+                error = Unavailable(self.service, f"{where} failed: {transport_failure(exc)} ({server_of(url)})",
+                                    maybe_done=sent and not repeatable)
+                may_repeat = repeatable or not sent
             except requests.exceptions.RequestException as exc:
                 raise UpstreamError(
                     self.service, f"{where} could not be sent ({type(exc).__name__}: {self.scrub(str(exc))[:300]})"
                 ) from None
             else:
-                found = check(response)
+                if response.status_code >= 429:
+                    stats.count(self.service, f"status_{response.status_code}")
+                found = self._cut_short(response, expect_json) or check(response)
                 if found is None:
                     return response
                 error = found
-                transient = response.status_code in RETRY_STATUSES
+                if not (response.status_code in RETRY_STATUSES or isinstance(found, _CutShort)):
+                    raise error
+                refused = response.status_code in REFUSED_STATUSES
+                error.maybe_done = not (repeatable or refused)
+                # A 429 says the server did nothing, so even a POST may go again.
+                may_repeat = repeatable or response.status_code == 429
 
-            if not (error.retryable and transient) or attempt >= policy.max_attempts:
-                if error.retryable and transient and attempt > 1:
+            if not (error.retryable and may_repeat) or attempt >= policy.max_attempts:
+                if error.retryable and may_repeat and attempt > 1:
                     error.message += f" (gave up after {attempt} attempts)"
                 raise error
             hint = error.retry_after
@@ -560,5 +726,37 @@ class HttpClient:
                 "%s: %s, retrying in %.1f s (attempt %d/%d)",
                 self.service, error.message, delay, attempt, policy.max_attempts,
             )
+            stats.count(self.service, "retries")
             self.sleep(delay)
             waited += delay
+
+    def _cut_short(self, response: requests.Response, expect_json: bool) -> UpstreamError | None:
+        """A successful reply that should be JSON but was cut short: worth asking again.
+
+        An HTML page is a wrong server or a proxy's page, not a cut reply: it
+        is left to ``check`` and ``json`` to explain.
+        """
+        if not 200 <= response.status_code < 300:
+            return None
+        content_type = response.headers.get("Content-Type", "").lower()
+        if not (expect_json or "json" in content_type):
+            return None
+        content = response.content.strip()
+        if not content or content[:1] == b"<":
+            return None
+        try:
+            body_json(response)
+        except (ValueError, UnicodeDecodeError):
+            return _CutShort(
+                self.service,
+                f"{self.describe(response)} returned an unreadable JSON body (cut short?) "
+                f"(HTTP {response.status_code})",
+                status=response.status_code,
+            )
+        return None
+
+
+class _CutShort(BadResponse):
+    """A JSON body that does not parse: usually a reply cut short, so trying again can help."""
+
+    default_retryable = True

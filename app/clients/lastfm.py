@@ -109,7 +109,7 @@ class LastFmClient:
 
     def _call(self, params: dict[str, Any]) -> tuple[Any, requests.Response]:
         query = {**params, "api_key": self.api_key, "format": "json"}
-        response = self.http.request("GET", self.base_url, params=query, check=self._check)
+        response = self.http.request("GET", self.base_url, params=query, check=self._check, expect_json=True)
         data = self.http.json(response)
         return data, response
 

@@ -1,10 +1,12 @@
 """ListenBrainz API client: CF recommendations, created-for playlists, bulk metadata.
 
-The user token is sent only to the playlist fetch endpoint, and only once
-``validate_token()`` has confirmed it (an invalid token turns public
-playlists into 401s). Rate limiting follows the ``X-RateLimit-*`` headers:
-429 waits ``X-RateLimit-Reset-In`` (ListenBrainz sends no ``Retry-After``) and
-an exhausted window delays the next request.
+Everything Resonance reads is public, so the user token is sent nowhere by
+default: only ``validate_token()`` (the settings page's connection check) and
+a playlist fetch asked for with ``with_token=True`` (a private playlist) send
+it, the latter only once ``validate_token()`` has confirmed it (an invalid
+token turns public playlists into 401s). Rate limiting follows the
+``X-RateLimit-*`` headers: 429 waits ``X-RateLimit-Reset-In`` (ListenBrainz
+sends no ``Retry-After``) and an exhausted window delays the next request.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ class RecordingMetadata:
     release_mbid: str | None = None
     release_group_mbid: str | None = None
     release_name: str | None = None
+    album_artist_name: str | None = None  # the release's credit ("Beyoncé"), not the recording's
     year: int | None = None
     caa_id: int | None = None
     caa_release_mbid: str | None = None
@@ -192,12 +195,18 @@ class ListenBrainzClient:
             reset_in = parse_retry_after(response.headers.get("X-RateLimit-Reset-In"))
             if reset_in:
                 self.window.defer(reset_in)
-        return self.http.default_check(response)
+        error = self.http.default_check(response)
+        if error is not None and response.status_code == 500 and "/playlist/" in (response.url or "") \
+                and "metadata" in error.message:
+            # "Failed to fetch metadata for a playlist": asked again without metadata at once, not retried.
+            error.retryable = False
+        return error
 
     def _call(self, method: str, path: str, *, auth: bool = False, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Token {self.token}"} if auth and self.token else None
         self.window.wait()
-        return self.http.request(method, self._url(path), headers=headers, check=self._check, **kwargs)
+        return self.http.request(method, self._url(path), headers=headers, check=self._check, expect_json=True,
+                                 **kwargs)
 
     # -- token -----------------------------------------------------------------
 
@@ -302,11 +311,15 @@ class ListenBrainzClient:
             return None
         return max(candidates, key=lambda p: (p.date is not None, p.date or datetime.min))
 
-    def playlist_tracks(self, playlist_mbid: str) -> list[PlaylistTrack]:
-        """The tracks of a playlist; tracks without a recording MBID are skipped."""
+    def playlist_tracks(self, playlist_mbid: str, *, with_token: bool = False) -> list[PlaylistTrack]:
+        """The tracks of a playlist; tracks without a recording MBID are skipped.
+
+        Generated playlists (Weekly Exploration…) are public: no token, and so
+        no token check, is needed. ``with_token`` sends it (for a private playlist).
+        """
         mbid = mbid_from_url(playlist_mbid) or playlist_mbid
         path = f"playlist/{quote(mbid, safe='')}"
-        auth = self._send_token()
+        auth = with_token and self._send_token()
         params: dict[str, str] = {}
         try:
             response = self._call("GET", path, auth=auth)
@@ -372,8 +385,9 @@ class ListenBrainzClient:
             batch = wanted[start : start + MAX_PAGE]
             if len(batch) <= GET_BATCH:
                 response = self._call("GET", f"metadata/{entity}/", params={name: ",".join(batch), "inc": inc})
-            else:
-                response = self._call("POST", f"metadata/{entity}/", json={name: batch, "inc": inc})
+            else:  # a POST that only reads: safe to send again
+                response = self._call("POST", f"metadata/{entity}/", json={name: batch, "inc": inc},
+                                      retry_unsafe=True)
             data = self.http.json(response, allow_empty=True) or {}
             if not isinstance(data, dict):
                 raise self.http.bad_shape(response, "metadata body is not an object")
@@ -468,6 +482,7 @@ def _recording_metadata(key: Any, block: Any) -> RecordingMetadata | None:
         release_mbid=mbid_from_url(release.get("mbid")),
         release_group_mbid=mbid_from_url(release.get("release_group_mbid")),
         release_name=as_str(release.get("name")),
+        album_artist_name=as_str(release.get("album_artist_name")),
         year=as_int(release.get("year")),
         caa_id=as_int(release.get("caa_id")),
         caa_release_mbid=mbid_from_url(release.get("caa_release_mbid")),

@@ -272,6 +272,10 @@ class SlskdClient:
         if status == 500 and detail and ("appears to be offline" in detail
                                          or "Failed to retrieve endpoint" in detail):
             return PeerOffline(SERVICE, f"{where}: {self.http.scrub(detail)}", status=status)
+        if status == 500 and detail and "before it is complete" in detail:
+            # An answer about the transfer's state (older slskd), not a fault: asking again at once changes nothing.
+            return Unavailable(SERVICE, f"{where} failed with HTTP 500: {self.http.scrub(detail)}", status=status,
+                               retryable=False)
         if status >= 500:
             return Unavailable(SERVICE, f"{where} failed with HTTP {status}" +
                                (f": {self.http.scrub(detail)}" if detail else ""),

@@ -260,7 +260,7 @@ class SubsonicClient:
 
     def _call(self, method: str, **params: Any) -> dict[str, Any]:
         query = {**params, **self.auth_params()}
-        response = self.http.request("GET", self.url(method), params=query, check=self._check)
+        response = self.http.request("GET", self.url(method), params=query, check=self._check, expect_json=True)
         return body_json(response)["subsonic-response"]
 
     # -- endpoints ---------------------------------------------------------------------

@@ -22,7 +22,12 @@
    the artist recorded in ``catalog_discovered.json``.
 
 A failure part-way loses nothing: every answer, album and artist written
-stays written, and whatever was not reached comes back next run.
+stays written, and whatever was not reached comes back next run. Transient
+failures are retried by the clients; a Last.fm question that still fails is
+skipped for this run and the other artists are asked (Last.fm is given up on
+for the run only after ``LASTFM_FAILURES_IN_A_ROW`` failures in a row, or when
+it rate-limits). Such a run ends partial, saying what is left; it fails only
+when it got nothing done.
 """
 
 from __future__ import annotations
@@ -37,11 +42,13 @@ from typing import Any
 from app.clients.http import (
     AuthError,
     NotFound,
+    RateLimited,
     RetryPolicy,
     Unavailable,
     UpstreamError,
     safe_url,
 )
+from app.clients.http import stats as http_stats
 from app.library import Library
 from app.matching import artist_key, title_key
 from app.pipelines import JobContext, RunResult, upstream
@@ -53,12 +60,14 @@ log = logging.getLogger("resonance.catalog")
 
 SOURCE = "catalog"
 OFFICIAL = "website-default"  # release-group browse: groups with at least one official release
+LASTFM_FAILURES_IN_A_ROW = 3  # Last.fm is down, not failing one question: the rest waits for the next run
 SAVE_ANSWERS_EVERY = 25  # Last.fm answers written in batches: a crash loses at most this many
 CANDIDATE_TRIES_PER_SLOT = 3  # candidates looked up on MusicBrainz per new artist wanted, at most
 VARIOUS_ARTISTS_MBID = "89ad4ac3-39f7-470e-963a-56509c546377"
-# A home server that refuses connections is down, not busy: one quick retry, then
-# the run is skipped (architecture: "Navidrome unreachable: catalog discovery skips run").
-SUBSONIC_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0, max_total_wait=5.0)
+# A home server that refuses connections is down, not busy: a few quick retries (a reply
+# cut short or a reset is worth one), at most 3.5 s, then the run is skipped
+# (architecture: "Navidrome unreachable: catalog discovery skips run").
+SUBSONIC_RETRY = RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=2.0, max_total_wait=5.0)
 # Library "artists" that are not artists: nothing useful is similar to them.
 PLACEHOLDER_ARTISTS = frozenset(artist_key(name) for name in (
     "Various Artists", "Various", "VA", "V.A.", "Unknown Artist", "[Unknown Artist]", "[unknown]", "Soundtrack",
@@ -349,6 +358,20 @@ class Outcome:
     report: PublishReport = field(default_factory=PublishReport)
     errors: list[str] = field(default_factory=list)
     stopped: bool = False
+    lastfm_failed: int = 0  # questions Last.fm could not answer this run
+    lastfm_gave_up: bool = False
+    candidates_left: int = 0  # candidates MusicBrainz could not be asked about
+    to_ask: int = 0  # Last.fm questions planned this run
+
+    def left(self) -> list[str]:
+        """What the next run has to do again."""
+        left = []
+        not_asked = self.to_ask - self.asked if self.lastfm_failed or self.lastfm_gave_up else 0
+        if not_asked > 0:
+            left.append(f"{count_of(not_asked, 'Last.fm question')}")
+        if self.candidates_left:
+            left.append(f"{count_of(self.candidates_left, 'candidate artist')} to look up on MusicBrainz")
+        return left
 
     def summary(self) -> str:
         report = self.report
@@ -384,8 +407,9 @@ class CatalogRun:
             subsonic.http.retry = SUBSONIC_RETRY
         self.subsonic = subsonic
         self.lastfm = lastfm or upstream.lastfm(ctx.settings)
-        self.mb = mb or upstream.musicbrainz(ctx.settings)
+        self.mb = mb or upstream.musicbrainz(ctx.settings, ctx.repository)
         self.outcome = Outcome()
+        self._failures_in_a_row = 0
 
     # 1. library -----------------------------------------------------------------------------
 
@@ -410,6 +434,7 @@ class CatalogRun:
                                  limit=len(snapshot["artists"]))
         due = all_due[: self.catalog.artists_per_run]
         self.outcome.due = len(all_due)
+        self.outcome.to_ask = len(due)
         log.info("asking Last.fm about %d of %d library artists (%d due)", len(due), len(snapshot["artists"]),
                  len(all_due))
         batch: dict[str, dict] = {}
@@ -439,12 +464,17 @@ class CatalogRun:
             log.info("Last.fm does not know %s; skipped until the next refresh", name)
             return answer_record(name, utc_now_iso(), unknown=True)
         except UpstreamError as exc:
+            # Already retried with backoff. Not recorded: this artist is asked again next run.
             self.outcome.errors.append(f"Last.fm: {exc.message}")
+            self.outcome.lastfm_failed += 1
+            self._failures_in_a_row += 1
             log.warning("Last.fm could not answer for %s: %s", name, exc)
-            if exc.retryable:
-                # Rate-limited or down: asking the rest now would only make it worse.
+            if isinstance(exc, RateLimited) or self._failures_in_a_row >= LASTFM_FAILURES_IN_A_ROW:
+                # Rate-limited, or down rather than failing one question: asking the rest now would only make it worse.
+                self.outcome.lastfm_gave_up = True
                 raise _StopAsking() from None
             return None
+        self._failures_in_a_row = 0
         return answer_record(name, utc_now_iso(), result.artists, corrected_name=result.corrected_name)
 
     # 3. ranking ---------------------------------------------------------------------------------
@@ -477,9 +507,10 @@ class CatalogRun:
             except UpstreamError as exc:
                 # Not recorded as discovered: the candidate comes back next run.
                 self.outcome.errors.append(f"MusicBrainz: {exc.message}")
+                self.outcome.candidates_left += 1
                 log.warning("could not look up %s on MusicBrainz: %s", candidate.name, exc)
                 if exc.retryable:
-                    break  # the service is struggling; the rest waits for the next run
+                    break  # already retried with backoff: the service is struggling; the rest waits for the next run
                 continue
             if found is None:
                 continue
@@ -588,5 +619,11 @@ def run_once(ctx: JobContext) -> RunResult:
         return RunResult(outcome.summary(), error=f"{exc}; check lastfm.api_key")
     if not outcome.stopped:
         run.discover(run.candidates(library), library)
-    error = "; ".join(dict.fromkeys(outcome.errors)) or None
-    return RunResult(outcome.summary(), error=error)
+    log.info("upstream requests: %s", http_stats.describe())
+    problems = "; ".join(dict.fromkeys(outcome.errors))
+    if not problems:
+        return RunResult(outcome.summary())
+    if not (outcome.asked or outcome.report.written or outcome.new_artists or outcome.nothing_to_add):
+        return RunResult(outcome.summary(), error=problems)  # nothing useful was done
+    left = outcome.left()
+    return RunResult(outcome.summary(), left=f"{', '.join(left) or 'what failed'} ({problems})")

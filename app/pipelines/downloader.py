@@ -42,6 +42,7 @@ from typing import Any, Callable
 from app.clients.http import (
     NO_RETRY,
     AuthError,
+    NotFound,
     RateLimited,
     RetryPolicy,
     UpstreamError,
@@ -451,11 +452,12 @@ class Downloader:
             try:
                 info = album_info_from_musicbrainz(self.musicbrainz(), entry, self.known_release_group(entry),
                                                    self.now())
+            except NotFound as exc:  # MusicBrainz said so: remembered, asked again after ALBUM_INFO_REFRESH
+                info = {"source": "none", "reason": f"MusicBrainz: {exc.message}", "fetched_at": iso(self.now())}
             except UpstreamError as exc:
+                # A failed, cut or unreadable reply says nothing about the album: nothing cached, asked next run.
                 log.warning("%s: MusicBrainz failed: %s", entry.text, exc)
-                if exc.retryable:
-                    return None
-                info = {"source": "none", "reason": f"MusicBrainz error: {exc.message}", "fetched_at": iso(self.now())}
+                return None
         self.repository.update_download_record(entry.text, lambda r: r.update(album=info), entry=entry,
                                                now=iso(self.now()))
         return info

@@ -3,18 +3,21 @@
 1. Recommendations: collaborative-filtering recordings (``cf``), the Weekly
    Exploration playlist (``weekly``), or both.
 2. Resolution: one bulk-metadata call to ListenBrainz resolves most recordings
-   to their release group, and a second one tells which of those groups are
-   singles or EPs rather than albums; only the rest go to MusicBrainz, one
-   request per second. (Looking every recording up on MusicBrainz would take
-   100 s for 100.)
+   to their release group (filed under the release's album-artist credit,
+   "Beyoncé", not the recording's "Beyoncé feat. JAY-Z"), and a second one
+   tells which of those groups, when not seen before, are singles or EPs rather
+   than albums; only the rest go to MusicBrainz, one request per second.
+   (Looking every recording up on MusicBrainz would take 100 s for 100.)
 3. Aggregation: an album reached through several recordings appears once.
    Its score is the best recording's score (0-100, relative to the run's top
    recommendation) plus 5 points per further recording, capped at 100.
 4. ``discovery.publish`` filters what was seen, owned or blocked and writes
    the queue or the wishlist.
 
-A failure part-way loses nothing: what was resolved is written, the error
-goes in the run's status, and unresolved recordings come back next run.
+A failure part-way loses nothing: what was resolved is written, and the run
+ends partial, saying what is left (unresolved recordings come back next run);
+one source failing (the Weekly Exploration playlist) does not discard the
+other's recommendations. The run fails only when it got nothing done.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import logging
 from dataclasses import dataclass, field
 
 from app.clients.http import NotFound, UpstreamError
+from app.clients.http import stats as http_stats
 from app.clients.musicbrainz import best_album_release_group
 from app.pipelines import JobContext, RunResult, upstream
 from app.pipelines.discovery import Suggestion, publish
@@ -54,6 +58,7 @@ class Resolved:
     year: int | None = None
     artist_mbid: str | None = None
     recording_title: str | None = None
+    secondary_types: tuple[str, ...] | None = None  # None: not known yet (bulk metadata has no types)
 
 
 @dataclass
@@ -62,7 +67,9 @@ class FetchOutcome:
     unresolved: int = 0  # failed this time: retried next run
     on_no_album: list[str] = field(default_factory=list)  # recordings MusicBrainz files under no album
     errors: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # what the next run has to do again
     no_recommendations: bool = False
+    unchecked: int = 0  # albums whose type could not be checked: suggested next run
 
 
 def _scaled(pairs: list[tuple[str, float, str | None]]) -> list[Recommended]:
@@ -80,7 +87,7 @@ class ListenBrainzSource:
         self.ctx = ctx
         self.settings = ctx.settings
         self.lb = lb or upstream.listenbrainz(ctx.settings)
-        self.mb = mb or upstream.musicbrainz(ctx.settings)
+        self.mb = mb or upstream.musicbrainz(ctx.settings, ctx.repository)
 
     # 1. recommendations ---------------------------------------------------------
 
@@ -88,25 +95,42 @@ class ListenBrainzSource:
         user, wanted = self.settings.listenbrainz.username, self.settings.listenbrainz.source
         count = self.settings.listenbrainz.fetch_count
         found: dict[str, Recommended] = {}
-        if wanted in ("cf", "both"):
-            page = self.lb.recommendations(user, count=count)
-            if not page.available:
-                outcome.no_recommendations = True
-                log.info("ListenBrainz has no recommendations for %s yet (it needs more listening history)", user)
-            for rec in _scaled([(r.recording_mbid, r.score, None) for r in page.items]):
-                found[rec.recording_mbid] = rec
-        if wanted in ("weekly", "both"):
-            playlist = self.lb.weekly_exploration_playlist(user)
-            if playlist is None:
-                log.info("no Weekly Exploration playlist for %s yet", user)
-            else:
-                tracks = self.lb.playlist_tracks(playlist.mbid)[:count]
-                # Playlist order is the ranking: first track 100, last close to 0.
-                for n, track in enumerate(tracks):
-                    score = round(100.0 * (len(tracks) - n) / len(tracks), 1)
-                    if track.recording_mbid not in found or found[track.recording_mbid].score < score:
-                        found[track.recording_mbid] = Recommended(track.recording_mbid, score, track.title)
+        parts = [part for part in (("cf", "CF recommendations", self._cf),
+                                   ("weekly", "the Weekly Exploration playlist", self._weekly))
+                 if wanted in (part[0], "both")]
+        failed: list[UpstreamError] = []
+        for _, what, fetch in parts:
+            try:
+                for rec in fetch(user, count, outcome):
+                    if rec.recording_mbid not in found or found[rec.recording_mbid].score < rec.score:
+                        found[rec.recording_mbid] = rec
+            except UpstreamError as exc:
+                # The other source's recommendations are kept; this one is asked again next run.
+                failed.append(exc)
+                outcome.errors.append(str(exc))
+                outcome.left.append(what)
+                log.warning("could not fetch %s: %s", what, exc)
+        if failed and len(failed) == len(parts):
+            raise failed[0]  # nothing fetched at all
         return list(found.values())
+
+    def _cf(self, user: str, count: int, outcome: FetchOutcome) -> list[Recommended]:
+        page = self.lb.recommendations(user, count=count)
+        if not page.available:
+            outcome.no_recommendations = True
+            log.info("ListenBrainz has no recommendations for %s yet (it needs more listening history)", user)
+        return _scaled([(r.recording_mbid, r.score, None) for r in page.items])
+
+    def _weekly(self, user: str, count: int, outcome: FetchOutcome) -> list[Recommended]:
+        playlist = self.lb.weekly_exploration_playlist(user)
+        if playlist is None:
+            log.info("no Weekly Exploration playlist for %s yet", user)
+            return []
+        # Generated playlists are public: no token, so no token check, is needed.
+        tracks = self.lb.playlist_tracks(playlist.mbid)[:count]
+        # Playlist order is the ranking: first track 100, last close to 0.
+        return [Recommended(track.recording_mbid, round(100.0 * (len(tracks) - n) / len(tracks), 1), track.title)
+                for n, track in enumerate(tracks)]
 
     # 2. resolution ----------------------------------------------------------------
 
@@ -115,7 +139,7 @@ class ListenBrainzSource:
         try:
             metadata = self.lb.recording_metadata([r.recording_mbid for r in recommended])
         except UpstreamError as exc:
-            outcome.errors.append(f"bulk metadata: {exc}")
+            # Not a loss by itself: what MusicBrainz cannot resolve below is what is left.
             log.warning("ListenBrainz bulk metadata failed (%s); falling back to MusicBrainz", exc)
             metadata = {}
         not_albums = set() if track_mode else self._non_album_groups(metadata, outcome)
@@ -128,8 +152,9 @@ class ListenBrainzSource:
                                                  meta.year, meta.artist_mbid, meta.recording_name))
             elif (meta and artist and not track_mode and meta.release_group_mbid and meta.release_name
                   and meta.release_group_mbid not in not_albums):
-                outcome.resolved.append(Resolved(rec, meta.release_group_mbid, artist, meta.release_name,
-                                                 meta.year, meta.artist_mbid, meta.recording_name))
+                # The album goes under its own credit ("Beyoncé"), not the track's ("Beyoncé feat. JAY-Z").
+                outcome.resolved.append(Resolved(rec, meta.release_group_mbid, meta.album_artist_name or artist,
+                                                 meta.release_name, meta.year, meta.artist_mbid, meta.recording_name))
             else:
                 fallback.append(rec)
         if fallback:
@@ -146,9 +171,9 @@ class ListenBrainzSource:
                 continue
             except UpstreamError as exc:
                 outcome.unresolved += 1
-                outcome.errors.append(f"MusicBrainz: {exc}")
+                outcome.errors.append(str(exc))
                 log.warning("could not resolve %s on MusicBrainz: %s", rec.recording_mbid, exc)
-                if exc.retryable:
+                if exc.retryable:  # already retried with backoff:
                     # The service is struggling; the rest waits for the next run.
                     outcome.unresolved += len(fallback) - fallback.index(rec) - 1
                     break
@@ -160,14 +185,19 @@ class ListenBrainzSource:
                 log.info("recording %s is on no album", rec.recording_mbid)
 
     def _non_album_groups(self, metadata: dict, outcome: FetchOutcome) -> set[str]:
-        """Release groups of the bulk answer that are singles, EPs...: their recordings go to MusicBrainz."""
-        groups = {meta.release_group_mbid for meta in metadata.values() if meta.release_group_mbid}
+        """Release groups of the bulk answer that are singles, EPs...: their recordings go to MusicBrainz.
+
+        Groups seen before (suggested, decided, processed) are not asked about: they were albums
+        then, and ``publish`` leaves them out anyway, so their type would change nothing.
+        """
+        seen = self.ctx.repository.seen_mbids()
+        groups = {meta.release_group_mbid for meta in metadata.values()
+                  if meta.release_group_mbid and meta.release_group_mbid not in seen}
         if not groups:
             return set()
         try:
             types = self.lb.release_group_types(groups)
         except UpstreamError as exc:
-            outcome.errors.append(f"release group types: {exc}")
             log.warning("could not read release group types (%s); keeping the releases ListenBrainz named", exc)
             return set()
         return {mbid for mbid, kind in types.items() if kind and kind.lower() != "album"}
@@ -182,8 +212,9 @@ class ListenBrainzSource:
         group = best_album_release_group(recording)
         if group is None:
             return None
+        # The lookup names the group's types: no second question about them.
         return Resolved(rec, group.mbid, group.artist_credit_name or artist, group.title, group.year,
-                        recording.artist_mbid, recording.title)
+                        recording.artist_mbid, recording.title, group.secondary_types)
 
     # 3. aggregation ------------------------------------------------------------------
 
@@ -212,18 +243,28 @@ class ListenBrainzSource:
         if not unwanted or self.settings.listenbrainz.mode == "track":
             return suggestions
         seen = self.ctx.repository.seen_mbids()
+        known = {item.mbid: item.secondary_types for item in outcome.resolved if item.secondary_types is not None}
         kept = []
+        struggling = False  # MusicBrainz failed even after retries: the rest is not asked this run
         for suggestion in suggestions:
             if suggestion.mbid in seen:
                 kept.append(suggestion)  # publish drops it anyway; no need to ask MusicBrainz
                 continue
-            try:
-                group = self.mb.release_group(suggestion.mbid)
-            except UpstreamError as exc:
-                outcome.errors.append(f"MusicBrainz: {exc}")
-                continue  # unknown type: not written, so it comes back next run
-            if unwanted & {t.casefold() for t in group.secondary_types}:
-                log.info("left out %s - %s (%s)", suggestion.artist, suggestion.album, ", ".join(group.secondary_types))
+            types = known.get(suggestion.mbid)
+            if types is None:
+                if struggling:
+                    outcome.unchecked += 1
+                    continue
+                try:
+                    types = self.mb.release_group(suggestion.mbid).secondary_types
+                except UpstreamError as exc:
+                    # Unknown type: not written, so it comes back next run.
+                    outcome.errors.append(str(exc))
+                    outcome.unchecked += 1
+                    struggling = exc.retryable
+                    continue
+            if unwanted & {t.casefold() for t in types}:
+                log.info("left out %s - %s (%s)", suggestion.artist, suggestion.album, ", ".join(types))
                 self.ctx.repository.mark_processed([suggestion.mbid])
             else:
                 kept.append(suggestion)
@@ -248,12 +289,23 @@ def run_once(ctx: JobContext, source: ListenBrainzSource | None = None) -> RunRe
     except UpstreamError as exc:
         # Nothing was resolved yet, so nothing is lost: the next run starts over.
         return RunResult("no recommendations fetched", error=str(exc))
-    if outcome.no_recommendations and not suggestions:
+    finally:
+        log.info("upstream requests: %s", http_stats.describe())
+    if outcome.no_recommendations and not suggestions and not outcome.errors:
         return RunResult("ListenBrainz has no recommendations for this user yet", skipped=True)
     report = publish(ctx, suggestions)
     ctx.repository.mark_processed(outcome.on_no_album)
     summary = report.summary()
+    left = list(outcome.left)
     if outcome.unresolved:
-        summary += f"; {count_of(outcome.unresolved, 'recording')} left for the next run"
-    error = "; ".join(dict.fromkeys(outcome.errors)) or None
-    return RunResult(summary, error=error)
+        left.append(count_of(outcome.unresolved, "recording"))
+    if outcome.unchecked:
+        left.append(f"{count_of(outcome.unchecked, 'album')} whose type could not be checked")
+    if left:
+        summary += f"; {', '.join(left)} left for the next run"
+    problems = "; ".join(dict.fromkeys(outcome.errors))
+    if not problems:
+        return RunResult(summary)
+    if not (outcome.resolved or outcome.on_no_album):
+        return RunResult(summary, error=problems)  # nothing useful was done
+    return RunResult(summary, left=f"{', '.join(left) or 'some recordings'} ({problems})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from app.config import Settings
 
 
@@ -12,11 +14,33 @@ def listenbrainz(settings: Settings):
     return ListenBrainzClient(lb.base_url, lb.token or None, contact=settings.general.contact or None)
 
 
-def musicbrainz(settings: Settings):
-    from app.clients.musicbrainz import MusicBrainzClient
+def musicbrainz(settings: Settings, repository=None):
+    """The MusicBrainz client, its requests spaced together with every other process using the data dir.
+
+    ``repository`` defaults to the data dir of the environment, the one every runner uses.
+    """
+    from functools import partial
+
+    from app.clients.http import SharedRateLimiter
+    from app.clients.musicbrainz import MusicBrainzClient, pacing_interval
+    from app.repository import Repository
 
     mb = settings.musicbrainz
-    return MusicBrainzClient(mb.base_url, mb.rate_limit, contact=settings.general.contact or None)
+    repository = repository if repository is not None else Repository()
+    limiter = SharedRateLimiter(partial(repository.reserve_slot, pacing_name("musicbrainz", mb.base_url)),
+                                pacing_interval(mb.rate_limit))
+    return MusicBrainzClient(mb.base_url, mb.rate_limit, contact=settings.general.contact or None, limiter=limiter)
+
+
+def pacing_name(service: str, base_url: str) -> str:
+    """One book of slots per service and host: ``musicbrainz`` for musicbrainz.org, ``musicbrainz-mirror-5000`` else."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    if host in ("musicbrainz.org", "") and not parts.port:
+        return service
+    return re.sub(r"[^a-z0-9.]+", "-", f"{service}-{host}-{parts.port or ''}").strip("-")
 
 
 def lastfm(settings: Settings):

@@ -15,6 +15,7 @@ parts of one ``Repository``:
     jobs        job status, run requests, job locks and logs, saved settings
     catalog     the library snapshot and catalog-discovery's findings
     downloads   download_history.json
+    pacing      the next free request slot of a rate-limited service, shared by every process
 
 Operations that change two files or more (approve: the queue and the
 wishlist; a bulk decision and its undo; block artist; remove download) nest
@@ -47,6 +48,7 @@ import threading
 import time
 from pathlib import Path
 
+from app.paths import data_dir_from_env
 from app.repository.catalog import CatalogRecords
 from app.repository.downloads import (
     ACTIVE_DOWNLOAD_STATES,
@@ -59,10 +61,10 @@ from app.repository.downloads import (
     new_download_record,
     set_download_state,
 )
-from app.paths import data_dir_from_env
 from app.repository.history import History
 from app.repository.jobs import JobRecords
 from app.repository.lists import ListRecords
+from app.repository.pacing import PacingRecords
 from app.repository.queue import SORTS, UNDO_SECONDS, NothingToUndo, QueueRecords
 from app.repository.store import (
     BLOCKED_ARTISTS,
@@ -97,7 +99,7 @@ __all__ = [
 ]
 
 
-class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords):
+class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords, PacingRecords):
     """Domain operations on the data dir, each one transaction (or a fixed order of them)."""
 
     #: How long a write probe's answer is reused: /health is public and may be asked often.

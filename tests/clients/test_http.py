@@ -9,6 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 import requests
+import urllib3
 
 from app import __version__
 from app.clients.http import (
@@ -27,6 +28,7 @@ from app.clients.http import (
     parse_retry_after,
     scrub,
     shared_limiter,
+    stats,
     user_agent,
 )
 
@@ -110,12 +112,92 @@ def test_it_never_retries_client_errors(requests_mock, sleeps, retry, status, er
     assert "nope" in str(caught.value)
 
 
-def test_it_does_not_retry_a_plain_500_but_marks_it_retryable(requests_mock, sleeps, retry):
-    requests_mock.get(URL, status_code=500, json={"error": "boom"})
-    with pytest.raises(Unavailable) as caught:
+def test_it_retries_a_500(requests_mock, sleeps, retry):
+    requests_mock.get(URL, [{"status_code": 500, "json": {"error": "boom"}}, {"json": {"ok": 1}}])
+    assert make(sleeps, retry).request("GET", URL).json() == {"ok": 1}
+    assert requests_mock.call_count == 2 and sleeps == [1.0]
+
+
+def test_it_retries_a_json_reply_cut_short(requests_mock, sleeps, retry):
+    whole = '{"artists": [{"name": "Sigur Rós"}, {"name": "Múm"}]}'
+    requests_mock.get(URL, [
+        {"text": whole[:20], "headers": {"Content-Type": "application/json"}},
+        {"text": whole[:31], "headers": {"Content-Type": "text/plain"}},  # the caller said JSON: cut too
+        {"text": whole, "headers": {"Content-Type": "application/json"}},
+    ])
+    http = make(sleeps, retry)
+    assert http.json(http.request("GET", URL, expect_json=True)) == {"artists": [{"name": "Sigur Rós"}, {"name": "Múm"}]}
+    assert requests_mock.call_count == 3 and sleeps == [1.0, 2.0]
+
+
+def test_it_gives_up_on_replies_cut_short_with_a_bad_response(requests_mock, sleeps, retry):
+    requests_mock.get(URL, text='{"half": ', headers={"Content-Type": "application/json"})
+    with pytest.raises(BadResponse) as caught:
         make(sleeps, retry).request("GET", URL)
-    assert requests_mock.call_count == 1
-    assert caught.value.retryable
+    assert requests_mock.call_count == 4
+    assert caught.value.retryable and "gave up after 4 attempts" in str(caught.value)
+
+
+@pytest.mark.parametrize("fault", [
+    {"status_code": 500, "json": {"error": "boom"}},
+    {"status_code": 502, "text": "<html>bad gateway</html>"},
+    {"exc": requests.exceptions.ReadTimeout("slow")},
+    {"exc": requests.exceptions.ConnectionError("Connection reset by peer")},
+    {"status_code": 201, "text": '{"id": "a1b2', "headers": {"Content-Type": "application/json"}},
+])
+def test_it_does_not_repeat_a_post_that_may_have_been_done(requests_mock, sleeps, retry, fault):
+    requests_mock.post(URL, [fault, {"status_code": 201, "json": {"id": "x"}}])
+    with pytest.raises(UpstreamError) as caught:
+        make(sleeps, retry).request("POST", URL, json={"do": "it"})
+    assert requests_mock.call_count == 1 and sleeps == []
+    assert caught.value.maybe_done is True
+    assert caught.value.retryable  # trying later can help, once the caller has looked
+
+
+@pytest.mark.parametrize("fault", [
+    {"exc": requests.exceptions.ConnectTimeout("no connection")},
+    {"exc": requests.exceptions.ConnectionError(
+        urllib3.exceptions.MaxRetryError(None, URL, urllib3.exceptions.NewConnectionError(None, "Connection refused")))},
+    {"status_code": 429, "json": "Only one concurrent operation is permitted."},
+])
+def test_it_repeats_a_post_that_surely_did_nothing(requests_mock, sleeps, retry, fault):
+    requests_mock.post(URL, [fault, {"status_code": 201, "json": {"id": "x"}}])
+    assert make(sleeps, retry).request("POST", URL, json={"do": "it"}).json() == {"id": "x"}
+    assert requests_mock.call_count == 2
+
+
+def test_a_post_refused_with_503_was_not_done(requests_mock, sleeps, retry):
+    requests_mock.post(URL, status_code=503, text="busy")
+    with pytest.raises(Unavailable) as caught:
+        make(sleeps, retry).request("POST", URL)
+    assert requests_mock.call_count == 1 and caught.value.maybe_done is False
+
+
+def test_it_repeats_a_post_the_caller_says_is_safe(requests_mock, sleeps, retry):
+    requests_mock.post(URL, [{"exc": requests.exceptions.ReadTimeout("slow")}, {"status_code": 500, "text": ""},
+                             {"json": {"read": "only"}}])
+    assert make(sleeps, retry).request("POST", URL, retry_unsafe=True).json() == {"read": "only"}
+    assert requests_mock.call_count == 3
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
+def test_it_repeats_methods_that_do_nothing_twice_after_a_lost_reply(requests_mock, sleeps, retry, method):
+    requests_mock.register_uri(method, URL, [{"exc": requests.exceptions.ReadTimeout("slow")},
+                                             {"status_code": 504, "text": ""}, {"status_code": 200, "text": ""}])
+    assert make(sleeps, retry).request(method, URL).status_code == 200
+    assert requests_mock.call_count == 3
+
+
+def test_it_counts_requests_and_retries_per_service(requests_mock, sleeps, retry):
+    stats.reset()
+    requests_mock.get(URL, [{"status_code": 503, "text": ""}, {"status_code": 500, "text": ""}, {"json": {}}])
+    make(sleeps, retry).request("GET", URL)
+    HttpClient("other", sleep=sleeps.append, retry=retry).request("GET", URL)
+    assert stats.snapshot() == {"svc": {"requests": 3, "retries": 2, "status_503": 1, "status_500": 1},
+                                "other": {"requests": 1, "retries": 0}}
+    assert stats.describe() == "other 1 requests, svc 3 requests (2 retries)"
+    stats.reset()
+    assert stats.snapshot() == {}
 
 
 def test_it_raises_unavailable_when_the_retry_budget_is_exhausted(requests_mock, sleeps, retry):
@@ -239,3 +321,28 @@ def test_it_reports_errors_as_upstream_errors_with_service_names():
     assert isinstance(err, UpstreamError)
     assert str(err) == "musicbrainz: GET /ws/2/x failed"
     assert err.retryable
+
+
+def test_a_post_to_a_closed_port_is_tried_again_and_known_not_done(sleeps, retry):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(Unavailable) as caught:
+        make(sleeps, retry).request("POST", f"http://127.0.0.1:{port}/api/v0/searches", json={})
+    assert sleeps == [1.0, 2.0, 4.0]  # all four attempts: the request never left
+    assert caught.value.maybe_done is False and "connection refused" in str(caught.value)
+
+
+def test_a_process_writes_its_counts_where_the_environment_says_when_it_exits(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "counts.json"
+    code = ("from app.clients.http import stats\n"
+            "stats.count('musicbrainz', 'requests'); stats.count('musicbrainz', 'retries')\n")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**__import__("os").environ,
+                                                                  "RESONANCE_HTTP_STATS_FILE": str(out)})
+    assert json.loads(out.read_text()) == {"musicbrainz": {"requests": 1, "retries": 1}}

@@ -258,22 +258,29 @@ def test_it_parses_playlist_tracks_with_list_or_string_identifiers(requests_mock
     assert "Authorization" not in requests_mock.last_request.headers
 
 
-def test_it_sends_the_token_to_playlists_only_once_validated(requests_mock, lb):
+def test_it_fetches_public_playlists_without_the_token_or_a_token_check(requests_mock, lb):
+    requests_mock.get(f"{BASE}/1/playlist/{WEEK_NEW}", json=PLAYLIST_BODY)
+    assert len(lb.playlist_tracks(f"https://listenbrainz.org/playlist/{WEEK_NEW}")) == 2
+    assert [r.path for r in requests_mock.request_history] == [f"/1/playlist/{WEEK_NEW}"]
+    assert "Authorization" not in requests_mock.last_request.headers
+
+
+def test_it_sends_the_token_to_a_playlist_only_when_asked_and_once_validated(requests_mock, lb):
     requests_mock.get(f"{BASE}/1/validate-token",
                       json={"code": 200, "message": "Token valid.", "valid": True, "user_name": "rob"})
     requests_mock.get(f"{BASE}/1/playlist/{WEEK_NEW}", json=PLAYLIST_BODY)
-    lb.playlist_tracks(f"https://listenbrainz.org/playlist/{WEEK_NEW}")
+    lb.playlist_tracks(f"https://listenbrainz.org/playlist/{WEEK_NEW}", with_token=True)
     history = requests_mock.request_history
     assert history[0].path == "/1/validate-token"
     assert history[-1].headers["Authorization"] == f"Token {TOKEN}"
-    lb.playlist_tracks(WEEK_NEW)
+    lb.playlist_tracks(WEEK_NEW, with_token=True)
     assert [r.path for r in requests_mock.request_history].count("/1/validate-token") == 1
 
 
 def test_it_does_not_send_an_invalid_token(requests_mock, lb):
     requests_mock.get(f"{BASE}/1/validate-token", json={"code": 200, "message": "Token invalid.", "valid": False})
     requests_mock.get(f"{BASE}/1/playlist/{WEEK_NEW}", json=PLAYLIST_BODY)
-    assert len(lb.playlist_tracks(WEEK_NEW)) == 2
+    assert len(lb.playlist_tracks(WEEK_NEW, with_token=True)) == 2
     assert "Authorization" not in requests_mock.last_request.headers
 
 
@@ -283,7 +290,7 @@ def test_it_retries_without_the_token_when_it_went_stale(requests_mock, lb):
         {"status_code": 401, "json": {"code": 401, "error": "Invalid authorization token."}},
         {"json": PLAYLIST_BODY},
     ])
-    assert len(lb.playlist_tracks(WEEK_NEW)) == 2
+    assert len(lb.playlist_tracks(WEEK_NEW, with_token=True)) == 2
     assert "Authorization" not in requests_mock.last_request.headers
 
 
@@ -345,7 +352,8 @@ def test_it_resolves_bulk_metadata_by_get_for_small_batches(requests_mock, lb):
                 {"name": "Björk", "join_phrase": " feat. ", "artist_mbid": "87c5dedd-371d-4a53-9f7f-80522fb7f3cb"},
                 {"name": "Sigur Rós", "join_phrase": " & ", "artist_mbid": "f6f2326f-6b25-4170-b89d-e235b25508e8"},
                 {"name": "坂本龍一", "join_phrase": "", "artist_mbid": "ad3e5ff5-7a7b-4a5b-9a3f-0a4b3b1a2c3d"},
-            ]),
+            ],
+            release={"mbid": DUMMY_REL, "release_group_mbid": DUMMY_RG, "name": "Homogenic", "album_artist_name": "Björk"}),
         single: meta_block(release={}),
     })
     result = lb.recording_metadata([SOUR_TIMES, collab, missing, single, SOUR_TIMES.upper(), "not-an-mbid"])
@@ -356,6 +364,7 @@ def test_it_resolves_bulk_metadata_by_get_for_small_batches(requests_mock, lb):
     assert (dummy.caa_id, dummy.caa_release_mbid, dummy.length_ms) == (829521842, DUMMY_REL, 254000)
     both = result[collab]
     assert both.artist_credit_name == "Björk feat. Sigur Rós & 坂本龍一"
+    assert both.album_artist_name == "Björk"  # the release's credit, for filing the album
     assert both.artist_mbid == "87c5dedd-371d-4a53-9f7f-80522fb7f3cb"
     assert [a.join_phrase for a in both.artists] == [" feat. ", " & ", ""]
     lonely = result[single]
@@ -375,6 +384,17 @@ def test_it_posts_bulk_metadata_in_batches_of_1000(requests_mock, lb):
     assert [len(b["recording_mbids"]) for b in bodies] == [1000, 500]
     assert all(b["inc"] == "artist release" for b in bodies)
     assert all("Authorization" not in r.headers for r in requests_mock.request_history)
+
+
+def test_it_posts_bulk_metadata_again_when_the_reply_was_cut_short(requests_mock, lb, sleeps):
+    ids = uuids(101)
+    whole = '{"%s": %s}' % (ids[0], __import__("json").dumps(meta_block()))
+    requests_mock.post(f"{BASE}/1/metadata/recording/", [
+        {"text": whole[: len(whole) // 2], "headers": {"Content-Type": "application/json"}},
+        {"text": whole, "headers": {"Content-Type": "application/json"}},
+    ])
+    assert list(lb.recording_metadata(ids)) == [ids[0]]  # a POST that only reads is safe to repeat
+    assert requests_mock.call_count == 2 and sleeps == [1.0]
 
 
 def test_it_uses_post_above_100_mbids(requests_mock, lb):

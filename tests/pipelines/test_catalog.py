@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import pytest
 
+from app.clients.http import RetryPolicy
+from app.clients.lastfm import LastFmClient
+from app.clients.musicbrainz import MusicBrainzClient
 from app.config import load_settings
 from app.library import load_library
-from app.pipelines import JobContext, load
+from app.pipelines import JobContext, load, upstream
 from app.pipelines.catalog import Discovered, filter_candidates, rank_candidates
 from app.pipelines.discovery import Suggestion, publish
 from app.sandbox import Sandbox, SandboxSettings
 from app.wishlist import WishlistEntry
+from tests.fault_proxy import FaultProxy
 
 JOB = "catalog-discovery"
 MUM = "4fcb3960-25a1-539e-a01c-03f53451ff0d"
@@ -294,8 +298,9 @@ def test_it_skips_artists_lastfm_does_not_know_until_their_refresh(run, reposito
 def test_it_skips_a_candidate_musicbrainz_fails_on_and_brings_it_back_next_run(run, repository, sandbox):
     sandbox.faults("musicbrainz").set(error=400, error_body='{"error": "Invalid mbid."}', count=1)
     result = run()
-    assert result.outcome == "failed"
-    assert result.error.startswith("MusicBrainz: GET /ws/2/release-group failed with HTTP 400")
+    assert result.outcome == "partial"
+    assert result.left.startswith(
+        "1 candidate artist to look up on MusicBrainz (MusicBrainz: GET /ws/2/release-group failed with HTTP 400")
     assert discovered(repository) == [("Air", 1), ("Röyksopp", 1)]  # Múm failed: not recorded
 
     run()
@@ -346,3 +351,65 @@ def test_it_keeps_to_the_rate_limits_of_lastfm_and_musicbrainz(repository, monke
     assert (len(times) - 1) / (times[-1] - times[0]) < 5.0
     assert mb[1].time - mb[0].time >= 0.9
 
+
+
+# --- under upstream faults --------------------------------------------------------------------------------
+
+QUICK_RETRY = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05, max_total_wait=5.0)
+
+
+def through(monkeypatch, sandbox, lastfm_url=None, mb_url=None):
+    """The run's Last.fm and MusicBrainz clients talk to these URLs (fault proxies), backing off in hundredths."""
+    key = sandbox.credentials["lastfm"]["api_key"]
+    monkeypatch.setattr(upstream, "lastfm", lambda settings: LastFmClient(lastfm_url or sandbox.urls["lastfm"], key,
+                                                                          retry=QUICK_RETRY))
+    monkeypatch.setattr(upstream, "musicbrainz", lambda settings, repository=None: MusicBrainzClient(
+        mb_url or sandbox.urls["musicbrainz"], rate=100, retry=QUICK_RETRY, contact="tests@example.invalid"))
+
+
+def test_a_lastfm_failure_for_one_artist_does_not_stop_the_other_questions(run, repository, sandbox, monkeypatch):
+    bjork = next(artist.id for artist in sandbox.catalogue.artists.values() if artist.name == "Björk")
+    with FaultProxy(sandbox.urls["lastfm"]) as lastfm:
+        lastfm.add(rf"{bjork}|artist=Bj%C3%B6rk", "500")  # every attempt this run
+        through(monkeypatch, sandbox, lastfm_url=lastfm.url)
+        result = run()
+    assert result.outcome == "partial", result
+    assert result.left.startswith("1 Last.fm question (Last.fm: GET /2.0/ failed with HTTP 500")
+    answered = set(asked_at(repository))
+    assert len(answered) == 14 and "bjork" not in answered  # the other 14 library artists were asked
+    assert discovered(repository)  # and the run went on to find new artists
+
+    monkeypatch.undo()
+    sandbox.clear_requests()
+    again = run()
+    assert again.outcome == "ok"
+    assert lastfm_requests(sandbox) == [bjork]  # only the question left over
+
+
+def test_it_gives_up_on_lastfm_for_the_run_when_it_is_down(run, repository, sandbox, monkeypatch):
+    with FaultProxy(sandbox.urls["lastfm"]) as lastfm:
+        lastfm.add(r"", "500")
+        through(monkeypatch, sandbox, lastfm_url=lastfm.url)
+        result = run()
+        asked = len(lastfm.injected)
+    assert result.outcome == "failed" and "Last.fm: GET /2.0/ failed with HTTP 500" in result.error
+    assert asked == 3 * QUICK_RETRY.max_attempts  # three artists, each with its retries, then no more
+
+
+def test_it_finds_the_same_artists_and_albums_when_a_fifth_of_the_requests_fail(run, repository, sandbox,
+                                                                                 monkeypatch, tmp_path):
+    from app.repository import Repository
+
+    with FaultProxy(sandbox.urls["lastfm"], rate=0.2, seed=3) as lastfm, \
+            FaultProxy(sandbox.urls["musicbrainz"], rate=0.2, seed=4) as mb:
+        through(monkeypatch, sandbox, lastfm_url=lastfm.url, mb_url=mb.url)
+        result = run(catalog__max_artists_per_run=3)
+        injected = lastfm.injected + mb.injected
+    assert injected  # faults did happen
+    assert result.outcome == "ok", result
+
+    through(monkeypatch, sandbox)  # the same run without faults, in a data dir of its own
+    clean = Repository(tmp_path / "clean")
+    assert load(JOB)(JobContext(JOB, load_settings(), clean)).outcome == "ok"
+    assert (pending(repository), discovered(repository), set(asked_at(repository))) == (
+        pending(clean), discovered(clean), set(asked_at(clean)))
