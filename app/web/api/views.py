@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from marshmallow import ValidationError
+
 from app.web.api import answer, bp, doc, load_body, load_json_object, load_query
 from app.web.api import schemas as s
 from app.web.context import load_request_settings, repository, settings
@@ -176,13 +178,33 @@ def settings_read():
 
 @bp.patch("/settings")
 @doc("Change settings: {section: {key: value}}; a blank secret keeps its value", tag="settings",
-     body=s.SettingsValuesSchema, responses={200: s.SettingsSchema, **INVALID})
+     body=s.SettingsChangesSchema, responses={200: s.SettingsSchema, **INVALID, 409: s.ErrorSchema},
+     description="400 when a value is wrong (details: 'section.key' -> messages); 409 (code `not_changeable`) "
+                 "when every value is right but a setting is fixed by the environment, or the change would "
+                 "shut out the person making it. Nothing is saved in either case.")
 def settings_update():
-    changes, errors = apply_changes(load_json_object(), settings())
-    if errors:
-        raise Problem(400, "Invalid settings.", details=errors)
+    try:
+        changes = s.SettingsChangesSchema().load(load_json_object())
+    except ValidationError as exc:
+        raise Problem(400, "Invalid settings.", details=_by_setting(exc.messages)) from None
+    # Each value passed its setting's own field above: what apply_changes refuses now is
+    # this server's state (the environment, how the request signed in), not the input.
+    changes, refusals = apply_changes(changes, settings())
+    if refusals:
+        raise Problem(409, "These settings cannot be changed here.", code="not_changeable", details=refusals)
     load_request_settings()  # answer with what was just saved
     return _settings_answer(settings(), sorted(f"{sec}.{key}" for sec, values in changes.items() for key in values))
+
+
+def _by_setting(messages: dict) -> dict:
+    """{"schedule": {"lb_fetch": [...]}} -> {"schedule.lb_fetch": [...]}, as the settings page names them."""
+    flat = {}
+    for section, inner in messages.items():
+        if isinstance(inner, dict):
+            flat.update({f"{section}.{key}": value for key, value in inner.items()})
+        else:
+            flat[section] = inner
+    return flat
 
 
 # --- block list --------------------------------------------------------------------------------------
@@ -207,7 +229,8 @@ def blocklist_add():
 
 
 @bp.post("/blocklist/remove")
-@doc("Unblock an artist", tag="blocklist", body=s.ArtistSchema, responses={200: s.RemovedSchema, **MISSING})
+@doc("Unblock an artist", tag="blocklist", body=s.ArtistSchema,
+     responses={200: s.RemovedSchema, **INVALID, **MISSING})
 def blocklist_remove():
     artist = load_body(s.ArtistSchema())["artist"]
     if not repository().unblock_artist(artist):
