@@ -231,6 +231,8 @@ def openapi_document(app: Flask) -> dict:
                     "description": STATUS_TEXT.get(status, "Error") if status >= 400 else "OK",
                     "content": {"application/json": {"schema": schema}},
                 }
+                if status < 300 and meta["links"]:
+                    operation["responses"][str(status)]["links"] = meta["links"]
             if not meta["responses"]:
                 operation["responses"]["200"] = {"description": "OK"}
             for status, response in _statuses(meta, method, bool(path_params)).items():

@@ -22,7 +22,10 @@ MISSING = {404: s.ErrorSchema}
 
 @bp.get("/queue")
 @doc("Pending albums, filtered, sorted and paged", tag="queue", query=s.QueueQuerySchema,
-     responses={200: s.QueuePageSchema, **INVALID})
+     responses={200: s.QueuePageSchema, **INVALID},
+     links={f"{action.capitalize()}First": {"operationId": f"queue_{action}",
+                                            "requestBody": {"mbids": ["$response.body#/items/0/mbid"]}}
+            for action in ("approve", "reject", "remove")})
 def queue_list():
     query = load_query(s.QueueQuerySchema())
     order = query["order"] or DEFAULT_ORDER[query["sort"]]
@@ -131,7 +134,9 @@ def wishlist_remove():
 
 
 @bp.get("/jobs")
-@doc("Every job: state, last run, next run", tag="jobs", responses={200: s.JobsSchema})
+@doc("Every job: state, last run, next run", tag="jobs", responses={200: s.JobsSchema},
+     links={"LogOfFirst": {"operationId": "job_log", "parameters": {"job": "$response.body#/jobs/0/name"}},
+            "RunFirst": {"operationId": "job_run", "parameters": {"job": "$response.body#/jobs/0/name"}}})
 def jobs_list():
     return answer(s.JobsSchema(), {"jobs": job_views(settings())})
 
