@@ -72,7 +72,7 @@ def test_it_approves_all_that_match(client, repository, queue):
 @pytest.mark.parametrize("payload,field", [
     ({}, "mbids"), ({"mbids": []}, "mbids"), ({"mbids": "abc"}, "mbids"), ({"mbids": ["a"], "all": True}, "mbids"),
     ({"mbids": [""]}, "mbids"), ({"all": "sure"}, "all"), ({"all": 1}, "all"), ({"all": "true"}, "all"),
-    ({"mbids": ["a"], "extra": 1}, "extra"), ({"all": False}, "mbids"),
+    ({"mbids": ["a"], "extra": 1}, "extra"), ({"all": False}, "mbids"), ({"mbids": ["a"], "source": "catalog"}, "source"),
 ])
 def test_it_explains_a_wrong_selection(client, queue, payload, field):
     response = client.post("/api/v1/queue/approve", json=payload)
@@ -187,7 +187,8 @@ def test_it_explains_wrong_settings_and_saves_nothing(client, repository):
     assert "catalog.min_similarity" not in details
     assert set(repository.saved_settings()) <= {"web"}
     assert client.patch("/api/v1/settings", json=["not", "an", "object"]).status_code == 400
-    assert client.patch("/api/v1/settings", json={"web": "x"}).status_code == 400
+    not_a_section = client.patch("/api/v1/settings", json={"web": "x"})
+    assert not_a_section.status_code == 400 and error_of(not_a_section)["details"] == {"web": ["Invalid input type."]}
 
 
 def test_it_refuses_with_409_a_valid_change_this_server_does_not_allow(client, repository, monkeypatch):

@@ -59,9 +59,12 @@ def test_it_documents_secrets_as_masked_in_answers_and_keepable_in_changes(docum
 
 def test_it_states_the_rule_between_mbids_and_all(document):
     selection = document["components"]["schemas"]["Selection"]
-    by_mbid, by_filter = selection["oneOf"]
+    by_mbid, matching = selection["oneOf"]
     assert by_mbid["required"] == ["mbids"] and by_mbid["properties"]["all"]["enum"] == [False]
-    assert by_filter["properties"]["all"]["enum"] == [True] and by_filter["not"] == {"required": ["mbids"]}
+    assert set(by_mbid["properties"]) == {"mbids", "all"} and by_mbid["additionalProperties"] is False
+    assert matching["required"] == ["all"] and matching["properties"]["all"]["enum"] == [True]
+    assert set(matching["properties"]) == {"all", "source", "q"} and matching["additionalProperties"] is False
+    assert by_mbid["properties"]["mbids"]["items"]["maxLength"] == 100  # the field's own rules, as generated
 
 
 @pytest.mark.parametrize("path,method", [("/api/v1/queue", "get"), ("/api/v1/queue/approve", "post"),

@@ -7,13 +7,14 @@ here from the same definitions the field checks against:
 - text fields (app.fields): the characters they refuse, as a ``pattern``;
 - settings (app.config.SETTINGS): the JSON type each takes and returns, a duration's
   two forms, a secret's mask;
-- rules between fields (a schema's ``openapi_rules``, e.g. ``oneOf``);
+- rules between fields (a schema's ``openapi_shape``, e.g. a ``oneOf`` of two objects);
 - every status a route can answer, with the error body.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from apispec import APISpec
@@ -200,7 +201,7 @@ def openapi_document(app: Flask) -> dict:
     }.items():
         spec.components.security_scheme(name, scheme)
     secured = [{"basic": []}, {"bearer": []}, {"apiKey": []}]
-    rules_by_schema: dict[str, dict] = {}
+    shapes: dict[str, Callable[[dict], dict]] = {}  # schema name -> what states its rules between fields
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.endpoint.startswith("api."):
             continue
@@ -224,8 +225,8 @@ def openapi_document(app: Flask) -> dict:
             if meta["body"]:
                 operation["requestBody"] = {"required": True,
                                             "content": {"application/json": {"schema": meta["body"]}}}
-                if getattr(meta["body"], "openapi_rules", None):
-                    rules_by_schema[_schema_name(meta["body"])] = meta["body"].openapi_rules
+                if hasattr(meta["body"], "openapi_shape"):
+                    shapes[_schema_name(meta["body"])] = meta["body"].openapi_shape
             for status, schema in meta["responses"].items():
                 operation["responses"][str(status)] = {
                     "description": STATUS_TEXT.get(status, "Error") if status >= 400 else "OK",
@@ -241,8 +242,9 @@ def openapi_document(app: Flask) -> dict:
             operations[method.lower()] = operation
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
-    for name, rules in rules_by_schema.items():
-        document["components"]["schemas"][name].update(rules)
+    for name, shape in shapes.items():
+        schemas = document["components"]["schemas"]
+        schemas[name] = shape(schemas[name])
     app.extensions["openapi"] = document
     return document
 

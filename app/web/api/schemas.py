@@ -67,22 +67,15 @@ class QueuePageSchema(Schema):
 
 
 class SelectionSchema(Schema):
-    """Which pending items: a list of MBIDs, or all that match a filter (source and q apply only then)."""
-
-    # The rule between the fields, in the document as in the check below: mbids, or all: true, never both.
-    openapi_rules = {"oneOf": [
-        {"title": "By MBID", "required": ["mbids"], "properties": {"all": {"enum": [False]}}},
-        {"title": "All that match", "required": ["all"], "properties": {"all": {"enum": [True]}},
-         "not": {"required": ["mbids"]}},
-    ]}
+    """Which pending items: a list of MBIDs, or all that match a filter (source and q go only with that)."""
 
     mbids = fields.List(MBID, validate=validate.Length(min=1, max=10_000),
-                        metadata={"description": "These pending albums (not with all: true)"})
-    all = JSONBoolean(load_default=False, metadata={"description": "Every pending item matching source and q "
-                                                                   "(not with mbids)"})
-    source = Text(load_default=None, max_length=50, metadata={"description": "With all: true, only this source"})
-    q = Text(load_default=None, max_length=200, metadata={"description": "With all: true, only items with this "
-                                                                         "text in the artist or album"})
+                        metadata={"description": "These pending albums"})
+    all = JSONBoolean(load_default=False, metadata={"description": "Every pending item matching source and q"})
+    source = Text(load_default=None, max_length=50, metadata={"description": "Only this source (listenbrainz, "
+                                                                             "catalog, manual)"})
+    q = Text(load_default=None, max_length=200, metadata={"description": "Only items with this text in the "
+                                                                         "artist or album"})
 
     @validates_schema
     def one_way(self, data, **kwargs):
@@ -90,6 +83,21 @@ class SelectionSchema(Schema):
             raise ValidationError("Give either mbids or all: true, not both.", "mbids")
         if "mbids" not in data and not data["all"]:
             raise ValidationError("Give mbids, or all: true.", "mbids")
+        for name in ("source", "q"):
+            if "mbids" in data and data[name] is not None:
+                raise ValidationError("Goes only with all: true, not with mbids.", name)
+
+    @staticmethod
+    def openapi_shape(generated: dict) -> dict:
+        """The rule above as the document states it: one of two objects (a generated client gets two models)."""
+        fields_ = generated["properties"]
+        by_mbid = {"title": "SelectionByMbid", "type": "object", "required": ["mbids"], "additionalProperties": False,
+                   "properties": {"mbids": fields_["mbids"], "all": {**fields_["all"], "enum": [False]}}}
+        matching = {"title": "SelectionMatching", "type": "object", "required": ["all"], "additionalProperties": False,
+                    "properties": {"all": {**{k: v for k, v in fields_["all"].items() if k != "default"}, "enum": [True]},
+                                   "source": fields_["source"],
+                                   "q": fields_["q"]}}
+        return {"description": "mbids, or all: true with an optional filter", "oneOf": [by_mbid, matching]}
 
 
 class RefusalSchema(Schema):

@@ -205,8 +205,8 @@ def _by_setting(messages: dict) -> dict:
     """{"schedule": {"lb_fetch": [...]}} -> {"schedule.lb_fetch": [...]}, as the settings page names them."""
     flat = {}
     for section, inner in messages.items():
-        if isinstance(inner, dict):
-            flat.update({f"{section}.{key}": value for key, value in inner.items()})
+        if isinstance(inner, dict):  # a section that is not an object has its message under "_schema"
+            flat.update({section if key == "_schema" else f"{section}.{key}": value for key, value in inner.items()})
         else:
             flat[section] = inner
     return flat
