@@ -180,8 +180,8 @@ def test_it_explains_wrong_settings_and_saves_nothing(client, repository):
     details = error_of(response)["details"]
     assert details["web.workers"] == ["Must be greater than or equal to 1 and less than or equal to 32."]
     # JSON types as the document gives them: the settings file's "4" or "yes" are not taken here.
-    assert details["web.threads"] == ["Not a whole number."]
-    assert details["schedule.run_on_start"] == ["Not true or false."]
+    assert details["web.threads"] == ["Not a valid integer."]
+    assert details["schedule.run_on_start"] == ["Not a valid boolean."]
     assert details["schedule.lb_fetch"][0].startswith("Not a duration")
     assert details["general.nope"] == ["Not a Resonance setting."] and details["nope"] == ["Not a Resonance setting."]
     assert "catalog.min_similarity" not in details

@@ -215,22 +215,22 @@ class BlocklistSchema(Schema):
 # value, or blank/null/MASK to keep it.
 
 
-def _json_type_problem(field: fields.Field, value) -> str | None:
-    """Why ``value`` is not of the JSON type the document gives a setting (the settings file and
-    the environment are text, so the settings' own fields also take "true" or "8080": the API does not)."""
+def _json_type_ok(field: fields.Field, value) -> bool:
+    """Whether ``value`` has the JSON type the document gives a setting (the settings file and the
+    environment are text, so the settings' own fields also take "true" or "8080": the API does not)."""
+    # A number the field then checks: 2.0 is the integer 2 in JSON Schema, and 2.5 gets the field's message.
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(field, Duration):
-        ok = isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
-        return None if ok else 'Not a duration: seconds as a whole number, or text like "90s", "30m", "6h", "7d".'
+        return isinstance(value, str) or number
     if isinstance(field, StringList):
-        ok = isinstance(value, list) and all(isinstance(entry, str) for entry in value)
-        return None if ok else "Not a list of text values."
+        return isinstance(value, list) and all(isinstance(entry, str) for entry in value)
     if isinstance(field, fields.Boolean):
-        return None if isinstance(value, bool) else "Not true or false."
+        return isinstance(value, bool)
     if isinstance(field, fields.Integer):
-        return None if isinstance(value, int) and not isinstance(value, bool) else "Not a whole number."
+        return number
     if isinstance(field, fields.Float):
-        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "Not a number."
-    return None if isinstance(value, str) else "Not a string."
+        return number
+    return isinstance(value, str)
 
 
 def _keeps_secret(value) -> bool:
@@ -250,9 +250,8 @@ class SettingValue(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if self.setting.secret and _keeps_secret(value):
             return value  # validate_changes keeps the current secret
-        problem = _json_type_problem(self.setting.field, value)
-        if problem:
-            raise ValidationError(problem)
+        if not _json_type_ok(self.setting.field, value):
+            raise self.setting.field.make_error("invalid")  # the field's own message, as the settings page says it
         return self.setting.field.deserialize(value)
 
 
