@@ -20,7 +20,8 @@ GROUPS = ", ".join(DOWNLOAD_GROUPS)
      links={**{f"EntryOfFirst{group.capitalize()}": {"operationId": "downloads_entry",
                                                     "parameters": {"key": f"$response.body#/{group}/0/key"}}
                for group in DOWNLOAD_GROUPS},
-            "RetryFirstFailed": {"operationId": "downloads_retry", "requestBody": {"key": "$response.body#/failed/0/key"}},
+            "RetryFirstFailed": {"operationId": "downloads_retry",
+                                 "requestBody": {"key": "$response.body#/failed/0/key"}},
             "RemoveFirstCompleted": {"operationId": "downloads_remove",
                                      "requestBody": {"key": "$response.body#/completed/0/key"}}},
      description="Active albums with their progress (files, bytes, speed, the Soulseek user), entries waiting "

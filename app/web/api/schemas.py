@@ -91,12 +91,11 @@ class SelectionSchema(Schema):
     def openapi_shape(generated: dict) -> dict:
         """The rule above as the document states it: one of two objects (a generated client gets two models)."""
         fields_ = generated["properties"]
+        all_true = {key: value for key, value in fields_["all"].items() if key != "default"} | {"enum": [True]}
         by_mbid = {"title": "SelectionByMbid", "type": "object", "required": ["mbids"], "additionalProperties": False,
                    "properties": {"mbids": fields_["mbids"], "all": {**fields_["all"], "enum": [False]}}}
         matching = {"title": "SelectionMatching", "type": "object", "required": ["all"], "additionalProperties": False,
-                    "properties": {"all": {**{k: v for k, v in fields_["all"].items() if k != "default"}, "enum": [True]},
-                                   "source": fields_["source"],
-                                   "q": fields_["q"]}}
+                    "properties": {"all": all_true, "source": fields_["source"], "q": fields_["q"]}}
         return {"description": "mbids, or all: true with an optional filter", "oneOf": [by_mbid, matching]}
 
 
