@@ -30,7 +30,7 @@ PROXY_USER_HEADER = "Remote-User"
 EXAMPLE_KEY = "Sigur Rós - ( )"  # DOWNLOAD_KEY's example in app/web/api/schemas.py
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,"
           "response_schema_conformance,negative_data_rejection,positive_data_acceptance,"
-          "missing_required_header,unsupported_method,ignored_auth")
+          "missing_required_header,unsupported_method,use_after_free,ensure_resource_availability,ignored_auth")
 
 
 def free_port() -> int:
