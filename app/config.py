@@ -146,7 +146,10 @@ def _url(required: bool = False) -> fields.Field:
         except ValueError:
             raise ValidationError("Not an http:// or https:// URL: the port is not a number from 0 to 65535.") from None
 
-    return Text(max_length=1000, validate=check)
+    # The document's pattern is the plain form of what check() takes (it takes more: IPv6, user@host).
+    pattern = r"https?://[A-Za-z0-9._~-]+(:[0-9]{1,4})?(/[!-~]*)?"
+    return Text(max_length=1000, validate=check,
+                metadata={"pattern": f"^{pattern}$" if required else f"^({pattern})?$"})
 
 
 def _address_or_network(entry: str) -> None:
@@ -154,6 +157,14 @@ def _address_or_network(entry: str) -> None:
         ipaddress.ip_network(entry, strict=False)
     except ValueError:
         raise ValidationError(f"{entry}: not an IP address or CIDR (e.g. 172.18.0.0/16).") from None
+
+
+# Plain forms of what _address_or_network, _host and _header_name take, for the API's document.
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+IPV4_NETWORK_PATTERN = rf"^({_OCTET}\.){{3}}{_OCTET}(/([0-9]|[12][0-9]|3[0-2]))?$"
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_PATTERN = rf"^{_LABEL}(\.{_LABEL})*$"
+HEADER_NAME_PATTERN = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
 
 
 def _host(value: str) -> None:
@@ -219,7 +230,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("general", "contact", _text(200), "",
       "Your e-mail or URL, sent in the User-Agent; MusicBrainz asks clients for a contact."),
     # web UI
-    S("web", "host", Text(max_length=100, validate=_host), "127.0.0.1",
+    S("web", "host", Text(max_length=100, validate=_host, metadata={"pattern": HOST_PATTERN}), "127.0.0.1",
       "Address the web UI listens on. 127.0.0.1 keeps it private to this machine; the container uses 0.0.0.0."),
     S("web", "port", _int(1, 65535), 8080, "Port of the web UI."),
     S("web", "auth", _choice("basic", "api_key", "proxy", "none"), "basic",
@@ -229,9 +240,11 @@ SETTINGS: tuple[Setting, ...] = (
     S("web", "password_hash", _secret(500), "",
       "A werkzeug password hash used instead of a plain password.", secret=True),
     S("web", "api_key", _secret(500), "", "Key for scripts: 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.", secret=True),
-    S("web", "proxy_user_header", Text(max_length=100, validate=_header_name), "Remote-User",
+    S("web", "proxy_user_header",
+      Text(max_length=100, validate=_header_name, metadata={"pattern": HEADER_NAME_PATTERN}), "Remote-User",
       "Header carrying the signed-in user from the proxy."),
-    S("web", "trusted_proxies", StringList(check=_address_or_network), ["127.0.0.1/32", "::1/128"],
+    S("web", "trusted_proxies", StringList(check=_address_or_network, metadata={"item_pattern": IPV4_NETWORK_PATTERN}),
+      ["127.0.0.1/32", "::1/128"],
       "IP addresses or CIDRs (172.18.0.0/16) of the reverse proxies whose user header is trusted."),
     S("web", "login_attempts", _int(1, 1000), 10,
       "Failed sign-ins (wrong password or API key) from one address within login_window before it is refused."),

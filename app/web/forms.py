@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from app.web.errors import Problem
 
@@ -24,7 +24,12 @@ class FormInvalid(Problem):
 def form_values(schema: Schema, labels: dict[str, str] | None = None) -> dict:
     """This request's form fields that ``schema`` knows, loaded through it (the CSRF token, ``next``… left out)."""
     form = request.form
+    values = {name: form[name] for name in schema.load_fields if name in form}
+    for name, field in schema.load_fields.items():
+        # A form sends text: a ticked checkbox ("1", "on") is the true that the API takes as JSON.
+        if name in values and isinstance(field, fields.Boolean):
+            values[name] = values[name] in ("1", "on", "true")
     try:
-        return schema.load({name: form[name] for name in schema.load_fields if name in form})
+        return schema.load(values)
     except ValidationError as exc:
         raise FormInvalid(exc.messages, labels or {}) from None

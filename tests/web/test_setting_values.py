@@ -74,7 +74,7 @@ def test_it_refuses_a_value_in_the_config_file_naming_the_key(write_config, name
 
 @pytest.mark.parametrize("name, value, saved", [
     ("web.threads", 2.0, 2),
-    ("web.threads", "3", 3),
+    ("web.threads", 3, 3),
     ("schedule.lb_fetch", "365d", MAX_DURATION),
     ("schedule.lb_fetch", "52w1d", MAX_DURATION),
     ("web.trusted_proxies", ["10.0.0.0/8", "::1", "172.18.0.1"], ["10.0.0.0/8", "::1", "172.18.0.1"]),
@@ -90,6 +90,14 @@ def test_it_takes_every_good_form_of_a_value(client, repository, name, value, sa
     assert response.status_code == 200, response.get_json()
     section, key = name.split(".")
     assert response.get_json()["settings"][section][key] == saved
+
+
+@pytest.mark.parametrize("name, value", [("web.threads", "3"), ("schedule.run_on_start", "yes"),
+                                         ("slskd.min_score", "0.5"), ("web.trusted_proxies", "10.0.0.0/8")])
+def test_it_takes_only_json_types_in_the_api(client, repository, name, value):
+    # The config file and the environment are text and take these; a JSON body has types.
+    response = client.patch("/api/v1/settings", json=body_of(name, value))
+    assert response.status_code == 400 and name in response.get_json()["error"]["details"]
 
 
 def test_it_reads_whole_numbers_and_durations_from_the_environment(monkeypatch):

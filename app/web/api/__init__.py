@@ -22,12 +22,17 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def doc(summary: str, *, tag: str, query: type[Schema] | None = None, body: type[Schema] | None = None,
-        responses: dict[int, type[Schema] | str] | None = None, public: bool = False, description: str = ""):
-    """Attach what the OpenAPI document says about a handler."""
+        responses: dict[int, type[Schema] | str] | None = None, public: bool = False, description: str = "",
+        links: dict[str, dict] | None = None):
+    """Attach what the OpenAPI document says about a handler.
+
+    ``links``: OpenAPI links from its 2xx answer to the routes that act on what it lists
+    (name -> {"operationId", "parameters" or "requestBody"}, with runtime expressions).
+    """
 
     def attach(view):
         view.openapi = {"summary": summary, "tag": tag, "query": query, "body": body, "public": public,
-                        "responses": responses or {}, "description": description}
+                        "responses": responses or {}, "description": description, "links": links or {}}
         return view
 
     return attach

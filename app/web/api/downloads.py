@@ -17,6 +17,13 @@ GROUPS = ", ".join(DOWNLOAD_GROUPS)
 @bp.get("/downloads/")
 @doc("Downloads by group: active, waiting, completed, failed", tag="downloads", query=s.DownloadsQuerySchema,
      responses={200: s.DownloadsSchema, **INVALID},
+     links={**{f"EntryOfFirst{group.capitalize()}": {"operationId": "downloads_entry",
+                                                    "parameters": {"key": f"$response.body#/{group}/0/key"}}
+               for group in DOWNLOAD_GROUPS},
+            "RetryFirstFailed": {"operationId": "downloads_retry",
+                                 "requestBody": {"key": "$response.body#/failed/0/key"}},
+            "RemoveFirstCompleted": {"operationId": "downloads_remove",
+                                     "requestBody": {"key": "$response.body#/completed/0/key"}}},
      description="Active albums with their progress (files, bytes, speed, the Soulseek user), entries waiting "
                  "for a search, completed ones, and failed ones with the reason and the candidates the last "
                  "search considered. Like the page, a request brings the active albums' progress up to date "

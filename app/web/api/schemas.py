@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.config import SECTIONS, SETTINGS, Duration, Setting, StringList
+from app.config import MASK, SECTIONS, SETTINGS, Duration, Setting, StringList
 from app.fields import Name, Text
 from app.records import QueueItemSchema
 from app.repository import DOWNLOAD_GROUPS, SORTS
+from app.text import strip_blanks
 
-MBID = Text(min_length=1, max_length=100)
+MBID = Text(min_length=1, max_length=100, metadata={"example": "f5093c06-23e3-404f-aeaa-40f72885ee3a"})
+
+
+class JSONBoolean(fields.Boolean):
+    """true or false, as JSON has them: "yes", 1 or "on" are refused, as the document says."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class ErrorBodySchema(Schema):
@@ -57,17 +67,36 @@ class QueuePageSchema(Schema):
 
 
 class SelectionSchema(Schema):
-    """Which pending items: a list of MBIDs, or all that match a filter."""
+    """Which pending items: a list of MBIDs, or all that match a filter (source and q go only with that)."""
 
-    mbids = fields.List(MBID, validate=validate.Length(min=1, max=10_000))
-    all = fields.Boolean(load_default=False, metadata={"description": "Every pending item matching source and q"})
-    source = Text(load_default=None, max_length=50)
-    q = Text(load_default=None, max_length=200)
+    mbids = fields.List(MBID, validate=validate.Length(min=1, max=10_000),
+                        metadata={"description": "These pending albums"})
+    all = JSONBoolean(load_default=False, metadata={"description": "Every pending item matching source and q"})
+    source = Text(load_default=None, max_length=50, metadata={"description": "Only this source (listenbrainz, "
+                                                                             "catalog, manual)"})
+    q = Text(load_default=None, max_length=200, metadata={"description": "Only items with this text in the "
+                                                                         "artist or album"})
 
     @validates_schema
     def one_way(self, data, **kwargs):
-        if bool(data.get("mbids")) == bool(data.get("all")):
-            raise ValidationError("Give either mbids or all: true.", "mbids")
+        if "mbids" in data and data["all"]:
+            raise ValidationError("Give either mbids or all: true, not both.", "mbids")
+        if "mbids" not in data and not data["all"]:
+            raise ValidationError("Give mbids, or all: true.", "mbids")
+        for name in ("source", "q"):
+            if "mbids" in data and data[name] is not None:
+                raise ValidationError("Goes only with all: true, not with mbids.", name)
+
+    @staticmethod
+    def openapi_shape(generated: dict) -> dict:
+        """The rule above as the document states it: one of two objects (a generated client gets two models)."""
+        fields_ = generated["properties"]
+        all_true = {key: value for key, value in fields_["all"].items() if key != "default"} | {"enum": [True]}
+        by_mbid = {"title": "SelectionByMbid", "type": "object", "required": ["mbids"], "additionalProperties": False,
+                   "properties": {"mbids": fields_["mbids"], "all": {**fields_["all"], "enum": [False]}}}
+        matching = {"title": "SelectionMatching", "type": "object", "required": ["all"], "additionalProperties": False,
+                    "properties": {"all": all_true, "source": fields_["source"], "q": fields_["q"]}}
+        return {"description": "mbids, or all: true with an optional filter", "oneOf": [by_mbid, matching]}
 
 
 class RefusalSchema(Schema):
@@ -88,7 +117,7 @@ class WishlistEntryInSchema(Schema):
     artist = Name(required=True)
     title = Name(required=True)
     kind = fields.String(load_default="album", validate=validate.OneOf(("album", "track")))
-    force = fields.Boolean(load_default=False, load_only=True,
+    force = JSONBoolean(load_default=False, load_only=True,
                            metadata={"description": "Add even when the library already has the album"})
 
 
@@ -178,35 +207,77 @@ class BlocklistSchema(Schema):
 
 
 # --- settings: built from the SETTINGS table, so the document lists every key ---------
+#
+# What the API returns and what it takes differ for some settings, and the document says
+# both: a duration is returned as whole seconds (21600) and taken as seconds or as text
+# with units ("6h"); a secret is returned as set (MASK) or not ("") and taken as its new
+# value, or blank/null/MASK to keep it.
 
 
-def _doc_field(setting: Setting) -> fields.Field:
-    description = setting.help + (" Secret: read back only as set (\u2022\u2022\u2022) or empty." if setting.secret else "")
-    meta = {"description": description}
-    field = setting.field
+def _json_type_ok(field: fields.Field, value) -> bool:
+    """Whether ``value`` has the JSON type the document gives a setting (the settings file and the
+    environment are text, so the settings' own fields also take "true" or "8080": the API does not)."""
+    # A number the field then checks: 2.0 is the integer 2 in JSON Schema, and 2.5 gets the field's message.
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(field, Duration):
-        return fields.Raw(metadata={**meta, "type": "string",
-                                    "description": description + ' Seconds, or "90s", "30m", "6h", "7d", "1w".'})
+        return isinstance(value, str) or number
     if isinstance(field, StringList):
-        return fields.List(fields.String(), metadata=meta)
+        return isinstance(value, list) and all(isinstance(entry, str) for entry in value)
     if isinstance(field, fields.Boolean):
-        return fields.Boolean(metadata=meta)
+        return isinstance(value, bool)
     if isinstance(field, fields.Integer):
-        return fields.Integer(metadata=meta)
+        return number
     if isinstance(field, fields.Float):
-        return fields.Float(metadata=meta)
-    choices = [v.choices for v in field.validators if isinstance(v, validate.OneOf)]
-    return fields.String(validate=validate.OneOf(choices[0]) if choices else None, metadata=meta)
+        return number
+    return isinstance(value, str)
 
 
-def _section_schema(section: str) -> type[Schema]:
-    return Schema.from_dict({s.key: _doc_field(s) for s in SETTINGS if s.section == section},
-                            name=f"{section.capitalize()}SettingsSchema")
+def _keeps_secret(value) -> bool:
+    return value is None or (isinstance(value, str) and strip_blanks(value) in ("", MASK))
 
 
-SettingsValuesSchema = Schema.from_dict(
-    {section: fields.Nested(_section_schema(section)) for section in SECTIONS}, name="SettingsValuesSchema"
-)
+class SettingValue(fields.Field):
+    """One setting in a PATCH body: the JSON type the document gives it, then the setting's own field
+    (the one the settings file, the environment and the settings page load through)."""
+
+    def __init__(self, setting: Setting, **kwargs):
+        description = setting.help + (" Secret: blank, null or the mask keep the current value." if setting.secret
+                                      else "")
+        super().__init__(allow_none=setting.secret, metadata={"description": description}, **kwargs)
+        self.setting = setting
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if self.setting.secret and _keeps_secret(value):
+            return value  # validate_changes keeps the current secret
+        if not _json_type_ok(self.setting.field, value):
+            raise self.setting.field.make_error("invalid")  # the field's own message, as the settings page says it
+        return self.setting.field.deserialize(value)
+
+
+class SettingShown(fields.Field):
+    """One setting as GET and PATCH /settings return it."""
+
+    def __init__(self, setting: Setting, **kwargs):
+        super().__init__(required=True, metadata={"description": setting.help}, **kwargs)
+        self.setting = setting
+
+
+class _SettingsSchema(Schema):
+    error_messages = {"unknown": "Not a Resonance setting."}
+
+
+def _section_schema(section: str, field: type[fields.Field], suffix: str) -> type[Schema]:
+    return _SettingsSchema.from_dict({s.key: field(s) for s in SETTINGS if s.section == section},
+                                     name=f"{section.capitalize()}{suffix}Schema")
+
+
+SettingsValuesSchema = _SettingsSchema.from_dict(
+    {section: fields.Nested(_section_schema(section, SettingShown, "Settings"), required=True)
+     for section in SECTIONS}, name="SettingsValuesSchema")
+
+SettingsChangesSchema = _SettingsSchema.from_dict(
+    {section: fields.Nested(_section_schema(section, SettingValue, "SettingsChanges")) for section in SECTIONS},
+    name="SettingsChangesSchema")
 
 
 class SettingsSchema(Schema):
@@ -358,15 +429,27 @@ class DownloadsSchema(Schema):
     live = fields.Nested(LiveCheckSchema)
 
 
+class SearchText(Text):
+    """What to search for: text that is not blank (the search folds white space and trims it)."""
+
+    not_blank = True
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text and not text.strip():  # "" gets the Length message
+            raise ValidationError("The query is empty.")
+        return text
+
+
 class DownloadSearchAgainSchema(Schema):
     key = DOWNLOAD_KEY
-    query = Text(required=True, min_length=1, max_length=300,
-                          metadata={"description": "Searched instead of the usual queries", "example": "sigur ros"})
+    query = SearchText(required=True, min_length=1, max_length=300,
+                       metadata={"description": "Searched instead of the usual queries", "example": "sigur ros"})
 
 
 class DownloadRemoveSchema(Schema):
     key = DOWNLOAD_KEY
-    keep_wishlist = fields.Boolean(load_default=False,
+    keep_wishlist = JSONBoolean(load_default=False,
                                    metadata={"description": "Leave the entry on the wishlist (it is not searched "
                                                             "again unless retried)"})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from marshmallow import ValidationError
+
 from app.web.api import answer, bp, doc, load_body, load_json_object, load_query
 from app.web.api import schemas as s
 from app.web.context import load_request_settings, repository, settings
@@ -20,7 +22,10 @@ MISSING = {404: s.ErrorSchema}
 
 @bp.get("/queue")
 @doc("Pending albums, filtered, sorted and paged", tag="queue", query=s.QueueQuerySchema,
-     responses={200: s.QueuePageSchema, **INVALID})
+     responses={200: s.QueuePageSchema, **INVALID},
+     links={f"{action.capitalize()}First": {"operationId": f"queue_{action}",
+                                            "requestBody": {"mbids": ["$response.body#/items/0/mbid"]}}
+            for action in ("approve", "reject", "remove")})
 def queue_list():
     query = load_query(s.QueueQuerySchema())
     order = query["order"] or DEFAULT_ORDER[query["sort"]]
@@ -129,7 +134,9 @@ def wishlist_remove():
 
 
 @bp.get("/jobs")
-@doc("Every job: state, last run, next run", tag="jobs", responses={200: s.JobsSchema})
+@doc("Every job: state, last run, next run", tag="jobs", responses={200: s.JobsSchema},
+     links={"LogOfFirst": {"operationId": "job_log", "parameters": {"job": "$response.body#/jobs/0/name"}},
+            "RunFirst": {"operationId": "job_run", "parameters": {"job": "$response.body#/jobs/0/name"}}})
 def jobs_list():
     return answer(s.JobsSchema(), {"jobs": job_views(settings())})
 
@@ -176,13 +183,33 @@ def settings_read():
 
 @bp.patch("/settings")
 @doc("Change settings: {section: {key: value}}; a blank secret keeps its value", tag="settings",
-     body=s.SettingsValuesSchema, responses={200: s.SettingsSchema, **INVALID})
+     body=s.SettingsChangesSchema, responses={200: s.SettingsSchema, **INVALID, 409: s.ErrorSchema},
+     description="400 when a value is wrong (details: 'section.key' -> messages); 409 (code `not_changeable`) "
+                 "when every value is right but a setting is fixed by the environment, or the change would "
+                 "shut out the person making it. Nothing is saved in either case.")
 def settings_update():
-    changes, errors = apply_changes(load_json_object(), settings())
-    if errors:
-        raise Problem(400, "Invalid settings.", details=errors)
+    try:
+        changes = s.SettingsChangesSchema().load(load_json_object())
+    except ValidationError as exc:
+        raise Problem(400, "Invalid settings.", details=_by_setting(exc.messages)) from None
+    # Each value passed its setting's own field above: what apply_changes refuses now is
+    # this server's state (the environment, how the request signed in), not the input.
+    changes, refusals = apply_changes(changes, settings())
+    if refusals:
+        raise Problem(409, "These settings cannot be changed here.", code="not_changeable", details=refusals)
     load_request_settings()  # answer with what was just saved
     return _settings_answer(settings(), sorted(f"{sec}.{key}" for sec, values in changes.items() for key in values))
+
+
+def _by_setting(messages: dict) -> dict:
+    """{"schedule": {"lb_fetch": [...]}} -> {"schedule.lb_fetch": [...]}, as the settings page names them."""
+    flat = {}
+    for section, inner in messages.items():
+        if isinstance(inner, dict):  # a section that is not an object has its message under "_schema"
+            flat.update({section if key == "_schema" else f"{section}.{key}": value for key, value in inner.items()})
+        else:
+            flat[section] = inner
+    return flat
 
 
 # --- block list --------------------------------------------------------------------------------------
@@ -207,7 +234,8 @@ def blocklist_add():
 
 
 @bp.post("/blocklist/remove")
-@doc("Unblock an artist", tag="blocklist", body=s.ArtistSchema, responses={200: s.RemovedSchema, **MISSING})
+@doc("Unblock an artist", tag="blocklist", body=s.ArtistSchema,
+     responses={200: s.RemovedSchema, **INVALID, **MISSING})
 def blocklist_remove():
     artist = load_body(s.ArtistSchema())["artist"]
     if not repository().unblock_artist(artist):
