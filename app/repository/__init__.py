@@ -48,7 +48,7 @@ import threading
 import time
 from pathlib import Path
 
-from app.paths import data_dir_from_env
+from app.paths import DATA_DIR_ENV, DEFAULT_DATA_DIR, data_dir_from_env
 from app.repository.catalog import CatalogRecords
 from app.repository.downloads import (
     ACTIVE_DOWNLOAD_STATES,
@@ -70,8 +70,6 @@ from app.repository.store import (
     BLOCKED_ARTISTS,
     CATALOG_ARTISTS,
     CATALOG_DISCOVERED,
-    DATA_DIR_ENV,
-    DEFAULT_DATA_DIR,
     DOWNLOAD_HISTORY,
     DOWNLOADED,
     JOB_STATUS,

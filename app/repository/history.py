@@ -41,7 +41,6 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
 

@@ -46,7 +46,7 @@ import orjson
 import portalocker
 
 from app.gcpause import gc_paused
-from app.paths import DATA_DIR_ENV, DEFAULT_DATA_DIR, RUN_REQUESTS_FILE  # noqa: F401 (DATA_DIR_ENV, DEFAULT_DATA_DIR: re-exported)
+from app.paths import RUN_REQUESTS_FILE
 from app.repository import shapes
 from app.wishlist import WishlistLine, format_wishlist, parse_wishlist
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from factories import make_queue_item
 
-from app import create_app
 from app.repository import Repository
 from app.repository.history import segment_for
 
