@@ -3,7 +3,6 @@
 ``addresses`` (proxies and address trust), ``limiter`` (failed sign-ins), ``setup`` (a fresh
 install).
 
-
 - basic: HTTP Basic with web.username and web.password (or web.password_hash,
   which wins when both are set); the API key is accepted too when one is set.
 - api_key: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; Basic is
