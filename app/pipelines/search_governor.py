@@ -12,6 +12,13 @@ so three rules hold for every search, whichever thread or run starts it:
 - one search start at a time: slskd answers a concurrent ``POST /searches``
   with 429.
 
+A search whose start slskd may have received without our knowing (the reply
+to ``POST /searches`` was lost or unreadable), or that we could not follow to
+its end or delete, may still be running: its slot is *held* (``hold``) until
+slskd confirms it gone (``settle``) or until it must have ended by itself,
+so the limit holds even then. The searcher chooses every search's id, so it
+can look such a search up, and delete it, by that id.
+
 Queries are deduplicated: a query already running is not started again (the
 second caller gets the first one's result), and a finished query's result is
 reused for ``reuse_seconds``.
@@ -59,6 +66,7 @@ class Permit:
     query: str
     started_at: float
     waited: float
+    held: bool = False  # the slot outlives the permit (see ``SearchGovernor.hold``)
 
 
 def query_key(text: str) -> str:
@@ -91,6 +99,7 @@ class SearchGovernor:
         self._changed = threading.Condition(self._lock)
         self._starts: deque[float] = deque()
         self._in_flight = 0
+        self._held: dict[str, float] = {}  # search id → until when its slot stays taken
         self._start_lock = threading.Lock()
         self._running: dict[str, Future] = {}
         self._finished: dict[str, tuple[float, Any]] = {}
@@ -120,6 +129,7 @@ class SearchGovernor:
             if should_stop():
                 raise Stopped()
             with self._changed:
+                self._expire_held(self.clock())
                 if self._in_flight >= self.max_in_flight:
                     self._changed.wait(WAIT_SLICE)
                     continue
@@ -154,7 +164,48 @@ class SearchGovernor:
 
     def release(self, permit: Permit) -> None:
         with self._changed:
+            if permit.held:
+                return  # the slot went to ``hold``: freed by ``settle`` or when it expires
             self._in_flight = max(0, self._in_flight - 1)
+            self._changed.notify_all()
+
+    def hold(self, permit: Permit, search_id: str, until: float) -> None:
+        """Keep the permit's slot taken after the permit ends: the search ``search_id`` may
+        still run in slskd. Freed by ``settle(search_id)`` or at ``until`` (when it would have
+        ended by itself)."""
+        with self._changed:
+            if permit.held:
+                self._held[search_id] = max(until, self._held.get(search_id, until))
+                return
+            permit.held = True
+            self._held[search_id] = until
+
+    def settle(self, search_id: str) -> bool:
+        """slskd confirmed the search finished or gone: its held slot is free again."""
+        with self._changed:
+            if self._held.pop(search_id, None) is None:
+                return False
+            self._in_flight = max(0, self._in_flight - 1)
+            self._changed.notify_all()
+            return True
+
+    def held(self) -> list[str]:
+        """Ids of the searches whose slot is held, oldest deadline first."""
+        with self._changed:
+            self._expire_held(self.clock())
+            return sorted(self._held, key=self._held.__getitem__)
+
+    def in_flight(self) -> int:
+        with self._changed:
+            self._expire_held(self.clock())
+            return self._in_flight
+
+    def _expire_held(self, now: float) -> None:
+        expired = [search_id for search_id, until in self._held.items() if until <= now]
+        for search_id in expired:
+            del self._held[search_id]
+            self._in_flight = max(0, self._in_flight - 1)
+        if expired:
             self._changed.notify_all()
 
     @contextlib.contextmanager
