@@ -225,7 +225,7 @@ class Searcher:
         self.tidy()
         try:
             result, reused = self.governor.search(query, lambda permit: self._perform(query, permit),
-                                                  self.ctx.stop_requested)
+                                                  self.ctx.stop_requested, self._tidy_while_waiting)
         except SearchFailed as exc:
             return SearchResult(query, error=str(exc))
         if reused:
@@ -355,6 +355,12 @@ class Searcher:
         """Searches slskd may still hold that this process could not delete yet."""
         with self._left_lock:
             return list(self._left)
+
+    def _tidy_while_waiting(self) -> None:
+        try:
+            self.tidy()
+        except UpstreamError as exc:  # NotConnected, AuthError: the search itself will meet it
+            log.info("searches left behind not checked: %s", exc)
 
     def tidy(self, final: bool = False) -> None:
         """Delete the searches left behind, and free the slots of those slskd shows gone.

@@ -48,6 +48,7 @@ DEFAULT_PER_WINDOW = 34
 DEFAULT_WINDOW = 220.0
 DEFAULT_REUSE_SECONDS = 300.0
 WAIT_SLICE = 0.25  # how often a waiting caller checks whether it should stop
+ON_WAIT_EVERY = 1.0  # seconds between a waiting caller's ``on_wait`` calls
 
 
 class Stopped(Exception):
@@ -121,13 +122,21 @@ class SearchGovernor:
             return 0.0
         return self._starts[0] + self.window - now
 
-    def acquire(self, query: str = "", should_stop: Callable[[], bool] | None = None) -> Permit:
-        """Wait for a free slot within the window limit; raises ``Stopped`` when asked to."""
+    def acquire(self, query: str = "", should_stop: Callable[[], bool] | None = None,
+                on_wait: Callable[[], None] | None = None) -> Permit:
+        """Wait for a free slot within the window limit; raises ``Stopped`` when asked to.
+
+        ``on_wait`` is called about once a second while every slot is taken (the
+        searcher then checks on the searches whose slot is held)."""
         should_stop = should_stop or (lambda: False)
         began = self.clock()
+        last_call = time.monotonic()
         while True:
             if should_stop():
                 raise Stopped()
+            if on_wait is not None and time.monotonic() - last_call >= ON_WAIT_EVERY:
+                last_call = time.monotonic()
+                on_wait()
             with self._changed:
                 self._expire_held(self.clock())
                 if self._in_flight >= self.max_in_flight:
@@ -209,8 +218,9 @@ class SearchGovernor:
             self._changed.notify_all()
 
     @contextlib.contextmanager
-    def slot(self, query: str = "", should_stop: Callable[[], bool] | None = None) -> Iterator[Permit]:
-        permit = self.acquire(query, should_stop)
+    def slot(self, query: str = "", should_stop: Callable[[], bool] | None = None,
+             on_wait: Callable[[], None] | None = None) -> Iterator[Permit]:
+        permit = self.acquire(query, should_stop, on_wait)
         try:
             yield permit
         finally:
@@ -225,7 +235,8 @@ class SearchGovernor:
     # -- deduplication -------------------------------------------------------------
 
     def search(self, query: str, perform: Callable[[Permit], Any],
-               should_stop: Callable[[], bool] | None = None) -> tuple[Any, bool]:
+               should_stop: Callable[[], bool] | None = None,
+               on_wait: Callable[[], None] | None = None) -> tuple[Any, bool]:
         """Run ``perform(permit)`` in a slot unless the same query runs or ran recently.
 
         Returns ``(result, reused)``. An exception from ``perform`` reaches
@@ -244,7 +255,7 @@ class SearchGovernor:
         if running is not None:
             return running.result(), True
         try:
-            with self.slot(query, should_stop) as permit:
+            with self.slot(query, should_stop, on_wait) as permit:
                 result = perform(permit)
         except BaseException as exc:
             with self._lock:

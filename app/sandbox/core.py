@@ -262,28 +262,48 @@ class RandomFaults:
         return plan_for_kind(self._rng.choice(kinds))
 
 
+@dataclass
+class _Planned:
+    plan: FaultPlan
+    remaining: int | None
+    method: str | None
+    path: str | None
+    when: Callable[["RecordedRequest"], bool] | None
+
+    def matches(self, record: "RecordedRequest", path: str) -> bool:
+        if self.method is not None and self.method != record.method:
+            return False
+        if self.path is not None and not (path == self.path or path.startswith(self.path.rstrip("/") + "/")):
+            return False
+        return self.when is None or bool(self.when(record))
+
+
 class Faults:
     """Run-time fault switch of one service.
 
-    ``set()`` replaces the current faults; ``count=N`` limits them to the
-    next N requests (refuse ignores it), ``method``/``path`` to the requests
-    that match (``path``: the request path or a prefix of it, URL base included). ``random()`` gives a
-    share of all requests a random fault (see ``FAULT_KINDS``); a ``set()``
-    fault, when it matches, wins over it. ``clear()`` removes everything and
-    releases requests held by a ``timeout`` fault."""
+    ``set()`` replaces the current faults, ``add()`` adds one more (the first
+    that matches a request applies). ``count=N`` limits a fault to the next N
+    requests it matches (refuse ignores it); ``method``, ``path`` (the request
+    path or a prefix of it, URL base included) and ``when`` (a test on the
+    ``RecordedRequest``, e.g. on its body) limit it to the requests that match.
+    ``random()`` gives a share of all requests a random fault (see
+    ``FAULT_KINDS``); a planned fault that matches wins over it. ``clear()``
+    removes everything and releases requests held by a ``timeout`` fault."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._lock = threading.Lock()
-        self._plan: FaultPlan | None = None
-        self._remaining: int | None = None
-        self._match: tuple[str | None, str | None] = (None, None)
+        self._planned: list[_Planned] = []
         self._random: RandomFaults | None = None
         self._released = threading.Event()
         self._listeners: list[Callable[[bool], None]] = []
         self.injected = 0  # faults applied so far (planned and random)
 
-    def set(
+    def set(self, **kwargs: Any) -> "Faults":
+        """Replace the planned faults by this one (see ``add`` for the arguments)."""
+        return self._plan(kwargs, replace=True)
+
+    def add(
         self,
         *,
         latency: float = 0.0,
@@ -297,18 +317,31 @@ class Faults:
         count: int | None = None,
         method: str | None = None,
         path: str | None = None,
+        when: Callable[["RecordedRequest"], bool] | None = None,
     ) -> "Faults":
-        plan = FaultPlan(latency, error, error_body, timeout, malformed, refuse, reset, reply_lost)
+        """Add a fault to the planned ones."""
+        return self._plan(dict(latency=latency, error=error, error_body=error_body, timeout=timeout,
+                               malformed=malformed, refuse=refuse, reset=reset, reply_lost=reply_lost, count=count,
+                               method=method, path=path, when=when), replace=False)
+
+    def _plan(self, kwargs: dict[str, Any], replace: bool) -> "Faults":
+        count, method, path, when = (kwargs.pop(k, None) for k in ("count", "method", "path", "when"))
+        plan = FaultPlan(**kwargs)
         with self._lock:
-            was_refusing = bool(self._plan and self._plan.refuse)
-            self._plan = plan if plan.describe() else None
-            self._remaining = count
-            self._match = (method.upper() if method else None, path)
-            self._released.set()  # requests held by the previous faults go on
-            self._released = threading.Event()
-        if was_refusing != refuse:
-            self._notify(refuse)
+            was_refusing = self._refusing()
+            if replace:
+                self._planned = []
+                self._released.set()  # requests held by the previous faults go on
+                self._released = threading.Event()
+            if plan.describe():
+                self._planned.append(_Planned(plan, count, method.upper() if method else None, path, when))
+            refusing = self._refusing()
+        if was_refusing != refusing:
+            self._notify(refusing)
         return self
+
+    def _refusing(self) -> bool:
+        return any(p.plan.refuse for p in self._planned)
 
     def random(self, rate: float, kinds: tuple[str, ...] | str | None = None, seed: int | None = None) -> "Faults":
         """Give a share ``rate`` (0..1) of the requests a random fault of ``kinds``; rate 0 switches it off."""
@@ -319,10 +352,8 @@ class Faults:
 
     def clear(self) -> None:
         with self._lock:
-            was_refusing = bool(self._plan and self._plan.refuse)
-            self._plan = None
-            self._remaining = None
-            self._match = (None, None)
+            was_refusing = self._refusing()
+            self._planned = []
             self._random = None
             self._released.set()
         if was_refusing:
@@ -335,24 +366,24 @@ class Faults:
     @property
     def active(self) -> FaultPlan | None:
         with self._lock:
-            return self._plan
+            return self._planned[0].plan if self._planned else None
 
-    def take(self, method: str = "GET", path: str = "") -> tuple[FaultPlan | None, threading.Event]:
-        """The plan for the request arriving now (counting it against ``count``)."""
+    def take(self, record: "RecordedRequest", path: str = "") -> tuple[FaultPlan | None, threading.Event]:
+        """The plan for the request arriving now (counting it against its fault's ``count``)."""
         with self._lock:
-            plan, released = self._plan, self._released
-            wanted_method, wanted_path = self._match
-            matches = (wanted_method is None or wanted_method == method) and \
-                (wanted_path is None or path == wanted_path or path.startswith(wanted_path.rstrip("/") + "/"))
-            if plan is not None and not matches:
-                plan = None
-            if plan is not None and self._remaining is not None:
-                self._remaining -= 1
-                if self._remaining <= 0:
-                    self._plan = None
-                    self._remaining = None
+            released = self._released
+            plan = None
+            for planned in self._planned:
+                if not planned.matches(record, path or record.path):
+                    continue
+                plan = planned.plan
+                if planned.remaining is not None:
+                    planned.remaining -= 1
+                    if planned.remaining <= 0:
+                        self._planned.remove(planned)
+                break
             if plan is None and self._random is not None:
-                plan = self._random.draw(method)
+                plan = self._random.draw(record.method)
             if plan is not None:
                 self.injected += 1
         return plan, released
@@ -454,7 +485,7 @@ class ServiceMiddleware:
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         record = self._begin(environ)
         started = time.monotonic()
-        plan, released = self.faults.take(record.method, _service_path(environ))
+        plan, released = self.faults.take(record)
         try:
             if plan is not None:
                 record.fault = plan.describe()
@@ -530,11 +561,6 @@ def _decoded_path(environ: dict) -> str:
         return raw.encode("latin-1").decode("utf-8")
     except UnicodeError:
         return raw
-
-
-def _service_path(environ: dict) -> str:
-    """The request's path inside the service (after a path prefix the app is mounted under)."""
-    return _decoded_path(environ)
 
 
 def _cut_off(part: bytes, environ: dict) -> Any:
