@@ -138,19 +138,24 @@ class SearchGovernor:
                 last_call = time.monotonic()
                 on_wait()
             with self._changed:
-                self._expire_held(self.clock())
-                if self._in_flight >= self.max_in_flight:
-                    self._changed.wait(WAIT_SLICE)
-                    continue
                 now = self.clock()
-                wait = self._window_wait(now)
-                if wait <= 0 and self.ledger is not None:
-                    wait = self.ledger.reserve(now, self.per_window, self.window)
-                if wait <= 0:
-                    self._starts.append(now)
-                    self._in_flight += 1
-                    self.started += 1
-                    return Permit(query, now, now - began)
+                self._expire_held(now)
+                if self._in_flight >= self.max_in_flight:
+                    held_until = min(self._held.values(), default=None)
+                    if held_until is None:
+                        self._changed.wait(WAIT_SLICE)  # a search ends and releases its slot
+                        continue
+                    # A held slot frees itself at its deadline: time (the injectable clock) must pass.
+                    wait = max(min(held_until - now, WAIT_SLICE), 0.0)
+                else:
+                    wait = self._window_wait(now)
+                    if wait <= 0 and self.ledger is not None:
+                        wait = self.ledger.reserve(now, self.per_window, self.window)
+                    if wait <= 0:
+                        self._starts.append(now)
+                        self._in_flight += 1
+                        self.started += 1
+                        return Permit(query, now, now - began)
             # Outside the lock: other threads may release slots meanwhile.
             self.sleep(min(wait, WAIT_SLICE))
 
