@@ -88,7 +88,8 @@ ALBUM_INFO_REFRESH = 7 * 86400  # "MusicBrainz knows nothing" is asked again aft
 MAX_BACKOFF_DOUBLINGS = 6
 ENTRY_ROUNDS = 3  # an entry a transient failure set back is tried this often in one run
 RETRIED_OUTCOMES = ("postponed", "error")
-RESPONSE_READS = 3  # reading a finished search's responses is tried this often
+RESPONSE_READS = 3
+FINAL_TIDY_TRIES = 5  # deleting the searches left behind, at the end of a run  # reading a finished search's responses is tried this often
 PROBE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0, max_total_wait=2.0, jitter=0.0)
 
 
@@ -531,10 +532,14 @@ class Downloader:
                 if not self._pause(self.timing.round_pause):
                     break
         finally:
-            try:
-                self.searcher.tidy(final=True)
-            except UpstreamError as exc:
-                log.info("searches left in slskd: %s", exc)
+            for _ in range(FINAL_TIDY_TRIES):
+                if not self.searcher.left_behind():
+                    break
+                try:
+                    self.searcher.tidy(final=True)
+                except UpstreamError as exc:
+                    log.info("searches left in slskd: %s", exc)
+                    break
             left = self.searcher.left_behind()
             if left:
                 log.warning("%s could not be deleted from slskd: %s", count_of(len(left), "search", "searches"),
