@@ -61,7 +61,10 @@ def run_job(name: str, env: dict[str, str]) -> tuple[str, str, float]:
     seconds = time.perf_counter() - started
     lines = [line for line in done.stdout.splitlines() if line.startswith(f"{name}:")]
     outcome = OUTCOMES.get(done.returncode, f"exit {done.returncode}")
-    return outcome, (lines[-1] if lines else done.stderr.strip().splitlines()[-1:] or ["?"])[0], seconds
+    if lines:
+        return outcome, lines[-1], seconds
+    errors = done.stderr.strip().splitlines()
+    return outcome, errors[-1] if errors else "?", seconds
 
 
 def retries(records) -> int:
