@@ -21,6 +21,11 @@ One run:
    accepted it. Nothing acceptable: "no_result" with the best score and its
    reasons, searched again after a doubling delay, given up ("failed") after
    ``max_attempts`` searches.
+5. Entries a transient failure set back (MusicBrainz unreachable, a search
+   that could not be started or followed, an enqueue that failed or is
+   unconfirmed) are tried again, up to ``ENTRY_ROUNDS`` rounds in the run;
+   those still set back are left for the next run and the run ends partial.
+   Every search left behind in slskd is deleted before the run ends.
 
 Every step is written to download_history.json as it happens, and the stop
 flag (SIGTERM) is checked between entries and while waiting on a search: a
@@ -88,8 +93,8 @@ ALBUM_INFO_REFRESH = 7 * 86400  # "MusicBrainz knows nothing" is asked again aft
 MAX_BACKOFF_DOUBLINGS = 6
 ENTRY_ROUNDS = 3  # an entry a transient failure set back is tried this often in one run
 RETRIED_OUTCOMES = ("postponed", "error")
-RESPONSE_READS = 3
-FINAL_TIDY_TRIES = 5  # deleting the searches left behind, at the end of a run  # reading a finished search's responses is tried this often
+RESPONSE_READS = 3  # reading a finished search's responses is tried this often
+FINAL_TIDY_TRIES = 5  # deleting the searches left behind, at the end of a run
 PROBE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0, max_total_wait=2.0, jitter=0.0)
 
 
