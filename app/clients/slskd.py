@@ -525,6 +525,9 @@ def mark_maybe_done(exc: UpstreamError) -> UpstreamError:
     A refusal (4xx, an offline peer) or a connection that never opened means
     "not done"; a lost, cut or unreadable reply, a 5xx (from slskd or a proxy in
     front of it) or a timeout means "maybe"."""
+    if isinstance(exc, PeerOffline):
+        exc.maybe_done = False  # slskd's own answer: the peer refused, nothing was queued
+        return exc
     if getattr(exc, "maybe_done", None) is not None:
         return exc
     if isinstance(exc, BadResponse):
