@@ -11,6 +11,7 @@ import threading
 
 from app import __version__, pipelines
 from app.config import ConfigError, Settings, example_config, load_settings
+from app.demo import add_fault_arguments
 from app.logs import setup_logging
 from app.repository import Repository, StorageError
 
@@ -183,7 +184,8 @@ def serve_all(settings: Settings, repository: Repository, host: str | None = Non
 def cmd_demo(args) -> int:
     from app.demo import run_demo
 
-    return run_demo(data_dir=args.data_dir, port=args.port)
+    return run_demo(data_dir=args.data_dir, port=args.port, fault_rate=args.fault_rate, fault_kinds=args.fault_kinds,
+                    fault_seed=args.fault_seed)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="try Resonance against built-in fake services, no accounts needed")
     demo.add_argument("--data-dir", default="./demo-data", help="where the demo keeps its data (default ./demo-data)")
     demo.add_argument("--port", type=int, default=8080, help="port of the web UI (default 8080)")
+    add_fault_arguments(demo)  # a misbehaving world: see app/sandbox/README.md
     demo.set_defaults(func=cmd_demo)
 
     check = commands.add_parser("check-config", help="validate the settings and say where each comes from")

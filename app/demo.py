@@ -8,6 +8,7 @@ minute, so an approved album is searched, queued and downloaded while you watch.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -18,6 +19,28 @@ from app.logs import setup_logging
 from app.repository import DATA_DIR_ENV, Repository
 
 DISCOVERY_JOBS = ("lb-fetch", "catalog-discovery")
+
+
+def fault_rate(text: str) -> float:
+    """``0.2`` or ``20%`` → 0.2 (argparse type)."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("a share of requests between 0 and 1 (or 0% to 100%)")
+    return value
+
+
+def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--fault-rate``, ``--fault-kinds``, ``--fault-seed`` of ``resonance demo`` and ``python -m app.sandbox``.
+
+    Defined here, not in the sandbox, so the CLI's parser does not load the fake services."""
+    parser.add_argument("--fault-rate", type=fault_rate, default=0.0,
+                        help="share of every fake service's requests that misbehave, 0..1 or N%% (default 0)")
+    parser.add_argument("--fault-kinds", default="all",
+                        help="comma-separated among 500,timeout,truncated,unreadable201,reset (default: all)")
+    parser.add_argument("--fault-seed", type=int, default=None, help="seed of the faults' RNG (repeatable runs)")
 
 
 def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
@@ -42,10 +65,18 @@ def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
     }
 
 
-def run_demo(data_dir: str = "./demo-data", port: int = 8080) -> int:
+def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float = 0.0,
+             fault_kinds: str = "all", fault_seed: int | None = None) -> int:
     from app.cli import serve_all
     from app.sandbox import Sandbox, SandboxSettings
+    from app.sandbox.core import parse_fault_kinds
     from jobs.runner import JobRunner
+
+    try:
+        kinds = parse_fault_kinds(fault_kinds)
+    except ValueError as exc:
+        print(f"resonance demo: {exc}", file=sys.stderr)
+        return 2
 
     folder = Path(data_dir).absolute()
     # Searches and transfers take a few seconds, so progress is visible but quick. The fake
@@ -53,6 +84,10 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080) -> int:
     sandbox_settings = SandboxSettings(slskd_search_seconds=3.0, slskd_queue_seconds=3.0, slskd_transfer_seconds=20.0,
                                        musicbrainz_rate=0)
     with Sandbox(settings=sandbox_settings) as sandbox:
+        if fault_rate:
+            # A misbehaving world (--fault-rate): held requests give up after a few seconds.
+            sandbox.settings.hang_seconds = 5.0
+            sandbox.inject_faults(fault_rate, kinds, seed=fault_seed)
         os.environ.update(demo_environment(sandbox, folder, port))
         repository = Repository(folder)
         try:

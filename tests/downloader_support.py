@@ -24,7 +24,8 @@ def sandbox() -> Iterator[Sandbox]:
 def fresh_governor(monkeypatch):
     """Each test gets its own process-wide governor (the real one outlives runs on purpose)."""
     monkeypatch.setattr(search_governor, "_shared", None)
-    monkeypatch.setattr(downloader_module, "TIMING", downloader_module.Timing(poll_first=0.1, poll_max=0.25))
+    monkeypatch.setattr(downloader_module, "TIMING", downloader_module.Timing(poll_first=0.1, poll_max=0.25,
+                                                                               round_pause=0.2, cancel_wait=1.0))
 
 
 def settings_for(sb: Sandbox, tmp_path, **slskd: Any):

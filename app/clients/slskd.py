@@ -4,10 +4,18 @@ Error bodies are JSON strings; 401 (empty body) means a wrong API key. Flag
 enums arrive as comma-separated names (``"Completed, Succeeded"``);
 ``searchTimeout`` is in **milliseconds**. Search responses exist only once a
 search is complete: poll ``search(id)`` (or ``wait_for_search``) first.
+
+The two requests that act (starting a search, enqueueing files) are sent
+once, never retried here: a reply that was lost does not mean slskd did
+nothing, and a second search or enqueue is what the limits and the peers
+punish. Their errors carry ``maybe_done``: True when slskd may have done it
+(the reply was lost or unreadable), so the caller looks (``search(id)``,
+``user_downloads``) before doing anything again.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 import uuid
@@ -20,7 +28,9 @@ from urllib.parse import quote
 import requests
 
 from app.clients.http import (
+    NO_RETRY,
     AuthError,
+    BadResponse,
     HttpClient,
     NotFound,
     RateLimited,
@@ -239,6 +249,9 @@ class SlskdClient:
         )
         self.http.add_secret(api_key)
         self._headers = {"X-API-Key": api_key} if api_key else {}
+        # Same session, timeouts and secrets; a single attempt (see the module's docstring).
+        self.http_once = copy.copy(self.http)
+        self.http_once.retry = NO_RETRY
 
     def __repr__(self) -> str:
         return f"SlskdClient({self.api_root!r})"
@@ -289,6 +302,28 @@ class SlskdClient:
     def _json(self, method: str, path: str, **kwargs: Any) -> tuple[Any, requests.Response]:
         response = self._request(method, path, **kwargs)
         return self.http.json(response), response
+
+    def _act(self, path: str, body: Any) -> requests.Response:
+        """POST an action; an error says whether slskd may have done it (``maybe_done``).
+
+        Sent again only when slskd surely did nothing: its 429 ("one concurrent
+        operation") or a connection that never opened, with the client's backoff."""
+        policy, waited, attempt = self.http.retry, 0.0, 0
+        while True:
+            attempt += 1
+            try:
+                return self.http_once.request("POST", f"{self.api_root}/{path.lstrip('/')}", headers=self._headers,
+                                              check=self._check, json=body)
+            except UpstreamError as exc:
+                mark_maybe_done(exc)
+                surely_not_done = isinstance(exc, RateLimited) or (exc.status is None and not exc.maybe_done)
+                if not surely_not_done or attempt >= policy.max_attempts:
+                    raise
+                delay = exc.retry_after if exc.retry_after is not None else policy.backoff(attempt, self.http.rand())
+                if waited + delay > policy.max_total_wait:
+                    raise
+                self.http.sleep(delay)
+                waited += delay
 
     # -- health -----------------------------------------------------------------------
 
@@ -357,10 +392,14 @@ class SlskdClient:
             "fileLimit": int(file_limit),
             **options,
         }
-        data, response = self._json("POST", "searches", json=body)
-        state = _search_state(data)
-        if state is None:
-            raise self.http.bad_shape(response, "search without 'id'")
+        response = self._act("searches", body)
+        try:
+            state = _search_state(self.http.json(response))
+            if state is None:
+                raise self.http.bad_shape(response, "search without 'id'")
+        except UpstreamError as exc:
+            exc.maybe_done = True  # slskd answered 2xx: the search runs, whatever the body says
+            raise
         return state
 
     def search(self, id: str) -> SearchState:
@@ -424,12 +463,16 @@ class SlskdClient:
         body = [_file_ref(f) for f in files]
         if not body:
             raise ValueError("at least one file is required")
-        response = self._request("POST", f"transfers/downloads/{quote(username, safe='')}", json=body)
-        data = self.http.json(response, allow_empty=True)
+        response = self._act(f"transfers/downloads/{quote(username, safe='')}", body)
+        try:
+            data = self.http.json(response, allow_empty=True)
+            if data is not None and not isinstance(data, dict):
+                raise self.http.bad_shape(response, "enqueue result is not an object")
+        except UpstreamError as exc:
+            exc.maybe_done = True  # slskd answered 2xx: the files are queued, whatever the body says
+            raise
         if data is None:
             return EnqueueResult(detailed=False)
-        if not isinstance(data, dict):
-            raise self.http.bad_shape(response, "enqueue result is not an object")
         enqueued = tuple(t for t in map(_transfer, _list(data.get("enqueued"))) if t is not None)
         failed = []
         for item in _list(data.get("failed")):
@@ -471,6 +514,34 @@ class SlskdClient:
                           params={"remove": "true"})
         except NotFound:
             pass
+
+
+# --------------------------------------------------------------------------- lost replies
+
+
+_NEVER_SENT = ("connection refused", "unknown host name", "could not be resolved", "no route to host",
+               "network unreachable")
+
+
+def mark_maybe_done(exc: UpstreamError) -> UpstreamError:
+    """Set ``exc.maybe_done`` unless the HTTP layer did: whether the failed action may have happened.
+
+    A refusal (4xx, an offline peer) or a connection that never opened means
+    "not done"; a lost, cut or unreadable reply, a 5xx (from slskd or a proxy in
+    front of it) or a timeout means "maybe"."""
+    if isinstance(exc, PeerOffline):
+        exc.maybe_done = False  # slskd's own answer: the peer refused, nothing was queued
+        return exc
+    if getattr(exc, "maybe_done", None) is not None:
+        return exc
+    if isinstance(exc, BadResponse):
+        maybe = True
+    elif exc.status is None:
+        maybe = not any(marker in exc.message for marker in _NEVER_SENT)
+    else:
+        maybe = exc.status >= 500 and not isinstance(exc, PeerOffline)
+    exc.maybe_done = maybe
+    return exc
 
 
 # --------------------------------------------------------------------------- parsing

@@ -21,6 +21,11 @@ One run:
    accepted it. Nothing acceptable: "no_result" with the best score and its
    reasons, searched again after a doubling delay, given up ("failed") after
    ``max_attempts`` searches.
+5. Entries a transient failure set back (MusicBrainz unreachable, a search
+   that could not be started or followed, an enqueue that failed or is
+   unconfirmed) are tried again, up to ``ENTRY_ROUNDS`` rounds in the run;
+   those still set back are left for the next run and the run ends partial.
+   Every search left behind in slskd is deleted before the run ends.
 
 Every step is written to download_history.json as it happens, and the stop
 flag (SIGTERM) is checked between entries and while waiting on a search: a
@@ -35,6 +40,7 @@ import math
 import re
 import threading
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -47,7 +53,7 @@ from app.clients.http import (
     RetryPolicy,
     UpstreamError,
 )
-from app.clients.slskd import NotConnected, SearchResponse, SlskdClient
+from app.clients.slskd import NotConnected, SearchResponse, SearchState, SlskdClient
 from app.masking import mask_secrets
 from app.matching import artist_key, fold, title_key, title_keys
 from app.pipelines import JobContext, RunResult, upstream
@@ -70,6 +76,7 @@ from app.pipelines.transfers import (
     FALLBACKS_KEPT,
     TransferReport,
     enqueue_folder,
+    settle_unconfirmed_enqueue,
     epoch,
     folder_entry,
     follow_under_lock,
@@ -84,6 +91,10 @@ log = logging.getLogger("resonance.slskd-downloader")
 CANDIDATES_KEPT = 10  # per attempt in the history, with their reasons
 ALBUM_INFO_REFRESH = 7 * 86400  # "MusicBrainz knows nothing" is asked again after a week
 MAX_BACKOFF_DOUBLINGS = 6
+ENTRY_ROUNDS = 3  # an entry a transient failure set back is tried this often in one run
+RETRIED_OUTCOMES = ("postponed", "error")
+RESPONSE_READS = 3  # reading a finished search's responses is tried this often
+FINAL_TIDY_TRIES = 5  # deleting the searches left behind, at the end of a run
 PROBE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0, max_total_wait=2.0, jitter=0.0)
 
 
@@ -96,6 +107,7 @@ class Timing:
     search_wait_factor: float = 6.0  # give up on a search after factor × search_timeout …
     search_wait_min: float = 60.0  # … but never before this many seconds
     cancel_wait: float = 5.0  # after cancelling, how long to wait for slskd to close the search
+    round_pause: float = 5.0  # before entries set back by a transient failure are tried again
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
 
@@ -178,8 +190,29 @@ class HistoryLedger:
         return self.repository.reserve_search_slot(now, per_window, window)
 
 
+class SearchFailed(Exception):
+    """A query could not be searched this time (kept out of the governor's reuse)."""
+
+
+@dataclass
+class LeftSearch:
+    """A search slskd may still hold that this process has to find and delete."""
+
+    id: str
+    since: float  # when we lost track of it
+    start_unconfirmed: bool  # the start's reply was lost and slskd did not show it yet
+
+
 class Searcher:
-    """Runs one query through the governor: start, follow, read, delete."""
+    """Runs one query through the governor: start, follow, read, delete.
+
+    Resonance chooses each search's id, so a search whose start reply was lost
+    is looked up by that id: found, it is followed as if nothing happened; not
+    found, its slot stays held in the governor (slskd may still start it) until
+    slskd confirms it absent or it would have ended by itself. Every search is
+    deleted: one left behind (its deletion failed, or it was never confirmed) is
+    deleted before the next search starts and at the end of the run.
+    """
 
     def __init__(self, ctx: JobContext, client: SlskdClient, start_client: SlskdClient,
                  governor: SearchGovernor, timing: Timing):
@@ -189,28 +222,57 @@ class Searcher:
         self.governor = governor
         self.timing = timing
         self.searches = 0
+        self.recovered = 0  # starts whose reply was lost, found again by their id
         self._count_lock = threading.Lock()
+        self._left: dict[str, LeftSearch] = {}
+        self._left_lock = threading.Lock()
 
     def search(self, query: str) -> SearchResult:
-        result, reused = self.governor.search(query, lambda permit: self._perform(query, permit),
-                                              self.ctx.stop_requested)
+        self.tidy()
+        try:
+            result, reused = self.governor.search(query, lambda permit: self._perform(query, permit),
+                                                  self.ctx.stop_requested, self._tidy_while_waiting)
+        except SearchFailed as exc:
+            return SearchResult(query, error=str(exc))
         if reused:
             return SearchResult(query, result.responses, result.state, result.timed_out, True, result.error)
         return result
 
+    def _hold_until(self) -> float:
+        """When a search starting now has surely ended in slskd (its timeout, then our longest wait)."""
+        s = self.ctx.settings.slskd
+        return self.timing.clock() + self.timing.search_deadline(s.search_timeout) + self.timing.cancel_wait
+
     def _perform(self, query: str, permit: Permit) -> SearchResult:
         s = self.ctx.settings.slskd
+        search_id = str(uuid.uuid4())  # ours: a start whose reply is lost can be found by it
+        state: SearchState | None = None
         with self.governor.starting():
             try:
-                state = self.start_client.start_search(query, search_timeout_ms=s.search_timeout * 1000)
+                state = self.start_client.start_search(query, search_timeout_ms=s.search_timeout * 1000, id=search_id)
             except RateLimited as exc:
-                # Someone else (another tool) is starting a search; this slot is spent, the query waits a run.
-                return SearchResult(query, error=f"slskd was busy starting another search ({exc.message})")
+                # Someone else (another tool) is starting a search; this slot is spent, the query waits.
+                raise SearchFailed(f"slskd was busy starting another search ({exc.message})") from None
+            except (NotConnected, AuthError):
+                raise
+            except UpstreamError as exc:
+                if not getattr(exc, "maybe_done", True):
+                    raise SearchFailed(f"the search could not be started ({exc.message})") from None
+                log.info('search "%s": the reply to its start was lost (%s); looking it up', query, exc.message)
             finally:
                 self.governor.mark_started(permit)
+        if state is None:
+            state = self._look_up(search_id)
+            if state is None:
+                # Not there (yet?): slskd may still start it. Its slot stays taken until slskd shows
+                # it absent or it would have ended, and it is deleted as soon as it shows up.
+                self.governor.hold(permit, search_id, self._hold_until())
+                self._leave(search_id, start_unconfirmed=True)
+                raise SearchFailed("the reply to the search start was lost and slskd does not show the search")
+            with self._count_lock:
+                self.recovered += 1
         with self._count_lock:
             self.searches += 1
-        search_id = state.id
         timing = self.timing
         deadline = timing.clock() + timing.search_deadline(s.search_timeout)
         pause = timing.poll_first
@@ -226,13 +288,52 @@ class Searcher:
                     break
                 timing.sleep(pause)
                 pause = min(timing.poll_max, pause * 2)
-                state = self.client.search(search_id)
-            responses = self.client.search_responses(search_id) if state.is_complete else []
-        except BaseException:
-            self._delete(search_id)
+                state = self._poll(search_id, state, deadline)
+            responses = self._read_responses(search_id) if state.is_complete else []
+        except BaseException as exc:
+            if not self._delete(search_id) and not state.is_complete:
+                self.governor.hold(permit, search_id, self._hold_until())  # it may still run
+            if isinstance(exc, UpstreamError) and not isinstance(exc, (NotConnected, AuthError)):
+                raise SearchFailed(f"following the search failed ({exc.message})") from None
             raise
         self._delete(search_id)
         return SearchResult(query, responses, state.state, timed_out)
+
+    def _look_up(self, search_id: str) -> SearchState | None:
+        try:
+            return self.client.search(search_id)
+        except NotFound:
+            return None
+        except (NotConnected, AuthError):
+            raise
+        except UpstreamError as exc:
+            log.info("search %s: could not be looked up: %s", search_id, exc)
+            return None
+
+    def _poll(self, search_id: str, state: SearchState, deadline: float) -> SearchState:
+        """The search's state now; a failed poll keeps the last one (the next poll asks again)."""
+        try:
+            return self.client.search(search_id)
+        except (NotConnected, AuthError, NotFound):
+            raise
+        except UpstreamError as exc:
+            if self.timing.clock() >= deadline:
+                raise
+            log.info("search %s: a poll failed (%s); polling on", search_id, exc.message)
+            return state
+
+    def _read_responses(self, search_id: str) -> list[SearchResponse]:
+        for attempt in range(1, RESPONSE_READS + 1):
+            try:
+                return self.client.search_responses(search_id)
+            except (NotConnected, AuthError, NotFound):
+                raise
+            except UpstreamError as exc:
+                if attempt == RESPONSE_READS:
+                    raise
+                log.info("search %s: reading its responses failed (%s); again", search_id, exc.message)
+                self.timing.sleep(self.timing.poll_first)
+        return []
 
     def _wait_closed(self, search_id: str):
         end = self.timing.clock() + self.timing.cancel_wait
@@ -242,11 +343,54 @@ class Searcher:
             state = self.client.search(search_id)
         return state
 
-    def _delete(self, search_id: str) -> None:
+    def _delete(self, search_id: str) -> bool:
+        """Delete the search; one that could not be is deleted later (``tidy``)."""
         try:
             self.client.delete_search(search_id)
-        except UpstreamError as exc:  # a search left behind costs slskd a little; not worth failing for
-            log.info("could not delete search %s: %s", search_id, exc)
+        except UpstreamError as exc:
+            log.info("could not delete search %s (deleted later): %s", search_id, exc)
+            self._leave(search_id, start_unconfirmed=False)
+            return False
+        return True
+
+    def _leave(self, search_id: str, start_unconfirmed: bool) -> None:
+        with self._left_lock:
+            self._left.setdefault(search_id, LeftSearch(search_id, self.timing.clock(), start_unconfirmed))
+
+    def left_behind(self) -> list[str]:
+        """Searches slskd may still hold that this process could not delete yet."""
+        with self._left_lock:
+            return list(self._left)
+
+    def _tidy_while_waiting(self) -> None:
+        try:
+            self.tidy()
+        except UpstreamError as exc:  # NotConnected, AuthError: the search itself will meet it
+            log.info("searches left behind not checked: %s", exc)
+
+    def tidy(self, final: bool = False) -> None:
+        """Delete the searches left behind, and free the slots of those slskd shows gone.
+
+        A search whose start was never confirmed counts as gone once slskd has not
+        shown it for ``cancel_wait`` seconds (slskd creates a search before answering
+        its start), or at the end of the run (``final``)."""
+        with self._left_lock:
+            left = list(self._left.values())
+        for item in left:
+            try:
+                existed = self.client.delete_search(item.id)  # cancels it if it runs
+            except (NotConnected, AuthError):
+                raise
+            except UpstreamError as exc:
+                log.info("search %s: still not deleted: %s", item.id, exc)
+                continue
+            gone = existed or not item.start_unconfirmed or final \
+                or self.timing.clock() - item.since >= self.timing.cancel_wait
+            if not gone:
+                continue
+            with self._left_lock:
+                self._left.pop(item.id, None)
+            self.governor.settle(item.id)
 
 
 # --------------------------------------------------------------------------- album info
@@ -291,12 +435,16 @@ class EntryOutcome:
 
 @dataclass
 class RunTally:
-    outcomes: list[EntryOutcome] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    outcomes: dict[str, EntryOutcome] = field(default_factory=dict)  # each entry's latest outcome
+    errors: list[str] = field(default_factory=list)  # following the transfers
     disconnected: bool = False
 
     def count(self, outcome: str) -> int:
-        return sum(1 for o in self.outcomes if o.outcome == outcome)
+        return sum(1 for o in self.outcomes.values() if o.outcome == outcome)
+
+    def unfinished(self) -> list[EntryOutcome]:
+        """Entries a transient failure set back (searched again this run, or the next)."""
+        return [o for o in self.outcomes.values() if o.outcome in RETRIED_OUTCOMES]
 
 
 class Downloader:
@@ -376,6 +524,45 @@ class Downloader:
         return self.result(transfers, tally, len(due))
 
     def search_entries(self, due: list[WishlistEntry], tally: RunTally) -> None:
+        """Every due entry, then (up to ``ENTRY_ROUNDS`` rounds) again those a transient failure set back."""
+        pending = list(due)
+        try:
+            for round_number in range(1, ENTRY_ROUNDS + 1):
+                self._search_round(pending, tally, with_musicbrainz_ahead=round_number == 1)
+                pending = [e for e in pending
+                           if tally.outcomes.get(e.text, EntryOutcome(e.text, "stopped")).outcome in RETRIED_OUTCOMES]
+                if not pending or round_number == ENTRY_ROUNDS or self._run_must_end():
+                    break
+                log.info("%s set back by a transient failure; trying again", count_of(len(pending), "album"))
+                if not self._pause(self.timing.round_pause):
+                    break
+        finally:
+            for _ in range(FINAL_TIDY_TRIES):
+                if not self.searcher.left_behind():
+                    break
+                try:
+                    self.searcher.tidy(final=True)
+                except UpstreamError as exc:
+                    log.info("searches left in slskd: %s", exc)
+                    break
+            left = self.searcher.left_behind()
+            if left:
+                log.warning("%s could not be deleted from slskd: %s", count_of(len(left), "search", "searches"),
+                            ", ".join(left))
+
+    def _run_must_end(self) -> bool:
+        return self.ctx.stop_requested() or self._disconnected.is_set() or self._storage_failed.is_set()
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless asked to stop; False when the run must end."""
+        end = self.timing.clock() + seconds
+        while self.timing.clock() < end:
+            if self._run_must_end():
+                return False
+            self.timing.sleep(min(0.25, max(end - self.timing.clock(), 0.0)))
+        return not self._run_must_end()
+
+    def _search_round(self, entries: list[WishlistEntry], tally: RunTally, with_musicbrainz_ahead: bool) -> None:
         workers = max(1, self.settings.slskd.max_concurrent_searches)
         lock = threading.Lock()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mb") as mb_pool, \
@@ -383,15 +570,16 @@ class Downloader:
             # MusicBrainz (1 request/s) runs ahead of the searches on its own thread. Each task
             # runs in a copy of this context, so its log lines still name the job.
             infos = {entry.text: mb_pool.submit(contextvars.copy_context().run, self.album_info, entry)
-                     for entry in due}
-            futures = [pool.submit(contextvars.copy_context().run, self._process_safely, entry, infos[entry.text],
-                                   tally, lock) for entry in due]
+                     for entry in entries} if with_musicbrainz_ahead else {}
+            futures = [pool.submit(contextvars.copy_context().run, self._process_safely, entry,
+                                   infos.get(entry.text), tally, lock) for entry in entries]
             for future in futures:
                 future.result()
             for info in infos.values():
                 info.cancel()
 
-    def _process_safely(self, entry: WishlistEntry, info: Future, tally: RunTally, lock: threading.Lock) -> None:
+    def _process_safely(self, entry: WishlistEntry, info: Future | None, tally: RunTally,
+                        lock: threading.Lock) -> None:
         if self.ctx.stop_requested() or self._disconnected.is_set() or self._storage_failed.is_set():
             return
         try:
@@ -412,9 +600,7 @@ class Downloader:
             outcome = EntryOutcome(entry.text, "error", reason)
             self._revert(entry.text, f"error: {reason}")
         with lock:
-            tally.outcomes.append(outcome)
-            if outcome.outcome == "error":
-                tally.errors.append(f"{entry.text}: {outcome.detail}")
+            tally.outcomes[entry.text] = outcome
 
     # -- MusicBrainz ----------------------------------------------------------------
 
@@ -478,6 +664,13 @@ class Downloader:
             })
             set_download_state(r, "searching", iso(now), None)
 
+        if record.get("unconfirmed_enqueue"):
+            # An earlier enqueue's reply was lost: slskd's list says whether it is queued before anything else.
+            settled = settle_unconfirmed_enqueue(self.ctx, self.client, key, now)
+            if settled:
+                return EntryOutcome(key, "queued", "found in slskd's transfer list")
+            if settled is None:
+                return EntryOutcome(key, "postponed", "an earlier enqueue is still unconfirmed")
         record = self.repository.update_download_record(key, start, entry=entry, now=iso(now))
         info = info_future.result() if info_future is not None else self.album_info(entry)
         if info is None:
@@ -507,11 +700,13 @@ class Downloader:
         except Stopped:
             self._end_attempt(key, "stopped", "the run was stopped", previous)
             return EntryOutcome(key, "stopped")
-        if searched and all(r.error for r in searched):
-            detail = searched[-1].error or "search failed"
-            self._end_attempt(key, "postponed", detail, previous)
-            return EntryOutcome(key, "error", detail)
         acceptable = [c for c in candidates if c.score >= min_score]
+        failed = [r for r in searched if r.error]
+        if failed and not acceptable:
+            # A query that failed might have found it: not a "no result", searched again (this run or the next).
+            detail = failed[-1].error or "search failed"
+            self._end_attempt(key, "postponed", detail, previous)
+            return EntryOutcome(key, "postponed", detail)
         self._record_candidates(key, candidates, min_score)
         for index, candidate in enumerate(acceptable):
             chosen = {"user": candidate.user, "folder": candidate.folder, "files": len(candidate.audio),
@@ -521,6 +716,9 @@ class Downloader:
             outcome = enqueue_folder(self.ctx, self.client, key, as_folder(candidate), self.now(), chosen)
             if outcome.accepted:
                 return EntryOutcome(key, "queued", f"{candidate.user}: {candidate.folder}")
+            if outcome.unconfirmed:  # maybe queued: no other folder until slskd's list says
+                self._end_attempt(key, "postponed", "enqueue unconfirmed", previous)
+                return EntryOutcome(key, "postponed", "enqueue unconfirmed")
         if acceptable:
             reason = f"every acceptable uploader refused or was offline ({len(acceptable)} tried)"
         elif candidates:
@@ -613,15 +811,17 @@ class Downloader:
     # -- summary ------------------------------------------------------------------------
 
     def result(self, transfers: TransferReport, tally: RunTally, due: int) -> RunResult:
+        """Complete, partial (some entries or transfers left for the next run) or failed (nothing done)."""
         parts = []
         queued, no_result, given_up = tally.count("queued"), tally.count("no_result"), tally.count("given_up")
+        unfinished = tally.unfinished()
         if due:
             parts.append(f"{queued} of {count_of(due, 'album')} queued")
             if no_result:
                 parts.append(f"{no_result} without an acceptable result")
             if given_up:
                 parts.append(f"{given_up} given up")
-            postponed = tally.count("postponed") + tally.count("stopped")
+            postponed = len(unfinished) + tally.count("stopped") + (due - len(tally.outcomes))
             if postponed:
                 parts.append(f"{postponed} left for the next run")
             parts.append(count_of(self.searcher.searches, "search", "searches"))
@@ -632,8 +832,14 @@ class Downloader:
             parts.append(transfer_summary)
         if tally.disconnected:
             parts.append("Soulseek disconnected during the run")
-        error = "; ".join(dict.fromkeys(tally.errors)) or None
-        return RunResult("; ".join(parts), error=error)
+        problems = list(dict.fromkeys(tally.errors + [f"{o.key}: {o.detail}" for o in unfinished]))
+        if not problems:
+            return RunResult("; ".join(parts))
+        done = queued + no_result + given_up + transfers.completed + transfers.failed_over \
+            + transfers.searching_again + transfers.given_up
+        if done:
+            return RunResult("; ".join(parts), left="; ".join(problems))
+        return RunResult("; ".join(parts), error="; ".join(problems))
 
 
 def as_folder(candidate: Candidate) -> dict:

@@ -12,6 +12,13 @@ so three rules hold for every search, whichever thread or run starts it:
 - one search start at a time: slskd answers a concurrent ``POST /searches``
   with 429.
 
+A search whose start slskd may have received without our knowing (the reply
+to ``POST /searches`` was lost or unreadable), or that we could not follow to
+its end or delete, may still be running: its slot is *held* (``hold``) until
+slskd confirms it gone (``settle``) or until it must have ended by itself,
+so the limit holds even then. The searcher chooses every search's id, so it
+can look such a search up, and delete it, by that id.
+
 Queries are deduplicated: a query already running is not started again (the
 second caller gets the first one's result), and a finished query's result is
 reused for ``reuse_seconds``.
@@ -41,6 +48,7 @@ DEFAULT_PER_WINDOW = 34
 DEFAULT_WINDOW = 220.0
 DEFAULT_REUSE_SECONDS = 300.0
 WAIT_SLICE = 0.25  # how often a waiting caller checks whether it should stop
+ON_WAIT_EVERY = 1.0  # seconds between a waiting caller's ``on_wait`` calls
 
 
 class Stopped(Exception):
@@ -59,6 +67,7 @@ class Permit:
     query: str
     started_at: float
     waited: float
+    held: bool = False  # the slot outlives the permit (see ``SearchGovernor.hold``)
 
 
 def query_key(text: str) -> str:
@@ -91,6 +100,7 @@ class SearchGovernor:
         self._changed = threading.Condition(self._lock)
         self._starts: deque[float] = deque()
         self._in_flight = 0
+        self._held: dict[str, float] = {}  # search id → until when its slot stays taken
         self._start_lock = threading.Lock()
         self._running: dict[str, Future] = {}
         self._finished: dict[str, tuple[float, Any]] = {}
@@ -112,26 +122,40 @@ class SearchGovernor:
             return 0.0
         return self._starts[0] + self.window - now
 
-    def acquire(self, query: str = "", should_stop: Callable[[], bool] | None = None) -> Permit:
-        """Wait for a free slot within the window limit; raises ``Stopped`` when asked to."""
+    def acquire(self, query: str = "", should_stop: Callable[[], bool] | None = None,
+                on_wait: Callable[[], None] | None = None) -> Permit:
+        """Wait for a free slot within the window limit; raises ``Stopped`` when asked to.
+
+        ``on_wait`` is called about once a second while every slot is taken (the
+        searcher then checks on the searches whose slot is held)."""
         should_stop = should_stop or (lambda: False)
         began = self.clock()
+        last_call = time.monotonic()
         while True:
             if should_stop():
                 raise Stopped()
+            if on_wait is not None and time.monotonic() - last_call >= ON_WAIT_EVERY:
+                last_call = time.monotonic()
+                on_wait()
             with self._changed:
-                if self._in_flight >= self.max_in_flight:
-                    self._changed.wait(WAIT_SLICE)
-                    continue
                 now = self.clock()
-                wait = self._window_wait(now)
-                if wait <= 0 and self.ledger is not None:
-                    wait = self.ledger.reserve(now, self.per_window, self.window)
-                if wait <= 0:
-                    self._starts.append(now)
-                    self._in_flight += 1
-                    self.started += 1
-                    return Permit(query, now, now - began)
+                self._expire_held(now)
+                if self._in_flight >= self.max_in_flight:
+                    held_until = min(self._held.values(), default=None)
+                    if held_until is None:
+                        self._changed.wait(WAIT_SLICE)  # a search ends and releases its slot
+                        continue
+                    # A held slot frees itself at its deadline: time (the injectable clock) must pass.
+                    wait = max(min(held_until - now, WAIT_SLICE), 0.0)
+                else:
+                    wait = self._window_wait(now)
+                    if wait <= 0 and self.ledger is not None:
+                        wait = self.ledger.reserve(now, self.per_window, self.window)
+                    if wait <= 0:
+                        self._starts.append(now)
+                        self._in_flight += 1
+                        self.started += 1
+                        return Permit(query, now, now - began)
             # Outside the lock: other threads may release slots meanwhile.
             self.sleep(min(wait, WAIT_SLICE))
 
@@ -154,12 +178,54 @@ class SearchGovernor:
 
     def release(self, permit: Permit) -> None:
         with self._changed:
+            if permit.held:
+                return  # the slot went to ``hold``: freed by ``settle`` or when it expires
             self._in_flight = max(0, self._in_flight - 1)
             self._changed.notify_all()
 
+    def hold(self, permit: Permit, search_id: str, until: float) -> None:
+        """Keep the permit's slot taken after the permit ends: the search ``search_id`` may
+        still run in slskd. Freed by ``settle(search_id)`` or at ``until`` (when it would have
+        ended by itself)."""
+        with self._changed:
+            if permit.held:
+                self._held[search_id] = max(until, self._held.get(search_id, until))
+                return
+            permit.held = True
+            self._held[search_id] = until
+
+    def settle(self, search_id: str) -> bool:
+        """slskd confirmed the search finished or gone: its held slot is free again."""
+        with self._changed:
+            if self._held.pop(search_id, None) is None:
+                return False
+            self._in_flight = max(0, self._in_flight - 1)
+            self._changed.notify_all()
+            return True
+
+    def held(self) -> list[str]:
+        """Ids of the searches whose slot is held, oldest deadline first."""
+        with self._changed:
+            self._expire_held(self.clock())
+            return sorted(self._held, key=self._held.__getitem__)
+
+    def in_flight(self) -> int:
+        with self._changed:
+            self._expire_held(self.clock())
+            return self._in_flight
+
+    def _expire_held(self, now: float) -> None:
+        expired = [search_id for search_id, until in self._held.items() if until <= now]
+        for search_id in expired:
+            del self._held[search_id]
+            self._in_flight = max(0, self._in_flight - 1)
+        if expired:
+            self._changed.notify_all()
+
     @contextlib.contextmanager
-    def slot(self, query: str = "", should_stop: Callable[[], bool] | None = None) -> Iterator[Permit]:
-        permit = self.acquire(query, should_stop)
+    def slot(self, query: str = "", should_stop: Callable[[], bool] | None = None,
+             on_wait: Callable[[], None] | None = None) -> Iterator[Permit]:
+        permit = self.acquire(query, should_stop, on_wait)
         try:
             yield permit
         finally:
@@ -174,7 +240,8 @@ class SearchGovernor:
     # -- deduplication -------------------------------------------------------------
 
     def search(self, query: str, perform: Callable[[Permit], Any],
-               should_stop: Callable[[], bool] | None = None) -> tuple[Any, bool]:
+               should_stop: Callable[[], bool] | None = None,
+               on_wait: Callable[[], None] | None = None) -> tuple[Any, bool]:
         """Run ``perform(permit)`` in a slot unless the same query runs or ran recently.
 
         Returns ``(result, reused)``. An exception from ``perform`` reaches
@@ -193,7 +260,7 @@ class SearchGovernor:
         if running is not None:
             return running.result(), True
         try:
-            with self.slot(query, should_stop) as permit:
+            with self.slot(query, should_stop, on_wait) as permit:
                 result = perform(permit)
         except BaseException as exc:
             with self._lock:

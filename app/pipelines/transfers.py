@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from app.clients.http import UpstreamError
-from app.clients.slskd import NotConnected, PeerOffline, SlskdClient, Transfer
+from app.clients.slskd import EnqueueResult, NotConnected, PeerOffline, SlskdClient, Transfer
 from app.pipelines import JobContext, RunResult, upstream
 from app.repository import (
     ACTIVE_DOWNLOAD_STATES,
@@ -80,26 +80,77 @@ class EnqueueOutcome:
     accepted: bool
     reason: str | None = None
     offline: bool = False
+    unconfirmed: bool = False  # slskd may have queued it; nothing else may be queued before we know
+
+
+ENQUEUE_SENDS = 2  # a folder slskd surely did not queue is sent again once before the next folder
+
+
+def queued_in_slskd(client: SlskdClient, user: str, files: list[dict]) -> list[Transfer]:
+    """The folder's files slskd lists as queued, running or done from ``user`` (raises when it cannot tell)."""
+    names = {f["filename"] for f in files}
+    return [t for t in client.user_downloads(user) if t.filename in names and not t.failed]
 
 
 def enqueue_folder(ctx: JobContext, client: SlskdClient, key: str, folder: dict, now: float,
                    attempt_chosen: dict | None = None) -> EnqueueOutcome:
     """Queue a folder's files in one request; on acceptance record it, then mark the entry downloaded.
 
+    A request whose reply was lost or unreadable may have queued the files:
+    slskd's transfer list decides (found: accepted, as if the reply had come;
+    absent: sent again once). When even the list cannot be read, the folder
+    is kept as ``unconfirmed_enqueue`` and nothing else is queued for the entry
+    until the list answers (``settle_unconfirmed_enqueue``): never two albums.
     Raises ``NotConnected`` (the run should stop); other failures come back as
     an outcome so the caller can try the next folder.
     """
     files = folder["files"]
-    try:
-        result = client.enqueue(folder["user"], [(f["filename"], int(f.get("size") or 0)) for f in files])
-    except NotConnected:
-        raise
-    except PeerOffline as exc:
-        _note(ctx, key, f"{folder['user']} is offline; enqueue refused ({exc.message})", now)
-        return EnqueueOutcome(False, f"{folder['user']} is offline", offline=True)
-    except UpstreamError as exc:
-        _note(ctx, key, f"enqueue from {folder['user']} failed: {exc.message}", now)
-        return EnqueueOutcome(False, f"enqueue failed: {exc.message}")
+    user = folder["user"]
+    refs = [(f["filename"], int(f.get("size") or 0)) for f in files]
+    note = ""
+    result: EnqueueResult | None = None
+    failure: UpstreamError | None = None
+    for sending in range(1, ENQUEUE_SENDS + 1):
+        try:
+            result = client.enqueue(user, refs)
+            break
+        except NotConnected:
+            raise
+        except PeerOffline as exc:
+            _note(ctx, key, f"{user} is offline; enqueue refused ({exc.message})", now)
+            return EnqueueOutcome(False, f"{user} is offline", offline=True)
+        except UpstreamError as exc:
+            failure = exc
+        maybe_done = getattr(failure, "maybe_done", True)
+        if maybe_done:
+            try:
+                found = queued_in_slskd(client, user, files)
+            except NotConnected:
+                raise
+            except UpstreamError as check:
+                text = (f"enqueue from {user}: the reply was lost ({failure.message}) and slskd's transfer list "
+                        f"could not be read ({check.message}); checked again before anything else is queued")
+                _keep_unconfirmed(ctx, key, folder, text, now)
+                return EnqueueOutcome(False, "enqueue unconfirmed", unconfirmed=True)
+            if found:
+                result = EnqueueResult(tuple(found), detailed=True)
+                note = "; the reply was lost, slskd's transfer list shows the files queued"
+                log.info("%s: enqueue from %s: reply lost (%s), found in slskd's list", key, user, failure.message)
+                break
+        again = sending < ENQUEUE_SENDS and (failure.retryable or maybe_done)
+        _note(ctx, key, f"enqueue from {user} failed: {failure.message}" + ("; sent again" if again else ""), now)
+        if not again:
+            break
+    if result is None:
+        return EnqueueOutcome(False, f"enqueue failed: {failure.message if failure else 'no answer'}")
+    record_queued(ctx, key, folder, result, now, attempt_chosen, note)
+    return EnqueueOutcome(True)
+
+
+def record_queued(ctx: JobContext, key: str, folder: dict, result: EnqueueResult, now: float,
+                  attempt_chosen: dict | None = None, note: str = "") -> None:
+    """slskd accepted the folder: the download is recorded, then the entry marked downloaded."""
+    files = folder["files"]
     by_name = {t.filename: t for t in result.enqueued}
     already = {f.filename for f in result.failed}
     recorded_files = [
@@ -116,7 +167,8 @@ def enqueue_folder(ctx: JobContext, client: SlskdClient, key: str, folder: dict,
                      "bytes_total": sum(f["size"] for f in recorded_files), "speed": 0.0, "percent": 0.0},
         "last_progress_at": iso(now, precise=True), "remote_queued_since": None, "ended_at": None, "reason": None,
     }
-    note = f" ({len(already)} were already queued in slskd)" if already else ""
+    if already:
+        note = f" ({len(already)} were already queued in slskd)" + note
     text = (f"{audio} audio files + {len(recorded_files) - audio} others from {folder['user']}: "
             f"{folder['folder']} [{(folder.get('format') or '?').upper()}, score {folder.get('score')}]{note}")
 
@@ -125,6 +177,7 @@ def enqueue_folder(ctx: JobContext, client: SlskdClient, key: str, folder: dict,
         record["reason"] = None
         record["next_retry_at"] = None
         record["failover_requested"] = False
+        record.pop("unconfirmed_enqueue", None)
         if attempt_chosen is not None and record.get("attempts"):
             attempt = record["attempts"][-1]
             attempt["chosen"] = attempt_chosen
@@ -136,7 +189,44 @@ def enqueue_folder(ctx: JobContext, client: SlskdClient, key: str, folder: dict,
     # downloaded.json means "sent to slskd": written only now that slskd accepted the files.
     ctx.repository.mark_downloaded([key])
     log.info("%s: queued %s", key, text)
-    return EnqueueOutcome(True)
+
+
+def _keep_unconfirmed(ctx: JobContext, key: str, folder: dict, text: str, now: float) -> None:
+    def change(record: dict) -> None:
+        record["unconfirmed_enqueue"] = folder
+        add_download_event(record, text, iso(now))
+
+    ctx.repository.update_download_record(key, change, now=iso(now))
+    log.warning("%s: %s", key, text)
+
+
+def settle_unconfirmed_enqueue(ctx: JobContext, client: SlskdClient, key: str, now: float) -> bool | None:
+    """An entry's enqueue whose outcome is unknown, settled from slskd's transfer list.
+
+    True: slskd has the files (recorded as queued); False: it has not (or there
+    was nothing to settle), the entry may be searched; None: still unknown."""
+    record = ctx.repository.download_record(key) or {}
+    folder = record.get("unconfirmed_enqueue")
+    if not folder:
+        return False
+    try:
+        found = queued_in_slskd(client, folder["user"], folder["files"])
+    except NotConnected:
+        raise
+    except UpstreamError as exc:
+        log.info("%s: the unconfirmed enqueue is still unknown: %s", key, exc)
+        return None
+    if found:
+        record_queued(ctx, key, folder, EnqueueResult(tuple(found), detailed=True), now,
+                      note="; the reply was lost, slskd's transfer list shows the files queued")
+        return True
+
+    def clear(r: dict) -> None:
+        r.pop("unconfirmed_enqueue", None)
+        add_download_event(r, f"the unconfirmed enqueue from {folder['user']} is not in slskd: not queued", iso(now))
+
+    ctx.repository.update_download_record(key, clear, now=iso(now))
+    return False
 
 
 def _note(ctx: JobContext, key: str, text: str, now: float) -> None:
@@ -403,6 +493,15 @@ def _fail_over(ctx: JobContext, client: SlskdClient, record: dict, download: dic
         outcome = enqueue_folder(ctx, client, key, folder, now)
         if outcome.accepted:
             report.failed_over += 1
+            return
+        if outcome.unconfirmed:
+            # Maybe queued: nothing else is, until the downloader's next run reads slskd's list.
+            def wait_for_list(r: dict) -> None:
+                r["next_retry_at"] = iso(now)
+                set_download_state(r, "wanted", iso(now), "enqueue unconfirmed; slskd's list is read again first")
+
+            ctx.repository.update_download_record(key, wait_for_list, now=iso(now))
+            report.searching_again += 1
             return
     s = ctx.settings.slskd
     attempts = int(record.get("attempt_count") or 0)

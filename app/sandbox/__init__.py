@@ -8,6 +8,7 @@ is what each fake follows."""
 
 from app.sandbox.catalogue import Catalogue
 from app.sandbox.core import (
+    FAULT_KINDS,
     FaultPlan,
     Faults,
     ManualClock,
@@ -18,6 +19,6 @@ from app.sandbox.core import (
 from app.sandbox.sandbox import SERVICES, Sandbox, start_sandbox
 
 __all__ = [
-    "Catalogue", "FaultPlan", "Faults", "ManualClock", "RecordedRequest", "SERVICES", "Sandbox",
+    "Catalogue", "FAULT_KINDS", "FaultPlan", "Faults", "ManualClock", "RecordedRequest", "SERVICES", "Sandbox",
     "SandboxSettings", "SystemClock", "start_sandbox",
 ]

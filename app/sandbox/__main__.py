@@ -11,6 +11,8 @@ import signal
 import sys
 import threading
 
+from app.demo import add_fault_arguments
+from app.sandbox.core import parse_fault_kinds
 from app.sandbox.sandbox import Sandbox
 
 
@@ -23,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transfer-seconds", type=float, default=None, help="how long one file download takes")
     parser.add_argument("--size", choices=("small", "bench"), default="small", help="catalogue size")
     parser.add_argument("--subsonic-prefix", default="", help='serve Subsonic under a path prefix, e.g. "/music"')
+    add_fault_arguments(parser)
     args = parser.parse_args(argv)
 
     overrides = {"subsonic_prefix": args.subsonic_prefix}
@@ -31,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.transfer_seconds is not None:
         overrides["slskd_transfer_seconds"] = args.transfer_seconds
     sandbox = Sandbox(size=args.size, host=args.host, port_base=args.port_base, **overrides)
+    try:
+        kinds = parse_fault_kinds(args.fault_kinds)
+    except ValueError as exc:
+        parser.error(str(exc))
+    sandbox.inject_faults(args.fault_rate, kinds, seed=args.fault_seed)
 
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import socket
 import threading
 import time
@@ -56,6 +57,9 @@ class SandboxSettings:
     slskd_queue_seconds: float = 1.0
     slskd_transfer_seconds: float = 2.0
     slskd_slow_factor: float = 5.0
+    # slskd: the window over which the sandbox counts search starts (its figures
+    # only; the fake does not ban), as Resonance's governor does by default.
+    slskd_search_window: float = 220.0
     # Faults: how long a ``timeout`` fault holds a request (longer than any
     # sane client read timeout; released early by ``clear()`` or ``stop()``).
     hang_seconds: float = 120.0
@@ -175,13 +179,25 @@ class RequestLog:
 
 # --------------------------------------------------------------------------- faults
 
-_FAULT_NAMES = ("latency", "error", "timeout", "malformed", "refuse")
+_FAULT_NAMES = ("latency", "error", "timeout", "malformed", "refuse", "reset", "reply_lost")
+
+#: Kinds of random fault (``--fault-kinds``), each as a misbehaving upstream shows it:
+#: ``500``: HTTP 500 with a proxy's HTML page, nothing done;
+#: ``timeout``: the request is held ``hang_seconds``, then the connection closes, nothing done;
+#: ``truncated``: the request is done and answered with its status, the body cut in half;
+#: ``unreadable201``: a write (POST/PUT/DELETE) is done, the reply is cut off mid-body and the
+#: connection closed (the client cannot tell whether it happened); GETs are spared this one;
+#: ``reset``: the connection is closed before the request is read any further, nothing done.
+FAULT_KINDS = ("500", "timeout", "truncated", "unreadable201", "reset")
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 
 @dataclass(frozen=True)
 class FaultPlan:
     """What to do to one request. ``error`` is an HTTP status; ``error_body``
-    overrides the default proxy-style HTML page."""
+    overrides the default proxy-style HTML page. ``reset`` closes the connection
+    before the app runs; ``reply_lost`` runs the app, then cuts its reply off
+    mid-body and closes the connection."""
 
     latency: float = 0.0
     error: int | None = None
@@ -189,6 +205,8 @@ class FaultPlan:
     timeout: bool = False
     malformed: bool = False
     refuse: bool = False
+    reset: bool = False
+    reply_lost: bool = False
 
     def describe(self) -> str:
         parts = []
@@ -196,28 +214,96 @@ class FaultPlan:
             parts.append(f"latency={self.latency}")
         if self.error:
             parts.append(f"error={self.error}")
-        for flag in ("timeout", "malformed", "refuse"):
+        for flag in ("timeout", "malformed", "refuse", "reset", "reply_lost"):
             if getattr(self, flag):
                 parts.append(flag)
         return ",".join(parts)
 
 
+def plan_for_kind(kind: str) -> FaultPlan:
+    """The plan of one random fault kind (see ``FAULT_KINDS``)."""
+    plans = {"500": FaultPlan(error=500), "timeout": FaultPlan(timeout=True, reset=True),
+             "truncated": FaultPlan(malformed=True), "unreadable201": FaultPlan(reply_lost=True),
+             "reset": FaultPlan(reset=True)}
+    try:
+        return plans[kind]
+    except KeyError:
+        raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(FAULT_KINDS)}") from None
+
+
+def parse_fault_kinds(text: str | None) -> tuple[str, ...]:
+    """``"500,timeout"`` → ``("500", "timeout")``; empty or "all" → every kind."""
+    if not text or text.strip().lower() == "all":
+        return FAULT_KINDS
+    kinds = tuple(dict.fromkeys(k.strip().lower() for k in text.split(",") if k.strip()))
+    for kind in kinds:
+        plan_for_kind(kind)  # raises on an unknown kind
+    return kinds
+
+
+class RandomFaults:
+    """A share ``rate`` of requests gets one of ``kinds``, drawn from a seeded RNG
+    (the same seed and request order give the same faults)."""
+
+    def __init__(self, rate: float, kinds: tuple[str, ...] = FAULT_KINDS, seed: int | None = None) -> None:
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("the fault rate is a share of requests, between 0 and 1")
+        for kind in kinds:
+            plan_for_kind(kind)
+        self.rate, self.kinds = rate, tuple(kinds)
+        self._rng = random.Random(seed)
+
+    def draw(self, method: str) -> FaultPlan | None:
+        kinds = [k for k in self.kinds if k != "unreadable201" or method in WRITE_METHODS]
+        if not kinds or self.rate <= 0:
+            return None
+        if self._rng.random() >= self.rate:
+            return None
+        return plan_for_kind(self._rng.choice(kinds))
+
+
+@dataclass
+class _Planned:
+    plan: FaultPlan
+    remaining: int | None
+    method: str | None
+    path: str | None
+    when: Callable[["RecordedRequest"], bool] | None
+
+    def matches(self, record: "RecordedRequest", path: str) -> bool:
+        if self.method is not None and self.method != record.method:
+            return False
+        if self.path is not None and not (path == self.path or path.startswith(self.path.rstrip("/") + "/")):
+            return False
+        return self.when is None or bool(self.when(record))
+
+
 class Faults:
     """Run-time fault switch of one service.
 
-    ``set()`` replaces the current faults; ``count=N`` limits them to the
-    next N requests (refuse ignores it). ``clear()`` removes everything and
-    releases requests held by a ``timeout`` fault."""
+    ``set()`` replaces the current faults, ``add()`` adds one more (the first
+    that matches a request applies). ``count=N`` limits a fault to the next N
+    requests it matches (refuse ignores it); ``method``, ``path`` (the request
+    path or a prefix of it, URL base included) and ``when`` (a test on the
+    ``RecordedRequest``, e.g. on its body) limit it to the requests that match.
+    ``random()`` gives a share of all requests a random fault (see
+    ``FAULT_KINDS``); a planned fault that matches wins over it. ``clear()``
+    removes everything and releases requests held by a ``timeout`` fault."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._lock = threading.Lock()
-        self._plan: FaultPlan | None = None
-        self._remaining: int | None = None
+        self._planned: list[_Planned] = []
+        self._random: RandomFaults | None = None
         self._released = threading.Event()
         self._listeners: list[Callable[[bool], None]] = []
+        self.injected = 0  # faults applied so far (planned and random)
 
-    def set(
+    def set(self, **kwargs: Any) -> "Faults":
+        """Replace the planned faults by this one (see ``add`` for the arguments)."""
+        return self._plan(kwargs, replace=True)
+
+    def add(
         self,
         *,
         latency: float = 0.0,
@@ -226,24 +312,49 @@ class Faults:
         timeout: bool = False,
         malformed: bool = False,
         refuse: bool = False,
+        reset: bool = False,
+        reply_lost: bool = False,
         count: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        when: Callable[["RecordedRequest"], bool] | None = None,
     ) -> "Faults":
-        plan = FaultPlan(latency, error, error_body, timeout, malformed, refuse)
+        """Add a fault to the planned ones."""
+        return self._plan(dict(latency=latency, error=error, error_body=error_body, timeout=timeout,
+                               malformed=malformed, refuse=refuse, reset=reset, reply_lost=reply_lost, count=count,
+                               method=method, path=path, when=when), replace=False)
+
+    def _plan(self, kwargs: dict[str, Any], replace: bool) -> "Faults":
+        count, method, path, when = (kwargs.pop(k, None) for k in ("count", "method", "path", "when"))
+        plan = FaultPlan(**kwargs)
         with self._lock:
-            was_refusing = bool(self._plan and self._plan.refuse)
-            self._plan = plan if plan.describe() else None
-            self._remaining = count
-            self._released.set()  # requests held by the previous faults go on
-            self._released = threading.Event()
-        if was_refusing != refuse:
-            self._notify(refuse)
+            was_refusing = self._refusing()
+            if replace:
+                self._planned = []
+                self._released.set()  # requests held by the previous faults go on
+                self._released = threading.Event()
+            if plan.describe():
+                self._planned.append(_Planned(plan, count, method.upper() if method else None, path, when))
+            refusing = self._refusing()
+        if was_refusing != refusing:
+            self._notify(refusing)
+        return self
+
+    def _refusing(self) -> bool:
+        return any(p.plan.refuse for p in self._planned)
+
+    def random(self, rate: float, kinds: tuple[str, ...] | str | None = None, seed: int | None = None) -> "Faults":
+        """Give a share ``rate`` (0..1) of the requests a random fault of ``kinds``; rate 0 switches it off."""
+        kinds = parse_fault_kinds(kinds) if kinds is None or isinstance(kinds, str) else tuple(kinds)
+        with self._lock:
+            self._random = RandomFaults(rate, kinds, seed) if rate > 0 else None
         return self
 
     def clear(self) -> None:
         with self._lock:
-            was_refusing = bool(self._plan and self._plan.refuse)
-            self._plan = None
-            self._remaining = None
+            was_refusing = self._refusing()
+            self._planned = []
+            self._random = None
             self._released.set()
         if was_refusing:
             self._notify(False)
@@ -255,17 +366,26 @@ class Faults:
     @property
     def active(self) -> FaultPlan | None:
         with self._lock:
-            return self._plan
+            return self._planned[0].plan if self._planned else None
 
-    def take(self) -> tuple[FaultPlan | None, threading.Event]:
-        """The plan for the request arriving now (counting it against ``count``)."""
+    def take(self, record: "RecordedRequest", path: str = "") -> tuple[FaultPlan | None, threading.Event]:
+        """The plan for the request arriving now (counting it against its fault's ``count``)."""
         with self._lock:
-            plan, released = self._plan, self._released
-            if plan is not None and self._remaining is not None:
-                self._remaining -= 1
-                if self._remaining <= 0:
-                    self._plan = None
-                    self._remaining = None
+            released = self._released
+            plan = None
+            for planned in self._planned:
+                if not planned.matches(record, path or record.path):
+                    continue
+                plan = planned.plan
+                if planned.remaining is not None:
+                    planned.remaining -= 1
+                    if planned.remaining <= 0:
+                        self._planned.remove(planned)
+                break
+            if plan is None and self._random is not None:
+                plan = self._random.draw(record.method)
+            if plan is not None:
+                self.injected += 1
         return plan, released
 
     def on_refuse_change(self, listener: Callable[[bool], None]) -> None:
@@ -362,10 +482,10 @@ class ServiceMiddleware:
         self.name, self.app, self.log, self.faults = name, app, log, faults
         self.clock, self.settings, self.stopping = clock, settings, stopping
 
-    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
         record = self._begin(environ)
         started = time.monotonic()
-        plan, released = self.faults.take()
+        plan, released = self.faults.take(record)
         try:
             if plan is not None:
                 record.fault = plan.describe()
@@ -378,6 +498,11 @@ class ServiceMiddleware:
                     self.stopping.wait(plan.latency)
                 if plan.timeout:
                     _wait_any(released, self.stopping, self.settings.hang_seconds)
+                if plan.reset:
+                    # Nothing done, no answer: the client sees the connection close.
+                    _drop_connection(environ)
+                    start_response("500 Internal Server Error", [("Content-Length", "0")])
+                    return []
                 if plan.error:
                     status, headers, body = _error_response(plan)
                     record.status = plan.error
@@ -389,6 +514,12 @@ class ServiceMiddleware:
                 headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
                 headers.append(("Content-Length", str(len(body))))
             record.status = int(status.split(" ", 1)[0])
+            if plan is not None and plan.reply_lost:
+                # Done, but the reply stops mid-body: the announced length never arrives.
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                headers.append(("Content-Length", str(len(body) + 64)))
+                start_response(status, headers)
+                return _cut_off(body[: len(body) // 2], environ)
             start_response(status, headers)
             return [body]
         finally:
@@ -430,6 +561,13 @@ def _decoded_path(environ: dict) -> str:
         return raw.encode("latin-1").decode("utf-8")
     except UnicodeError:
         return raw
+
+
+def _cut_off(part: bytes, environ: dict) -> Any:
+    """Yield ``part``, then close the connection under the client's feet."""
+    if part:
+        yield part
+    _drop_connection(environ)
 
 
 def _run_app(app: Callable, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -4,6 +4,7 @@
         requests.get(sb.urls["musicbrainz"] + "/ws/2/artist/…?fmt=json",
                      headers={"User-Agent": "test/1 ( me@example.org )"})
         sb.faults("lastfm").set(error=503)
+        sb.inject_faults(0.2, seed=1)   # 20 % of every service's requests misbehave
         sb.requests("musicbrainz")   # what the service saw
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from app.sandbox import coverart, lastfm, listenbrainz, musicbrainz, slskd, subsonic
 from app.sandbox.catalogue import Catalogue
 from app.sandbox.core import (
+    FAULT_KINDS,
     Faults,
     PathPrefix,
     RecordedRequest,
@@ -186,6 +188,26 @@ class Sandbox:
         """Run-time fault switch of one service: ``.set(latency=…, error=…, timeout=…,
         malformed=…, refuse=…, count=…)`` and ``.clear()``."""
         return self._faults[_known(name)]
+
+    def inject_faults(self, rate: float, kinds: tuple[str, ...] | str | None = FAULT_KINDS,
+                      seed: int | None = None, services: tuple[str, ...] = SERVICES) -> None:
+        """Random faults on ``services``: a share ``rate`` (0..1) of their requests gets one of
+        ``kinds`` (``FAULT_KINDS``: 500, timeout, truncated, unreadable201, reset). With a seed,
+        each service draws from its own RNG seeded from it, so a run is repeatable."""
+        for index, name in enumerate(SERVICES):
+            if name in services:
+                self.faults(name).random(rate, kinds, None if seed is None else seed * 100 + index)
+
+    def figures(self) -> dict[str, Any]:
+        """What the sandbox counted: requests and injected faults per service, MusicBrainz
+        503s from its rate limit, and slskd's search and enqueue figures (``SlskdState.figures``)."""
+        requests = {name: self._logs[name].list() for name in SERVICES}
+        return {
+            "requests": {name: len(records) for name, records in requests.items()},
+            "faults": {name: self._faults[name].injected for name in SERVICES},
+            "musicbrainz_503s": sum(1 for r in requests["musicbrainz"] if r.status == 503 and not r.fault),
+            **self.slskd_state.figures(),
+        }
 
     def requests(self, name: str) -> list[RecordedRequest]:
         return self._logs[_known(name)].list()

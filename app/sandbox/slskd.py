@@ -165,6 +165,34 @@ class SlskdState:
         self._sequence = 0
         self.search_start_lock = threading.Lock()  # one POST /searches at a time
         self.enqueue_slots = threading.BoundedSemaphore(MAX_CONCURRENT_ENQUEUES)
+        # Figures for benchmarks and tests (see ``figures``).
+        self.search_starts: list[float] = []
+        self.peak_searches_in_flight = 0
+        self.searches_deleted = 0
+        self.duplicate_enqueues = 0  # enqueue requests asking again for a file already queued or downloaded
+        self.enqueue_requests = 0
+
+    def figures(self) -> dict[str, Any]:
+        """Searches started, the most unfinished at once, the most started in any
+        ``slskd_search_window`` seconds, those never deleted, and duplicate enqueues."""
+        with self.lock:
+            self.advance()
+            starts = sorted(self.search_starts)
+            window = self.settings.slskd_search_window
+            most, first = 0, 0
+            for last, at in enumerate(starts):
+                while starts[first] <= at - window:
+                    first += 1
+                most = max(most, last - first + 1)
+            return {
+                "searches_started": len(starts),
+                "peak_searches_in_flight": self.peak_searches_in_flight,
+                "most_searches_in_window": most,
+                "searches_not_deleted": len(self.searches),
+                "searches_running": sum(1 for s in self.searches.values() if not s.is_complete),
+                "enqueue_requests": self.enqueue_requests,
+                "duplicate_enqueues": self.duplicate_enqueues,
+            }
 
     # -- run-time switches for tests
 
@@ -200,6 +228,9 @@ class SlskdState:
             if running < self.settings.slskd_max_concurrent_searches:
                 search.start(now)
             self.searches[search.id] = search
+            self.search_starts.append(now)
+            unfinished = sum(1 for s in self.searches.values() if not s.is_complete)
+            self.peak_searches_in_flight = max(self.peak_searches_in_flight, unfinished)
         return search
 
     def _plan_responses(self, text: str, terms: list[str], exclusions: list[str],
@@ -237,7 +268,8 @@ class SlskdState:
     def delete_search(self, search: Search) -> None:
         with self.lock:
             self.cancel_search(search)
-            self.searches.pop(search.id, None)
+            if self.searches.pop(search.id, None) is not None:
+                self.searches_deleted += 1
 
     def _start_queued_searches(self, at: float) -> None:
         for search in self.searches.values():
@@ -266,6 +298,11 @@ class SlskdState:
             self.advance()
             now = self.clock.time()
             peer = self._peers.setdefault(username, Peer())
+            self.enqueue_requests += 1
+            names = {item["filename"] for item in files}
+            if any(t.username == username and t.filename in names
+                   and (not t.is_complete or t.state == "Completed, Succeeded") for t in self.transfers.values()):
+                self.duplicate_enqueues += 1  # asked again for a file it has, or is getting
             for item in files:
                 filename, size = item["filename"], int(item.get("size") or 0)
                 previous = [t for t in self.transfers.values()

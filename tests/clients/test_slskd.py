@@ -7,8 +7,10 @@ from datetime import timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
+import urllib3
 
-from app.clients.http import AuthError, NotFound, RateLimited, Unavailable
+from app.clients.http import AuthError, NotFound, RateLimited, Unavailable, UpstreamError
 from app.clients.slskd import (
     EnqueueFailure,
     NotConnected,
@@ -346,3 +348,44 @@ def test_it_splits_flag_enums():
     assert parse_flags("Completed, Succeeded") == {"Completed", "Succeeded"}
     assert parse_flags("Queued") == {"Queued"}
     assert parse_flags(None) == frozenset()
+
+
+def test_a_search_start_whose_reply_was_lost_is_not_sent_again_and_may_be_done(requests_mock, slskd, sleeps):
+    requests_mock.post(f"{API}/searches", exc=requests.exceptions.ConnectionError("Connection reset by peer"))
+    with pytest.raises(Unavailable) as caught:
+        slskd.start_search("Sigur Ros", id=SEARCH_ID)
+    assert caught.value.maybe_done is True and requests_mock.call_count == 1 and sleeps == []
+
+
+def test_a_search_start_answered_with_cut_json_is_running(requests_mock, slskd):
+    requests_mock.post(f"{API}/searches", text='{"fileCount":0,"id":"c4b9a3f0-5a1e', status_code=200,
+                       headers={"Content-Type": "application/json"})
+    with pytest.raises(UpstreamError) as caught:
+        slskd.start_search("Sigur Ros", id=SEARCH_ID)
+    assert caught.value.maybe_done is True and requests_mock.call_count == 1
+
+
+def test_an_enqueue_that_never_reached_slskd_is_sent_again_and_one_whose_reply_was_cut_is_not(
+        requests_mock, slskd, sleeps):
+    refused = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection: "
+                                                          "[Errno 111] Connection refused")
+    never_sent = requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/", reason=refused))
+    requests_mock.post(f"{API}/transfers/downloads/nordicfan", [
+        {"exc": never_sent},
+        {"status_code": 201, "text": ""},
+    ])
+    slskd.enqueue("nordicfan", [(VAKA, 1)])
+    assert requests_mock.call_count == 2 and len(sleeps) == 1
+    requests_mock.post(f"{API}/transfers/downloads/other", status_code=201, text='{"enqueued":[{"id"',
+                       headers={"Content-Type": "application/json"})
+    with pytest.raises(UpstreamError) as caught:
+        slskd.enqueue("other", [(VAKA, 1)])
+    assert caught.value.maybe_done is True
+    assert [r.url.rsplit("/", 1)[-1] for r in requests_mock.request_history].count("other") == 1
+
+
+def test_a_refusal_is_known_not_done(requests_mock, slskd):
+    requests_mock.post(f"{API}/transfers/downloads/gone", status_code=500, json="User gone appears to be offline")
+    with pytest.raises(PeerOffline) as caught:
+        slskd.enqueue("gone", [(VAKA, 1)])
+    assert caught.value.maybe_done is False

@@ -200,3 +200,50 @@ def test_it_reserves_slots_within_the_window_in_the_repository(repository):
 def test_it_refuses_nonsense_limits():
     with pytest.raises(ValueError):
         SearchGovernor(max_in_flight=0)
+
+
+def test_a_held_slot_stays_taken_after_its_permit_ends_until_settled():
+    g = SearchGovernor(max_in_flight=1)
+    with g.slot() as permit:
+        g.hold(permit, "lost-start", until=time.time() + 600.0)
+    assert g.in_flight() == 1 and g.held() == ["lost-start"]
+    granted = threading.Event()
+
+    def search_next() -> None:
+        g.acquire()
+        granted.set()
+
+    waiting = threading.Thread(target=search_next)
+    waiting.start()
+    assert not granted.is_set()
+    assert not g.settle("unknown-search")
+    assert not granted.is_set() and g.in_flight() == 1
+    assert g.settle("lost-start")
+    assert granted.wait(10)
+    waiting.join(timeout=10)
+    assert g.in_flight() == 1 and g.held() == []  # the next search's slot
+
+
+def test_a_held_slot_is_freed_when_its_search_would_have_ended():
+    clock = FakeClock()
+    g = governor(clock, max_in_flight=1)
+    with g.slot() as permit:
+        g.hold(permit, "lost-start", until=clock() + 30.0)
+    t0 = clock()
+    g.release(g.acquire())  # the fake clock moves only while it waits
+    assert clock() - t0 == pytest.approx(30.0, abs=0.3)
+    assert g.held() == [] and g.in_flight() == 0
+
+
+def test_a_caller_waiting_for_a_slot_is_asked_to_check_on_held_searches():
+    g = SearchGovernor(max_in_flight=1)
+    with g.slot() as permit:
+        g.hold(permit, "lost-start", until=time.time() + 600.0)
+    checks = []
+
+    def check_on_held() -> None:  # what the searcher does: slskd shows it gone
+        checks.append(g.held())
+        g.settle("lost-start")
+
+    g.release(g.acquire(on_wait=check_on_held))
+    assert checks == [["lost-start"]]
