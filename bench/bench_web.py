@@ -30,7 +30,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -44,8 +43,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from conditions import end_process  # noqa: E402
 from queue_data import APPROVED, PENDING, REJECTED, make_data_dir  # noqa: E402
 
 PAGE_TARGET_MS = 20
@@ -119,12 +119,7 @@ class WebServer:
 
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            end_process(self.process)
 
 
 def measure_requests(server: WebServer, pending: list[str], rounds: int, approves: int) -> None:

@@ -11,7 +11,6 @@ service points at a closed port on 127.0.0.1, so nothing leaves the machine.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from conditions import end_process
 
 from app.repository import Repository
 
@@ -129,12 +129,7 @@ class Server:
                 time.sleep(0.1)
 
     def __exit__(self, *exc) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end_process(self.process)
         self.log.close()
 
     def server_log(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from typing import Callable, TypeVar
 
@@ -19,3 +21,13 @@ def wait_for(condition: Callable[[], T], timeout: float = 10.0, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+def end_process(process, timeout: float = 30.0) -> None:
+    """Ask a process to stop (SIGTERM) and wait for it; kill it if it has not ended within ``timeout``."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
