@@ -3,8 +3,8 @@
 Targets: at most 5 upstream requests and under 5 s when ListenBrainz's bulk
 metadata resolves everything; about 10 s (not 100) when 10 of 100 recordings
 need MusicBrainz at 1 request/s; no MusicBrainz 503s. The same runs with a fifth
-of the requests failing (a fault-injecting proxy, tests/fault_proxy.py: HTTP 500,
-a reply cut in half, a connection reset, seeded) complete with the same albums.
+of ListenBrainz's and MusicBrainz's requests failing (the sandbox's random faults:
+HTTP 500, a reply cut in half, a connection reset, seeded) complete with the same albums.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app, and tests.fault_proxy
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # app
 
 from app.config import load_settings  # noqa: E402
 from app.pipelines import JobContext  # noqa: E402
@@ -25,6 +25,10 @@ from app.repository import Repository  # noqa: E402
 from app.sandbox import Catalogue, Sandbox, SandboxSettings  # noqa: E402
 
 SERVICES = ("listenbrainz", "musicbrainz", "coverart")
+# The sandbox's fault kinds a retry meets at once (no requests held for a "timeout").
+FAULT_KINDS = ("500", "truncated", "reset")
+# A recorded request's ``fault`` (the plan applied) → the kind it was drawn as.
+KIND_OF_FAULT = {"error=500": "500", "malformed": "truncated", "reset": "reset"}
 
 
 def _on_album(catalogue: Catalogue, mbid: str) -> bool:
@@ -33,10 +37,7 @@ def _on_album(catalogue: Catalogue, mbid: str) -> bool:
 
 
 def scenario(name: str, uncached_count: int, fault_rate: float = 0.0) -> None:
-    from contextlib import ExitStack
-
     from app.clients.http import stats
-    from tests.fault_proxy import FaultProxy
 
     stats.reset()
     catalogue = Catalogue.generate()
@@ -45,14 +46,11 @@ def scenario(name: str, uncached_count: int, fault_rate: float = 0.0) -> None:
     on_album = [rec for rec in listener.recommendations if _on_album(catalogue, rec.recording_mbid)][:100]
     listener.recommendations[:] = on_album
     catalogue.uncached_recordings = {rec.recording_mbid for rec in on_album[:uncached_count]}
-    with Sandbox(catalogue, settings=SandboxSettings()) as sandbox, tempfile.TemporaryDirectory() as data, \
-            ExitStack() as stack:
-        urls = dict(sandbox.urls)
-        proxies = []
+    with Sandbox(catalogue, settings=SandboxSettings()) as sandbox, tempfile.TemporaryDirectory() as data:
+        urls = sandbox.urls
         if fault_rate:
             for seed, service in enumerate(("listenbrainz", "musicbrainz"), start=1):
-                proxies.append(stack.enter_context(FaultProxy(sandbox.urls[service], rate=fault_rate, seed=seed)))
-                urls[service] = proxies[-1].url
+                sandbox.faults(service).random(fault_rate, kinds=FAULT_KINDS, seed=seed)
         env = {
             "RESONANCE_CONFIG": os.path.join(data, "none.yaml"),
             "RESONANCE_LISTENBRAINZ__BASE_URL": urls["listenbrainz"],
@@ -67,15 +65,16 @@ def scenario(name: str, uncached_count: int, fault_rate: float = 0.0) -> None:
         result = run_once(ctx)
         wall = time.perf_counter() - start
         calls = {service: len(sandbox.requests(service)) for service in SERVICES}
-        statuses = Counter(r.status for r in sandbox.requests("musicbrainz"))
+        refusals = sum(1 for r in sandbox.requests("musicbrainz") if r.status == 503 and not r.fault)
         albums = {(item["artist"], item["album"]) for item in ctx.repository.queue()["pending"]}
-        injected = Counter(kind for proxy in proxies for _, _, kind in proxy.injected)
+        injected = Counter(KIND_OF_FAULT.get(r.fault, r.fault) for service in SERVICES
+                           for r in sandbox.requests(service) if r.fault)
     total = sum(calls.values())
     print(f"{name}: {result.outcome}: {result.summary}" + (f" [left: {result.left}]" if result.left else "")
           + (f" [{result.error}]" if result.error else ""))
     print(f"  wall time {wall:.2f} s; upstream requests {total} "
           + ", ".join(f"{s} {n}" for s, n in calls.items())
-          + f"; MusicBrainz 503s: {statuses.get(503, 0)}")
+          + f"; MusicBrainz 503s: {refusals}")
     print("  client side: " + ", ".join(f"{service} {c.get('requests', 0)} requests, {c.get('retries', 0)} retries"
                                         for service, c in sorted(stats.snapshot().items()))
           + (f"; faults injected: {dict(injected)}" if injected else ""))

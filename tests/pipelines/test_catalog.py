@@ -21,7 +21,6 @@ from app.pipelines.catalog import Discovered, filter_candidates, rank_candidates
 from app.pipelines.discovery import Suggestion, publish
 from app.sandbox import Sandbox, SandboxSettings
 from app.wishlist import WishlistEntry
-from tests.fault_proxy import FaultProxy
 
 JOB = "catalog-discovery"
 MUM = "4fcb3960-25a1-539e-a01c-03f53451ff0d"
@@ -356,22 +355,23 @@ def test_it_keeps_to_the_rate_limits_of_lastfm_and_musicbrainz(repository, monke
 # --- under upstream faults --------------------------------------------------------------------------------
 
 QUICK_RETRY = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05, max_total_wait=5.0)
+QUICK_FAULTS = ("500", "truncated", "reset")  # the kinds a retry meets at once (no held "timeout" requests)
 
 
-def through(monkeypatch, sandbox, lastfm_url=None, mb_url=None):
-    """The run's Last.fm and MusicBrainz clients talk to these URLs (fault proxies), backing off in hundredths."""
+def quick_retries(monkeypatch, sandbox):
+    """The run's Last.fm and MusicBrainz clients keep their real retry rules, backing off in hundredths."""
     key = sandbox.credentials["lastfm"]["api_key"]
-    monkeypatch.setattr(upstream, "lastfm", lambda settings: LastFmClient(lastfm_url or sandbox.urls["lastfm"], key,
+    monkeypatch.setattr(upstream, "lastfm", lambda settings: LastFmClient(sandbox.urls["lastfm"], key,
                                                                           retry=QUICK_RETRY))
     monkeypatch.setattr(upstream, "musicbrainz", lambda settings, repository=None: MusicBrainzClient(
-        mb_url or sandbox.urls["musicbrainz"], rate=100, retry=QUICK_RETRY, contact="tests@example.invalid"))
+        sandbox.urls["musicbrainz"], rate=100, retry=QUICK_RETRY, contact="tests@example.invalid"))
 
 
 def test_a_lastfm_failure_for_one_artist_does_not_stop_the_other_questions(run, repository, sandbox, monkeypatch):
     bjork = next(artist.id for artist in sandbox.catalogue.artists.values() if artist.name == "Björk")
-    with FaultProxy(sandbox.urls["lastfm"]) as lastfm:
-        lastfm.add(rf"{bjork}|artist=Bj%C3%B6rk", "500")  # every attempt this run
-        through(monkeypatch, sandbox, lastfm_url=lastfm.url)
+    quick_retries(monkeypatch, sandbox)
+    with sandbox.faults("lastfm").applied(error=500, when=lambda request: (  # every attempt this run
+            request.query.get("mbid") == bjork or request.query.get("artist") == "Björk")):
         result = run()
     assert result.outcome == "partial", result
     assert result.left.startswith("1 Last.fm question (Last.fm: GET /2.0/ failed with HTTP 500")
@@ -387,11 +387,10 @@ def test_a_lastfm_failure_for_one_artist_does_not_stop_the_other_questions(run, 
 
 
 def test_it_gives_up_on_lastfm_for_the_run_when_it_is_down(run, repository, sandbox, monkeypatch):
-    with FaultProxy(sandbox.urls["lastfm"]) as lastfm:
-        lastfm.add(r"", "500")
-        through(monkeypatch, sandbox, lastfm_url=lastfm.url)
+    quick_retries(monkeypatch, sandbox)
+    with sandbox.faults("lastfm").applied(error=500) as lastfm:
         result = run()
-        asked = len(lastfm.injected)
+        asked = lastfm.injected
     assert result.outcome == "failed" and "Last.fm: GET /2.0/ failed with HTTP 500" in result.error
     assert asked == 3 * QUICK_RETRY.max_attempts  # three artists, each with its retries, then no more
 
@@ -400,15 +399,15 @@ def test_it_finds_the_same_artists_and_albums_when_a_fifth_of_the_requests_fail(
                                                                                  monkeypatch, tmp_path):
     from app.repository import Repository
 
-    with FaultProxy(sandbox.urls["lastfm"], rate=0.2, seed=3) as lastfm, \
-            FaultProxy(sandbox.urls["musicbrainz"], rate=0.2, seed=4) as mb:
-        through(monkeypatch, sandbox, lastfm_url=lastfm.url, mb_url=mb.url)
-        result = run(catalog__max_artists_per_run=3)
-        injected = lastfm.injected + mb.injected
-    assert injected  # faults did happen
+    quick_retries(monkeypatch, sandbox)
+    lastfm = sandbox.faults("lastfm").random(0.2, kinds=QUICK_FAULTS, seed=3)
+    mb = sandbox.faults("musicbrainz").random(0.2, kinds=QUICK_FAULTS, seed=4)
+    result = run(catalog__max_artists_per_run=3)
+    assert lastfm.injected + mb.injected  # faults did happen
     assert result.outcome == "ok", result
 
-    through(monkeypatch, sandbox)  # the same run without faults, in a data dir of its own
+    lastfm.clear()  # the same run without faults, in a data dir of its own
+    mb.clear()
     clean = Repository(tmp_path / "clean")
     assert load(JOB)(JobContext(JOB, load_settings(), clean)).outcome == "ok"
     assert (pending(repository), discovered(repository), set(asked_at(repository))) == (

@@ -11,7 +11,6 @@ from app.config import load_settings
 from app.pipelines import JobContext
 from app.pipelines.lb_fetch import ListenBrainzSource, run_once
 from app.sandbox import Sandbox, SandboxSettings
-from tests.fault_proxy import FaultProxy
 
 TAKK = "Takk..."
 
@@ -235,9 +234,11 @@ def quick_retry_source(lb_url, mb_url):
 
 
 def test_it_keeps_the_cf_recommendations_when_the_weekly_listing_fails(run, repository, sandbox):
-    with FaultProxy(sandbox.urls["listenbrainz"]) as lb:
-        lb.add(r"/playlists/createdfor", "500")  # every time: the listing is down for this run
-        result = run(quick_retry_source(lb.url, sandbox.urls["musicbrainz"]), RESONANCE_LISTENBRAINZ__SOURCE="both")
+    # Every time: the listing (/1/user/rob/playlists/createdfor) is down for this run.
+    with sandbox.faults("listenbrainz").applied(error=500,
+                                                when=lambda request: "/playlists/createdfor" in request.path):
+        result = run(quick_retry_source(sandbox.urls["listenbrainz"], sandbox.urls["musicbrainz"]),
+                     RESONANCE_LISTENBRAINZ__SOURCE="both")
     assert result.outcome == "partial", result
     assert result.left.startswith("the Weekly Exploration playlist, 1 recording (listenbrainz: GET /1/user/rob/")
     assert {"Go", TAKK, "Young Team", "Riceboy Sleeps"} <= {album for _, album in pending_titles(repository)}
@@ -249,9 +250,11 @@ def test_it_keeps_the_cf_recommendations_when_the_weekly_listing_fails(run, repo
 
 
 def test_it_fails_only_when_every_source_failed(run, repository, sandbox):
-    with FaultProxy(sandbox.urls["listenbrainz"]) as lb:
-        lb.add(r"/playlists/createdfor|/cf/recommendation", "500")
-        result = run(quick_retry_source(lb.url, sandbox.urls["musicbrainz"]), RESONANCE_LISTENBRAINZ__SOURCE="both")
+    both_sources = ("/playlists/createdfor", "/cf/recommendation/")  # the Weekly listing and the CF list
+    with sandbox.faults("listenbrainz").applied(error=500, when=lambda request: any(
+            part in request.path for part in both_sources)):
+        result = run(quick_retry_source(sandbox.urls["listenbrainz"], sandbox.urls["musicbrainz"]),
+                     RESONANCE_LISTENBRAINZ__SOURCE="both")
     assert result.outcome == "failed" and "listenbrainz" in result.error
     assert repository.queue()["pending"] == [] and repository.processed() == []
 
@@ -272,11 +275,14 @@ def test_it_finds_the_same_albums_when_a_fifth_of_the_requests_fail(run, reposit
     assert run_once(ctx, quick_retry_source(sandbox.urls["listenbrainz"], sandbox.urls["musicbrainz"])(ctx)).outcome == "ok"
     expected = {(item["artist"], item["album"]) for item in clean.queue()["pending"]}
 
-    with FaultProxy(sandbox.urls["listenbrainz"], rate=0.2, seed=1) as lb, \
-            FaultProxy(sandbox.urls["musicbrainz"], rate=0.2, seed=2) as mb:
-        result = run(quick_retry_source(lb.url, mb.url), RESONANCE_LISTENBRAINZ__SOURCE="cf")
-        injected = lb.injected + mb.injected
-    assert injected  # faults did happen
+    sandbox.clear_requests()
+    # The kinds a retry meets at once (no held "timeout" requests), from fixed seeds.
+    sandbox.faults("listenbrainz").random(0.2, kinds=("500", "truncated", "reset"), seed=1)
+    sandbox.faults("musicbrainz").random(0.2, kinds=("500", "truncated", "reset"), seed=2)
+    result = run(quick_retry_source(sandbox.urls["listenbrainz"], sandbox.urls["musicbrainz"]),
+                 RESONANCE_LISTENBRAINZ__SOURCE="cf")
+    faulted = [r for name in ("listenbrainz", "musicbrainz") for r in sandbox.requests(name) if r.fault]
+    assert faulted  # faults did happen
     assert result.outcome == "ok", result
     assert pending_titles(repository) == expected
 
