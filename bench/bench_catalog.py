@@ -134,6 +134,7 @@ def main() -> None:
         for number in range(1, args.runs + 1):
             sb.clear_requests()
             result = run_child(env)
+            # As the services saw them: the requests that met a fault count too.
             calls = {name: sb.requests(name) for name in ("subsonic", "lastfm", "musicbrainz", "coverart")}
             subjects = lastfm_subjects(calls["lastfm"])
             repeated = len(subjects & asked_before)

@@ -64,6 +64,7 @@ def scenario(name: str, uncached_count: int, fault_rate: float = 0.0) -> None:
         start = time.perf_counter()
         result = run_once(ctx)
         wall = time.perf_counter() - start
+        # As the services saw them: the requests that met a fault count too.
         calls = {service: len(sandbox.requests(service)) for service in SERVICES}
         refusals = sum(1 for r in sandbox.requests("musicbrainz") if r.status == 503 and not r.fault)
         albums = {(item["artist"], item["album"]) for item in ctx.repository.queue()["pending"]}
