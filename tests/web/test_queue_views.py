@@ -43,7 +43,7 @@ def test_it_shows_pending_albums_as_cards(client, queue):
     assert first.one(".badge.catalog").text == "Similar artists"
     assert "82.5" in first.one(".score").text
     assert first.one("p.why").text == "similar to Daft Punk, Kavinsky"
-    links = [a.get("href") for a in first.select("p.links a")]
+    links = [a.get("href") for a in first.select(".menu a")]
     assert links == [f"https://musicbrainz.org/release-group/{queue[0]['mbid']}",
                      f"https://listenbrainz.org/album/{queue[0]['mbid']}/"]
     img = first.one(".cover img")

@@ -1,0 +1,133 @@
+"""Deciding on a phone and on a desktop: sections in one tap, tap targets, cards per screen, a grid at 1280 px."""
+
+import pytest
+from factories import make_queue_item
+from playwright.sync_api import expect
+
+from app.wishlist import WishlistEntry
+
+pytestmark = pytest.mark.e2e
+
+SECTIONS = ["Queue", "Wishlist", "Downloads", "History", "Jobs", "Blocked", "Settings"]
+PATHS = ["/", "/wishlist", "/downloads", "/history/approved", "/history/rejected", "/jobs", "/blocklist", "/settings"]
+PHONES = {"360": {"width": 360, "height": 740}, "390": {"width": 390, "height": 844}}
+TAP = 44
+
+# Every visible control a finger aims at: links, buttons, summaries, and the labels around checkboxes
+# (the label is the target; the box inside it is drawn smaller). Hidden inputs and the skip link
+# (off-screen until focused) are not targets.
+SMALL_TARGETS = """(tap) => {
+  const small = [];
+  const targets = document.querySelectorAll('a[href], button, summary, select, input:not([type=hidden]):not([type=checkbox]), label:has(> input[type=checkbox])');
+  for (const el of targets) {
+    if (el.closest('.skip') || el.closest('[hidden]')) continue;
+    const rect = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (rect.width === 0 || rect.height === 0 || style.visibility === 'hidden' || rect.right < 0) continue;
+    if (rect.width < tap - 0.5 || rect.height < tap - 0.5) {
+      small.push(`${el.tagName.toLowerCase()} "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40)}" ${Math.round(rect.width)}x${Math.round(rect.height)}`);
+    }
+  }
+  return small;
+}"""
+
+
+@pytest.fixture
+def seeded(repository, live_server):
+    items = [make_queue_item(artist=f"Artist {n}", album=f"Album number {n}", year=2000 + n % 20, score=70 + n % 20,
+                             source="catalog" if n % 2 else "listenbrainz", similar_to=["Daft Punk", "Kavinsky"],
+                             added_at=f"2026-01-01T10:{n:02d}:00Z") for n in range(30)]
+    repository.add_pending(items)
+    repository.approve([items[0]["mbid"]])
+    repository.reject([items[1]["mbid"]])
+    repository.add_to_wishlist([WishlistEntry.create("Air", "Moon Safari")])
+    repository.block_artist("Nobody Wanted")
+    return items
+
+
+@pytest.fixture
+def phone(browser, browser_context_args, request):
+    """A context at the given viewport (request.param: a PHONES key, or "1280" for a desktop)."""
+    size = PHONES.get(request.param, {"width": 1280, "height": 800})
+    args = {**browser_context_args, "viewport": size, "screen": size}
+    if request.param == "1280":
+        args.update(is_mobile=False, has_touch=False, device_scale_factor=1)
+    context = browser.new_context(**args)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.parametrize("phone", ["360", "390", "1280"], indirect=True)
+def test_it_shows_every_section_in_one_tap_from_every_page(phone, live_server, seeded):
+    page = phone
+    width = page.viewport_size["width"]
+    for path in PATHS:
+        page.goto(live_server.url + path)
+        nav = page.get_by_role("navigation", name="Sections")
+        for name in SECTIONS:
+            link = nav.get_by_role("link", name=name)
+            box = link.bounding_box()
+            # on screen as the page opens: no scrolling, sideways or down, to find a section
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= 200, \
+                (path, name, box)
+        current = nav.locator("a[aria-current=page]")
+        expect(current).to_have_count(1)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+
+
+@pytest.mark.parametrize("phone", ["360", "390", "1280"], indirect=True)
+def test_it_makes_every_tap_target_44_px(phone, live_server, seeded):
+    page = phone
+    for path in PATHS:
+        page.goto(live_server.url + path)
+        for details in page.locator("main details").all():  # what a summary hides is tapped too
+            if details.is_visible():
+                details.evaluate("d => d.open = true")
+        assert page.evaluate(SMALL_TARGETS, TAP) == [], path
+
+
+@pytest.mark.parametrize("phone", ["390"], indirect=True)
+def test_it_shows_four_whole_cards_on_a_390_by_844_screen(phone, live_server, seeded):
+    page = phone
+    page.goto(live_server.url)
+    cards = page.locator("article.card")
+    expect(cards.first).to_be_visible()
+    header = page.locator("header.top").bounding_box()["height"]
+    # the first card just below the sticky header, as when scrolling through the queue
+    cards.first.evaluate(f"card => window.scrollTo(0, card.getBoundingClientRect().top + window.scrollY - {header})")
+    whole = page.evaluate("""() => [...document.querySelectorAll('article.card')].filter(card => {
+        const r = card.getBoundingClientRect();
+        const bulk = document.getElementById('bulk').getBoundingClientRect();  // sticks to the bottom when in view
+        const bottom = bulk.top > 0 && bulk.top < window.innerHeight ? bulk.top + 1 : window.innerHeight;
+        return r.top >= 0 && r.bottom <= bottom;
+      }).length""")
+    assert whole >= 4
+    first = cards.first  # and nothing the decision needs is lost
+    for part in (".cover", "h2.album", "p.artist", "p.why"):
+        expect(first.locator(part)).to_be_visible()
+    for name in ("Approve", "Reject"):
+        expect(first.get_by_role("button", name=name)).to_be_visible()
+
+
+@pytest.mark.parametrize("phone", ["360", "390"], indirect=True)
+def test_it_keeps_the_bulk_bar_in_rows_of_equal_width(phone, live_server, seeded):
+    page = phone
+    page.goto(live_server.url)
+    page.locator("article.card").nth(0).locator("input[type=checkbox]").check()
+    approve = page.locator("#bulk").get_by_role("button", name="Approve selected")
+    reject = page.locator("#bulk").get_by_role("button", name="Reject selected")
+    expect(approve).to_be_visible()
+    a, r = approve.bounding_box(), reject.bounding_box()
+    assert a["y"] == r["y"] and a["height"] == r["height"] and abs(a["width"] - r["width"]) < 1, (a, r)  # side by side, the same size
+    assert page.locator("#bulk").bounding_box()["height"] <= 2 * TAP + 40
+
+
+@pytest.mark.parametrize("phone", ["1280"], indirect=True)
+def test_it_uses_a_desktop_width_for_a_grid_of_cards(phone, live_server, seeded):
+    page = phone
+    page.goto(live_server.url)
+    cards = page.locator("article.card")
+    expect(cards.first).to_be_visible()
+    boxes = [cards.nth(n).bounding_box() for n in range(3)]
+    assert boxes[0]["y"] == boxes[1]["y"] == boxes[2]["y"], boxes  # three cards side by side
+    assert page.locator("main").bounding_box()["width"] >= 1100
