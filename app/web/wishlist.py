@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, render_template, request
 
 from app.library import load_library
 from app.web.api.schemas import WishlistEntryInSchema
@@ -72,7 +72,7 @@ def owned(entry: WishlistEntry) -> bool | None:
 def _page(status: int = 200, **context):
     rows, malformed = wishlist_rows()
     return render("pages/wishlist.html", "partials/wishlist.html", status=status, rows=rows, malformed=malformed,
-                  form=context.pop("form", {}), **context)
+                  entry_count=len(rows), form=context.pop("form", {}), **context)
 
 
 @bp.get("/wishlist")
@@ -109,5 +109,6 @@ def remove():
     if not repository().remove_from_wishlist([entry]):
         raise Problem(404, f"{entry.text} is not on the wishlist.")
     if is_htmx():
-        return ""  # the row's outerHTML swap removes it
+        # the row's outerHTML swap with nothing removes it; the count is swapped out of band
+        return render_template("partials/wishlist_count.html", oob=True, entry_count=len(wishlist_rows()[0]))
     return see_other("/wishlist", done=f"Removed {entry.text}.")

@@ -34,6 +34,33 @@ def test_it_unrejects_from_the_history(client, repository):
     assert item["mbid"] not in repository.rejected_mbids()
 
 
+def test_it_counts_the_rejected_again_after_an_unreject(client, repository):
+    items = [make_queue_item(album=f"Album {n}") for n in range(3)]
+    repository.add_pending(items)
+    repository.reject([item["mbid"] for item in items])
+    assert parse(client.get("/history/rejected").data).one("#history-count").text.strip() == "3 rejected"
+    response = client.form("/history/unreject", {"mbid": items[0]["mbid"]}, htmx=True)
+    page = parse(response.data)
+    assert page.one("#history-count").text.strip() == "2 rejected"
+    assert page.one("#pending-total").text.strip() == "1"
+
+
+def test_it_says_the_artist_is_blocked_instead_of_unrejecting(client, repository):
+    item = make_queue_item(artist="Nickelback", album="Silver Side Up")
+    repository.add_pending([item])
+    repository.block_artist("nickelback")  # rejects their pending albums
+    response = client.form("/history/unreject", {"mbid": item["mbid"]}, htmx=True)
+    assert response.status_code == 409 and "nickelback is blocked" in response.text
+    assert repository.find_pending(item["mbid"]) is None and item["mbid"] in repository.rejected_mbids()
+    plain = client.form("/history/unreject", {"mbid": item["mbid"], "next": "/history/rejected"})
+    assert plain.status_code == 303
+    page = client.get(plain.headers["Location"])
+    assert "nickelback is blocked: unblock them" in page.text
+    repository.unblock_artist("Nickelback")
+    client.form("/history/unreject", {"mbid": item["mbid"]}, htmx=True)
+    assert repository.find_pending(item["mbid"]) is not None
+
+
 def test_it_unrejects_without_javascript_and_forgets_bare_mbids(client, repository, data_dir):
     data_dir.mkdir(exist_ok=True)
     (data_dir / "pending_queue.json").write_text(json.dumps({"pending": [], "approved": [], "rejected": ["old"]}))
@@ -94,9 +121,12 @@ def test_it_shows_what_is_wrong_with_a_new_entry(client):
 
 
 def test_it_removes_an_entry(client, repository):
-    repository.add_to_wishlist([WishlistEntry.create("Justice", "Cross")])
+    repository.add_to_wishlist([WishlistEntry.create("Justice", "Cross"), WishlistEntry.create("Air", "Moon Safari")])
     response = client.form("/wishlist/remove", {"artist": "Justice", "title": "Cross", "kind": "album"}, htmx=True)
-    assert response.status_code == 200 and response.data == b""
+    # the row goes (nothing swapped in its place); the count is swapped out of band
+    count = parse(response.data).one("#wishlist-count")
+    assert response.status_code == 200 and count.get("hx-swap-oob") == "true" and count.text.strip() == "1 entry"
+    repository.remove_from_wishlist([WishlistEntry.create("Air", "Moon Safari")])
     assert repository.wishlist_entries() == []
     missing = client.form("/wishlist/remove", {"artist": "Justice", "title": "Cross"})
     assert missing.status_code == 404
