@@ -139,6 +139,33 @@ def test_it_sends_the_other_sections_only_when_a_state_changed(client, repositor
     assert section(changed, "active").get("hx-swap-oob") is None
 
 
+def test_it_shows_an_approved_album_at_once_waiting_for_its_search(client, repository):
+    from factories import make_queue_item
+
+    item = make_queue_item(artist="Air", album="Moon Safari")
+    repository.add_pending([item])
+    client.form("/queue/approve", {"mbid": item["mbid"]}, htmx=True)
+    page = client.get("/downloads")
+    waiting = section(page, "waiting")
+    assert [t.text for t in waiting.select("li .album")] == ["Moon Safari"] and "not searched yet" in waiting.text
+    active = section(page, "active")
+    assert active.get("hx-trigger") == "every 10s, poll-now"  # polls while it waits, more slowly
+    seen = active.get("hx-vals").split('"')[3]
+    assert client.get(f"/downloads/active?seen={seen}", headers=ACTIVE_POLL).status_code == 200
+
+    # the downloader's run starts its search: the poll brings it over, with the waiting section out of band
+    repository.update_download_record("Air - Moon Safari", lambda r: r.update(state="searching"),
+                                      entry=WishlistEntry.create("Air", "Moon Safari"))
+    changed = client.get(f"/downloads/active?seen={seen}", headers=ACTIVE_POLL)
+    assert changed.status_code == 200 and section(changed, "active").get("hx-trigger") == "every 3s, poll-now"
+    assert [t.text for t in section(changed, "active").select("li .album")] == ["Moon Safari"]
+    assert parse(changed.text).one("section#downloads-waiting").get("hx-swap-oob") == "true"
+    assert parse(changed.text).one("section#downloads-waiting").select("li") == []
+
+    repository.update_download_record("Air - Moon Safari", lambda r: r.update(state="completed"))
+    assert client.get("/downloads/active", headers=ACTIVE_POLL).status_code == 286  # the final state stops it
+
+
 def test_it_keeps_polling_while_a_run_is_asked_for(client, repository):
     repository.request_run(JOB)
     response = client.get("/downloads/active", headers=ACTIVE_POLL)
