@@ -261,6 +261,19 @@ def attempt_view(attempt: dict) -> dict:
     }
 
 
+def decisive_reason(attempt: dict | None) -> dict | None:
+    """Why the last search found nothing acceptable, decisive reason first: the best folder's weakest factor
+    (a 128 kbps folder is turned down by its quality, whatever its good track count says)."""
+    if not attempt or not attempt["candidates"] or any(c["accepted"] for c in attempt["candidates"]):
+        return None
+    best = attempt["candidates"][0]
+    if not best["factors"]:
+        return None
+    weakest = min(best["factors"], key=best["factors"].get)
+    reason = next((r for r in best["reasons"] if r.startswith(f"{weakest}: ")), None)
+    return {"factor": weakest, "text": reason[len(weakest) + 2:]} if reason else None
+
+
 def download_view(record: dict, detail: bool = False) -> dict:
     """A record as the page and the API show it; ``detail`` adds every attempt, download and event."""
     key = record["key"]
@@ -281,6 +294,7 @@ def download_view(record: dict, detail: bool = False) -> dict:
         "attempt": attempt_view(attempts[-1]) if attempts else None,
         "events": events[-EVENTS_SHOWN:][::-1],
     }
+    view["decisive"] = decisive_reason(view["attempt"]) if state in ("no_result", "failed") else None
     if detail:
         view.update(events=events[::-1], attempts=[attempt_view(a) for a in attempts],
                     downloads=[transfer_view(d) for d in downloads])

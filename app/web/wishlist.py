@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from app.library import load_library
+from app.text import count_of
 from app.web.api.schemas import WishlistEntryInSchema
 from app.web.context import is_htmx, render, repository, see_other
 from app.web.errors import Problem
@@ -27,7 +28,8 @@ def download_state(entry: WishlistEntry, downloaded: set[str], records: dict) ->
     if isinstance(record, dict) and record.get("state") in STATE_LABELS:
         state = record["state"]
         attempts = record.get("attempt_count") or 0
-        label = STATE_LABELS[state] + (f" ({attempts}×)" if state in ("no_result", "failed") and attempts else "")
+        label = STATE_LABELS[state] + (f" · {count_of(attempts, 'search', 'searches')}"
+                                       if state in ("no_result", "failed") and attempts else "")
         reason = record.get("reason")
         return {"state": state, "label": label, "detail": str(reason)[:200] if reason else None}
     if match_key(entry.text) in downloaded:

@@ -1,7 +1,9 @@
 """History, wishlist, jobs, block list and downloads pages."""
 
 import json
+import time
 
+import pytest
 from factories import make_queue_item
 from websupport import parse
 
@@ -85,7 +87,7 @@ def test_it_shows_the_wishlist_with_download_states(client, repository, data_dir
     page = parse(client.get("/wishlist").data)
     rows = {li.one("strong").text: li for li in page.select("ul.rows li")}
     assert rows["Cross"].one(".badge").text == "Sent to slskd"
-    assert rows["Moon Safari"].one(".badge").text == "Not found yet (2×)"
+    assert rows["Moon Safari"].one(".badge").text == "Not found yet · 2 searches"
     assert "no folder scored" in rows["Moon Safari"].text
     assert rows["One More Time"].one(".badge").text == "Waiting" and "track" in rows["One More Time"].text
     assert "this line is broken" in page.one(".notice.bad").text
@@ -145,18 +147,33 @@ def test_it_lists_the_three_jobs_even_before_they_ran(client):
     assert page.one("section#jobs").get("hx-trigger") is None  # nothing to wait for: no polling
 
 
-def test_it_shows_the_last_run_next_run_and_log(client, repository):
+@pytest.fixture
+def berlin(monkeypatch):
+    """The server runs with TZ=Europe/Berlin, as a household in Berlin would start the container."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_it_shows_the_last_run_next_run_and_log(client, repository, berlin):
     repository.update_job_status("lb-fetch", state="idle", runner_started_at="2026-01-01T00:00:00Z",
                                  next_run="2999-01-01T00:00:00Z",
                                  last_run={"finished_at": "2026-01-01T10:00:00Z", "outcome": "failed",
                                            "summary": "run crashed", "error": "ListenBrainz: timed out"})
-    repository.append_job_log("lb-fetch", [{"time": "2026-01-01T10:00:00Z", "level": "ERROR", "logger": "x",
+    repository.append_job_log("lb-fetch", [{"time": "2026-01-01T09:59:00Z", "level": "INFO", "logger": "x",
+                                            "message": "asking ListenBrainz"},
+                                           {"time": "2026-01-01T10:00:00Z", "level": "ERROR", "logger": "x",
                                             "message": "<b>timed</b> out"}], keep=10)
     job = parse(client.get("/jobs").data).one("article#job-lb-fetch")
     assert job.one(".badge.state-idle").text == "idle"
     assert "run crashed" in job.text and job.one(".error-text").text == "ListenBrainz: timed out"
     assert "Next run in" in job.text
-    assert job.one(".log-lines li").text == "10:00:00 <b>timed</b> out"
+    assert "ListenBrainz recommendations · every 6 hours" in job.text  # the interval in words
+    # newest first, in the household's time zone (TZ), with the zone shown
+    assert [li.text for li in job.select(".log-lines li")] == ["1 Jan 11:00 CET <b>timed</b> out",
+                                                               "1 Jan 10:59 CET asking ListenBrainz"]
 
 
 def test_it_asks_for_a_run_and_polls_until_done(client, repository):
@@ -198,7 +215,7 @@ def test_it_edits_the_block_list(client, repository):
     item = make_queue_item(artist="Nickelback")
     repository.add_pending([item])
     added = client.form("/blocklist/add", {"artist": "Nickelback"}, htmx=True)
-    assert "1 pending album(s) rejected" in added.text
+    assert "1 pending album rejected" in added.text
     assert repository.blocked_artists() == ["Nickelback"]
     page = parse(client.get("/blocklist").data)
     assert [li.one("span").text for li in page.select("ul.rows li")] == ["Nickelback"]
