@@ -1,6 +1,7 @@
 """Deciding on a phone and on a desktop: sections in one tap, tap targets, cards per screen, a grid at 1280 px."""
 
 import pytest
+from download_factories import seed_download
 from factories import make_queue_item
 from playwright.sync_api import expect
 
@@ -42,6 +43,10 @@ def seeded(repository, live_server):
     repository.reject([items[1]["mbid"]])
     repository.add_to_wishlist([WishlistEntry.create("Air", "Moon Safari")])
     repository.block_artist("Nobody Wanted")
+    for state, (artist, title) in {"downloading": ("Sigur Rós", "( )"), "no_result": ("Portishead", "Dummy"),
+                                   "failed": ("Múm", "Finally We Are No One"), "completed": ("Slowdive", "Souvlaki"),
+                                   "wanted": ("Björk", "Homogenic")}.items():
+        seed_download(repository, artist, title, state)
     return items
 
 
@@ -131,3 +136,29 @@ def test_it_uses_a_desktop_width_for_a_grid_of_cards(phone, live_server, seeded)
     boxes = [cards.nth(n).bounding_box() for n in range(3)]
     assert boxes[0]["y"] == boxes[1]["y"] == boxes[2]["y"], boxes  # three cards side by side
     assert page.locator("main").bounding_box()["width"] >= 1100
+
+
+NO_JS_DEAD_CONTROLS = """() => {
+  const dead = [];
+  for (const el of document.querySelectorAll('button, a, input, select, summary')) {
+    const rect = el.getBoundingClientRect();
+    if (rect.width === 0 || rect.height === 0 || el.closest('.skip')) continue;
+    const works = el.matches('a') ? el.hasAttribute('href')
+      : el.matches('summary') ? true
+      : !!(el.form && (el.form.getAttribute('action') || el.getAttribute('formaction')));
+    if (!works) dead.push(`${el.tagName.toLowerCase()} "${(el.textContent || el.name || el.getAttribute('aria-label') || '').trim().slice(0, 40)}"`);
+  }
+  return dead;
+}"""
+
+
+def test_it_hides_the_controls_that_need_javascript_when_it_is_off(browser, browser_context_args, live_server,
+                                                                     seeded):
+    context = browser.new_context(**browser_context_args, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        for path in PATHS:
+            page.goto(live_server.url + path)
+            assert page.evaluate(NO_JS_DEAD_CONTROLS) == [], path
+    finally:
+        context.close()
