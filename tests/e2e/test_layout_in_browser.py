@@ -162,3 +162,34 @@ def test_it_hides_the_controls_that_need_javascript_when_it_is_off(browser, brow
             assert page.evaluate(NO_JS_DEAD_CONTROLS) == [], path
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("phone", ["390"], indirect=True)
+def test_it_keeps_the_counts_true_after_actions_and_new_albums(phone, live_server, repository, seeded):
+    page = phone
+    page.clock.install()
+    page.goto(live_server.url)
+    total = page.locator("#pending-total")
+    expect(total).to_have_text("28")
+    expect(page.locator("#match-count")).to_have_text("28")
+    page.locator("article.card").first.get_by_role("button", name="Approve").click()
+    expect(total).to_have_text("27")
+    expect(page.locator("#match-count")).to_have_text("27")
+    page.locator("#all-matching summary").click()
+    expect(page.locator("#all-matching").get_by_role("button", name="Approve all 27")).to_be_visible()
+    page.locator("article.card:not(.done)").first.get_by_role("button", name="Reject").click()
+    expect(page.locator("#match-count")).to_have_text("26")
+    expect(page.locator("#all-matching").get_by_role("button", name="Approve all 26")).to_be_visible()
+
+    repository.add_pending([make_queue_item(source="catalog") for _ in range(3)])  # a job adds albums
+    page.clock.fast_forward(31_000)  # the count's next poll
+    expect(total).to_have_text("29")
+    expect(page.locator("#match-count")).to_have_text("29")
+
+    page.goto(f"{live_server.url}/wishlist")
+    page.on("dialog", lambda dialog: dialog.accept())  # "Remove … from the wishlist?"
+    entries = len(repository.wishlist_entries())
+    expect(page.locator("#wishlist-count")).to_have_text(f"{entries} entries")
+    page.locator("li.row-item").first.get_by_role("button", name="Remove").click()
+    expect(page.locator("li.row-item")).to_have_count(entries - 1)
+    expect(page.locator("#wishlist-count")).to_have_text(f"{entries - 1} entries")
