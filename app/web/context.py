@@ -160,10 +160,10 @@ def remember_banner_seen(response):
 
 
 def init_app(app: Flask) -> None:
-    app.after_request(remember_banner_seen)
     app.extensions["settings_cache"] = SettingsCache(app.extensions["repository"], app.config["SETTINGS_TTL"])
     # Registered first, so it runs last among the after_request functions (compression included).
     app.after_request(add_server_timing)
+    app.after_request(remember_banner_seen)
 
     @app.context_processor
     def page_context():
