@@ -80,6 +80,19 @@ def test_it_shows_every_section_in_one_tap_from_every_page(phone, live_server, s
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
 
 
+@pytest.mark.parametrize("phone", ["360"], indirect=True)
+def test_it_keeps_every_section_in_view_with_10000_pending(phone, live_server, repository):
+    repository.add_pending([make_queue_item() for _ in range(10_000)])
+    phone.goto(live_server.url)
+    nav = phone.get_by_role("navigation", name="Sections")
+    expect(nav.locator("#pending-total")).to_have_text("10000")
+    boxes = [nav.get_by_role("link", name=name).bounding_box() for name in SECTIONS]
+    assert all(box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["height"] >= TAP for box in boxes), boxes
+    for left, right in zip(boxes, boxes[1:]):  # side by side in a row, never on top of each other
+        assert right["y"] > left["y"] or right["x"] >= left["x"] + left["width"] - 0.5, (left, right)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+
+
 @pytest.mark.parametrize("phone", ["360", "390", "1280"], indirect=True)
 def test_it_makes_every_tap_target_44_px(phone, live_server, seeded):
     page = phone
