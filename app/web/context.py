@@ -151,7 +151,8 @@ AUTH_OFF_COOKIE = "auth_off_seen"
 
 
 def remember_banner_seen(response):
-    """The "sign-in is off" banner opens on the first page of a browser session only: a session cookie says it was seen."""
+    """The "sign-in is off" banner opens on the first page of a browser session only:
+    a session cookie says it was seen."""
     settings_ = g.get("settings")
     if (settings_ is not None and settings_.web.auth == "none" and not is_htmx()
             and response.mimetype == "text/html" and AUTH_OFF_COOKIE not in request.cookies):

@@ -136,7 +136,8 @@ def test_it_keeps_the_bulk_bar_in_rows_of_equal_width(phone, live_server, seeded
     reject = page.locator("#bulk").get_by_role("button", name="Reject selected")
     expect(approve).to_be_visible()
     a, r = approve.bounding_box(), reject.bounding_box()
-    assert a["y"] == r["y"] and a["height"] == r["height"] and abs(a["width"] - r["width"]) < 1, (a, r)  # side by side, the same size
+    # side by side, the same size
+    assert a["y"] == r["y"] and a["height"] == r["height"] and abs(a["width"] - r["width"]) < 1, (a, r)
     assert page.locator("#bulk").bounding_box()["height"] <= 2 * TAP + 40
 
 

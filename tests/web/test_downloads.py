@@ -150,6 +150,7 @@ def test_it_shows_an_approved_album_at_once_waiting_for_its_search(client, repos
     assert [t.text for t in waiting.select("li .album")] == ["Moon Safari"] and "not searched yet" in waiting.text
     active = section(page, "active")
     assert active.get("hx-trigger") == "every 10s, poll-now"  # polls while it waits, more slowly
+    assert "Nothing is downloading right now. 1 album waits for its first search." in active.text
     seen = active.get("hx-vals").split('"')[3]
     assert client.get(f"/downloads/active?seen={seen}", headers=ACTIVE_POLL).status_code == 200
 
