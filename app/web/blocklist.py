@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from app.text import count_of
 from app.web.api.schemas import ArtistSchema
 from app.web.context import is_htmx, render, repository, see_other
 from app.web.errors import Problem
@@ -38,7 +39,8 @@ def add():
         if is_htmx():
             return _page(422, error=message)
         raise Problem(400, message) from None
-    message = f"Blocked {artist.strip()}" + (f"; {len(rejected)} pending album(s) rejected." if rejected else ".")
+    message = f"Blocked {artist.strip()}" + (f"; {count_of(len(rejected), 'pending album')} rejected."
+                                             if rejected else ".")
     if is_htmx():
         return _page(message=message)
     return see_other("/blocklist", done=message)

@@ -147,10 +147,24 @@ def int_arg(source, name: str, default: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
+AUTH_OFF_COOKIE = "auth_off_seen"
+
+
+def remember_banner_seen(response):
+    """The "sign-in is off" banner opens on the first page of a browser session only:
+    a session cookie says it was seen."""
+    settings_ = g.get("settings")
+    if (settings_ is not None and settings_.web.auth == "none" and not is_htmx()
+            and response.mimetype == "text/html" and AUTH_OFF_COOKIE not in request.cookies):
+        response.set_cookie(AUTH_OFF_COOKIE, "1", httponly=True, samesite="Lax")
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.extensions["settings_cache"] = SettingsCache(app.extensions["repository"], app.config["SETTINGS_TTL"])
     # Registered first, so it runs last among the after_request functions (compression included).
     app.after_request(add_server_timing)
+    app.after_request(remember_banner_seen)
 
     @app.context_processor
     def page_context():
@@ -158,6 +172,7 @@ def init_app(app: Flask) -> None:
         signed_in = g.get("user") is not None
         return {
             "auth_off": bool(settings_ and settings_.web.auth == "none"),
+            "auth_off_cookie": AUTH_OFF_COOKIE,
             "signed_in": signed_in,
             "user": g.get("user"),
             "auth_method": g.get("auth_method"),

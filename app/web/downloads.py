@@ -14,7 +14,10 @@ The page has four sections, each a partial it includes:
 - **failed or not found** (failed, no_result): the reason, the candidates the
   last search considered with each factor's reason; Retry, Search again with
   an edited query, Remove.
-- **waiting** (wanted): searched at the next run.
+- **waiting** (wanted): searched at the next run; with them, the wishlist
+  entries the downloader has no record of yet (an album approved a moment
+  ago shows here at once). While one waits the page polls too, every
+  ``WAITING_POLL_SECONDS``, so its search shows up without a reload.
 - **completed**: the most recent ones.
 
 Live progress: the records in download_history.json are brought up to date by
@@ -62,6 +65,7 @@ bp = Blueprint("downloads", __name__)
 JOB = "slskd-downloader"
 ACTIVE_ID = "downloads-active"  # the polled section's id: htmx sends it as HX-Trigger
 POLL_SECONDS = 3
+WAITING_POLL_SECONDS = 10  # while albums only wait for the downloader's next run
 LIVE_CHECK_EVERY = 2.5  # seconds between the page's own transfer checks (per process)
 LIVE_CHECK_WAIT = 1.0  # seconds a request waits for a check before it shows what the history says
 SLOW_CHECK = 10.0  # a check still running after this long is mentioned on the page
@@ -257,6 +261,19 @@ def attempt_view(attempt: dict) -> dict:
     }
 
 
+def decisive_reason(attempt: dict | None) -> dict | None:
+    """Why the last search found nothing acceptable, decisive reason first: the best folder's weakest factor
+    (a 128 kbps folder is turned down by its quality, whatever its good track count says)."""
+    if not attempt or not attempt["candidates"] or any(c["accepted"] for c in attempt["candidates"]):
+        return None
+    best = attempt["candidates"][0]
+    if not best["factors"]:
+        return None
+    weakest = min(best["factors"], key=best["factors"].get)
+    reason = next((r for r in best["reasons"] if r.startswith(f"{weakest}: ")), None)
+    return {"factor": weakest, "text": reason[len(weakest) + 2:]} if reason else None
+
+
 def download_view(record: dict, detail: bool = False) -> dict:
     """A record as the page and the API show it; ``detail`` adds every attempt, download and event."""
     key = record["key"]
@@ -277,6 +294,7 @@ def download_view(record: dict, detail: bool = False) -> dict:
         "attempt": attempt_view(attempts[-1]) if attempts else None,
         "events": events[-EVENTS_SHOWN:][::-1],
     }
+    view["decisive"] = decisive_reason(view["attempt"]) if state in ("no_result", "failed") else None
     if detail:
         view.update(events=events[::-1], attempts=[attempt_view(a) for a in attempts],
                     downloads=[transfer_view(d) for d in downloads])
@@ -320,24 +338,42 @@ def downloads_data(limits: dict[str, int] | None = None) -> dict:
     }
 
 
+def unsearched_records() -> list[dict]:
+    """Wishlist entries the downloader has no record of yet (approved a moment ago), as "wanted" records:
+    the page shows them at once, waiting for their search, as the downloader's next run will find them
+    (``due_entries``: no record, not sent to slskd by an older version)."""
+    repo = repository()
+    history = repo.download_history().get("entries") or {}
+    sent = {value.casefold() for value in repo.downloaded() if isinstance(value, str)}
+    return [{"key": entry.text, "artist": entry.artist, "title": entry.title, "kind": entry.kind, "state": "wanted",
+             "unsearched": True}
+            for entry in repo.wishlist_entries() if entry.text not in history and entry.text.casefold() not in sent]
+
+
 def page_context(message: str | None = None) -> dict:
     data = downloads_data({"completed": COMPLETED_SHOWN})
     groups = data["groups"]
     job = downloader_job()
     attention = sorted([d for d in groups["waiting"] if d["state"] == "no_result"] + groups["failed"],
                        key=lambda d: d["updated_at"] or "", reverse=True)
+    unsearched = unsearched_records()
+    waiting = [download_view(r) | {"unsearched": True} for r in unsearched] + \
+        [d for d in groups["waiting"] if d["state"] != "no_result"]
+    moving = bool(groups["active"]) or job["running"] or waiting_for_runner(job)
     return {
         "message": message,
         "active_items": groups["active"],
         "attention": attention,
-        "waiting": [d for d in groups["waiting"] if d["state"] != "no_result"],
+        "waiting": waiting,
         "completed": groups["completed"],
         "completed_total": data["counts"]["completed"],
         "job": job,
-        "active": bool(groups["active"]) or job["running"] or waiting_for_runner(job),
-        "signature": signature(data["records"]),
+        # The page refreshes itself while anything moves, and while an album waits for its first search
+        # (slower then: the search comes with the downloader's next run, or "Run now").
+        "active": moving or any(d["state"] == "wanted" for d in waiting),
+        "signature": signature(data["records"] + [{**r, "state": "unsearched"} for r in unsearched]),
         "live": data["live"],
-        "poll_seconds": POLL_SECONDS,
+        "poll_seconds": POLL_SECONDS if moving else WAITING_POLL_SECONDS,
         "refresh_others": False,
     }
 

@@ -99,6 +99,51 @@ def duration_text(seconds) -> str:
     return "".join(parts)
 
 
+def local_time(value, now: datetime | None = None) -> str:
+    """A moment in the household's time zone (the server's, set by TZ), with the zone:
+    "14:05:09 CET" today, "6 Dec 14:05 CET" before."""
+    when = parse_time(value)
+    if when is None:
+        return ""
+    local = when.astimezone()  # the process's zone: TZ, as the container is given it
+    today = (now or datetime.now(timezone.utc)).astimezone().date()
+    return local.strftime("%H:%M:%S %Z" if local.date() == today else f"{local.day} %b %H:%M %Z")
+
+
+_UNITS = ((604800, "week"), (86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
+
+
+def every_text(seconds) -> str:
+    """An interval in words: "every hour", "every 6 hours", "every 1 hour 30 minutes"."""
+    seconds = int(seconds or 0)
+    if seconds <= 0:
+        return "never on its own"
+    parts = []
+    for size, unit in _UNITS:
+        if seconds >= size:
+            parts.append(count_of(seconds // size, unit))
+            seconds %= size
+    if len(parts) == 1 and parts[0].startswith("1 "):
+        return "every " + parts[0][2:]
+    return "every " + " ".join(parts)
+
+
+# slskd's transfer states ("Completed, Succeeded") as people say them.
+TRANSFER_STATE_WORDS = {
+    "Requested": "asked for", "Queued, Remotely": "in the uploader's queue", "Queued, Locally": "queued",
+    "Queued": "queued", "Initializing": "starting", "InProgress": "downloading",
+    "Completed, Succeeded": "done", "Completed, Cancelled": "cancelled", "Completed, TimedOut": "timed out",
+    "Completed, Errored": "failed", "Completed, Rejected": "refused by the uploader",
+    "Completed, Aborted": "stopped", "Completed": "done", "Succeeded": "done",
+}
+
+
+def transfer_state(state) -> str:
+    if not state:
+        return "asked for"
+    return TRANSFER_STATE_WORDS.get(str(state), str(state).replace("Completed, ", "").lower())
+
+
 def sentence(text) -> str:
     """A job summary ("nothing to search") as a sentence, for text that goes on after it."""
     text = (text or "").strip()
@@ -108,6 +153,6 @@ def sentence(text) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         source_label=source_label, why=why, score=score_text, ago=ago, duration=duration_text, sentence=sentence,
-        count=count_of,
+        count=count_of, local_time=local_time, every=every_text, transfer_state=transfer_state,
     )
     app.jinja_env.globals.update(cover_url=cover_url, musicbrainz_url=musicbrainz_url, listenbrainz_url=listenbrainz_url)

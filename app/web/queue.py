@@ -9,7 +9,7 @@ the id the repository recorded for it, however many albums it moved.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, render_template, request, url_for
@@ -125,6 +125,16 @@ def _notice_from_args() -> dict | None:
     }
 
 
+@bp.get("/queue/count")
+def count():
+    """The header's count polls this; on the queue page (the filter comes along) the list's head too."""
+    if not is_htmx():
+        return see_other(url_for("queue.index"))
+    on_queue_page = "sort" in request.args
+    return render_template("partials/queue_count.html", on_queue_page=on_queue_page,
+                           **(_head_context(QueueFilter.parse(request.args)) if on_queue_page else {}))
+
+
 def _pending_item(mbid: str) -> dict:
     item = repository().find_pending(mbid) if mbid else None
     if item is None:
@@ -140,14 +150,18 @@ def _on_wishlist(item: dict) -> bool:
     return entry.key in {existing.key for existing in repository().wishlist_entries()}
 
 
+def _head_context(queue_filter: QueueFilter) -> dict:
+    """What the list's head ("N pending", "Approve all N") needs, for an out-of-band swap."""
+    filtered = queue_filter.source or queue_filter.q  # without a filter, no need to sort 10,000 items
+    total = queue_filter.page()[1] if filtered else repository().pending_count()
+    return {"f": replace(queue_filter, offset=0), "total": total}
+
+
 def _decided(item: dict, was: str, keep: bool = False):
     """After one card's decision: the Undo notice in the card's place, or 303 back."""
     if is_htmx():
-        queue_filter = QueueFilter.parse(request.form)
-        filtered = queue_filter.source or queue_filter.q  # without a filter, no need to sort 10,000 items
-        match_total = queue_filter.page()[1] if filtered else repository().pending_count()
-        return render_template("partials/undo.html", item=item, was=was, keep=keep, match_total=match_total,
-                               next=_back())
+        return render_template("partials/undo.html", item=item, was=was, keep=keep, next=_back(),
+                               **_head_context(QueueFilter.parse(request.form)))
     return see_other(_back(), done=was, mbid=item["mbid"], name=f"{item['artist']} – {item['album']}",
                      keep="1" if keep else None)
 
@@ -187,7 +201,8 @@ def undo():
     if not restored:
         raise Problem(409, "Nothing to undo: the album was already put back or moved on.")
     if is_htmx():
-        return render_template("partials/card_restored.html", item=restored[0], **card_context(_back()))
+        return render_template("partials/card_restored.html", item=restored[0], **card_context(_back()),
+                               **_head_context(QueueFilter.parse(request.form)))
     return see_other(_back(), done="undone", name=f"{restored[0]['artist']} – {restored[0]['album']}")
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, render_template, request
 
 from app.library import load_library
+from app.text import count_of
 from app.web.api.schemas import WishlistEntryInSchema
 from app.web.context import is_htmx, render, repository, see_other
 from app.web.errors import Problem
@@ -27,7 +28,8 @@ def download_state(entry: WishlistEntry, downloaded: set[str], records: dict) ->
     if isinstance(record, dict) and record.get("state") in STATE_LABELS:
         state = record["state"]
         attempts = record.get("attempt_count") or 0
-        label = STATE_LABELS[state] + (f" ({attempts}×)" if state in ("no_result", "failed") and attempts else "")
+        label = STATE_LABELS[state] + (f" · {count_of(attempts, 'search', 'searches')}"
+                                       if state in ("no_result", "failed") and attempts else "")
         reason = record.get("reason")
         return {"state": state, "label": label, "detail": str(reason)[:200] if reason else None}
     if match_key(entry.text) in downloaded:
@@ -72,7 +74,7 @@ def owned(entry: WishlistEntry) -> bool | None:
 def _page(status: int = 200, **context):
     rows, malformed = wishlist_rows()
     return render("pages/wishlist.html", "partials/wishlist.html", status=status, rows=rows, malformed=malformed,
-                  form=context.pop("form", {}), **context)
+                  entry_count=len(rows), form=context.pop("form", {}), **context)
 
 
 @bp.get("/wishlist")
@@ -109,5 +111,6 @@ def remove():
     if not repository().remove_from_wishlist([entry]):
         raise Problem(404, f"{entry.text} is not on the wishlist.")
     if is_htmx():
-        return ""  # the row's outerHTML swap removes it
+        # the row's outerHTML swap with nothing removes it; the count is swapped out of band
+        return render_template("partials/wishlist_count.html", oob=True, entry_count=len(wishlist_rows()[0]))
     return see_other("/wishlist", done=f"Removed {entry.text}.")

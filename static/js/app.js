@@ -88,7 +88,7 @@
     var label = bulk.querySelector(".selected-count");
     if (label) { label.textContent = chosen ? chosen + " selected" : ""; }
     bulk.classList.toggle("has-selection", chosen > 0);
-    var all = bulk.querySelector("[data-select-all]");
+    var all = document.querySelector("[data-select-all]");
     if (all) { all.checked = boxes.length > 0 && chosen === boxes.length; }
   }
   document.addEventListener("change", function (event) {
@@ -111,13 +111,19 @@
     });
   }
 
+  // "All on screen" works only with this script; the list's head it sits in is swapped in again after actions.
+  function showSelectAll(root) {
+    (root.querySelectorAll ? root.querySelectorAll(".select-all[hidden]") : []).forEach(function (elt) { elt.hidden = false; });
+  }
+
   document.addEventListener("htmx:load", function (event) {
+    showSelectAll(event.detail.elt.parentNode || event.detail.elt);
     expire(event.detail.elt);
     updateSelection();
   });
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
-    document.querySelectorAll(".select-all[hidden]").forEach(function (elt) { elt.hidden = false; });
+    showSelectAll(document);
     expire(document.body);
     dropBrokenCovers(document);
     updateSelection();

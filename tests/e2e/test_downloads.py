@@ -54,3 +54,30 @@ def test_it_follows_a_download_live_and_stops_polling(watched_page, live_server,
     assert len(polls) == stopped_at, "the page kept polling after nothing was active"
     assert page.evaluate("window.notReloaded") is True
     assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_it_shows_an_approved_album_at_once_and_follows_its_search(watched_page, live_server, sandbox, slskd_context,
+                                                                   repository, monkeypatch):
+    from factories import make_queue_item
+
+    page = watched_page
+    monkeypatch.setenv("RESONANCE_SLSKD__BASE_URL", sandbox.urls["slskd"])
+    monkeypatch.setenv("RESONANCE_SLSKD__API_KEY", sandbox.credentials["slskd"]["api_key"])
+    sandbox.settings.update(slskd_queue_seconds=0.3, slskd_transfer_seconds=2.0)
+    repository.add_pending([make_queue_item(artist="Sigur Rós", album="( )")])
+    page.goto(live_server.url)
+    page.locator("article.card").get_by_role("button", name="Approve").click()
+    expect(page.locator("article.card.done")).to_contain_text("Approved Sigur Rós – ( )")
+
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Downloads").click()
+    waiting = page.locator("#downloads-waiting")
+    expect(waiting.locator("li", has_text="( )")).to_contain_text("not searched yet")
+    active = page.locator("#downloads-active")
+    expect(active).to_have_attribute("hx-trigger", "every 10s, poll-now")  # it waits for the search, polling
+    page.evaluate("window.notReloaded = true")
+
+    run_once(slskd_context())  # the downloader's next run: searched and queued in slskd
+    expect(active.locator("li", has_text="( )")).to_be_visible(timeout=15_000)
+    expect(waiting.locator("li", has_text="( )")).to_have_count(0)
+    assert page.evaluate("window.notReloaded") is True
+    assert page.console_errors == [] and page.outside_requests == []

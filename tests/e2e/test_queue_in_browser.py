@@ -195,4 +195,14 @@ def test_it_takes_the_readme_screenshots(browser, browser_context_args, live_ser
         page.screenshot(path=str(out / "settings.png"))
     finally:
         context.close()
-    assert (out / "queue.png").stat().st_size > 10_000 and (out / "settings.png").stat().st_size > 10_000
+    desktop = browser.new_context(http_credentials=browser_context_args["http_credentials"],
+                                  viewport={"width": 1280, "height": 800})
+    try:
+        page = desktop.new_page()
+        page.goto(live_server.url)
+        expect(page.locator("article.card").nth(5)).to_be_visible()
+        page.screenshot(path=str(out / "queue-desktop.png"))
+    finally:
+        desktop.close()
+    for name in ("queue.png", "settings.png", "queue-desktop.png"):
+        assert (out / name).stat().st_size > 10_000

@@ -1,7 +1,7 @@
 """Who gets in, in every auth mode (three personas: the owner, a script, an outsider)."""
 
 import pytest
-from websupport import PASSWORD, USER, basic_auth
+from websupport import PASSWORD, USER, basic_auth, parse
 from werkzeug.security import generate_password_hash
 
 from app.web.auth import HashCheckCache
@@ -152,6 +152,17 @@ def test_it_lets_everyone_in_with_auth_none_and_says_so(make_app):
     response = client.get("/")
     assert response.status_code == 200
     assert "Sign-in is off" in response.text
+
+
+def test_it_opens_the_sign_in_is_off_banner_once_per_browser_session(make_app):
+    client = make_app(auth="none", username="", password="").test_client()
+    client.authorization = None
+    first = parse(client.get("/").data).one("details.banner.auth-off")
+    assert first.get("open") is not None and "Anyone who can reach this address" in first.text
+    later = parse(client.get("/wishlist").data).one("details.banner.auth-off")  # the session cookie came back
+    assert later.get("open") is None and later.one("summary").text.strip() == "Sign-in is off"
+    signed = make_app().test_client()  # sign-in on: no banner, no cookie
+    assert not parse(signed.get("/").data).select(".auth-off")
 
 
 def test_it_answers_auth_none_on_loopback_only_for_localhost(make_app):

@@ -78,7 +78,7 @@ def test_it_shows_each_record_in_its_section(client, every_state):
     assert keys_in(attention) == ["Portishead - Dummy", "Múm - Finally We Are No One"]
     failed = attention.one("li[data-state=failed]")
     assert failed.one(".dl-reason").text == "gave up after 6 searches; no acceptable result"
-    assert "Failed (6×)" in failed.one(".badge").text
+    assert failed.one(".badge").text == "Failed · 6 searches"
     assert failed.one(".candidate .dl-user").text == "lowq"
     assert "128 kbps is below the minimum of 192" in failed.one(".candidate .reasons").text
     assert failed.select("form[action=/downloads/retry]") and failed.select("form[action=/downloads/search-again]")
@@ -137,6 +137,58 @@ def test_it_sends_the_other_sections_only_when_a_state_changed(client, repositor
     assert page.one("section#downloads-attention").get("hx-swap-oob") == "true"
     assert keys_in(page.one("section#downloads-completed")) == ["Air - Moon Safari"]
     assert section(changed, "active").get("hx-swap-oob") is None
+
+
+def test_it_shows_an_approved_album_at_once_waiting_for_its_search(client, repository):
+    from factories import make_queue_item
+
+    item = make_queue_item(artist="Air", album="Moon Safari")
+    repository.add_pending([item])
+    client.form("/queue/approve", {"mbid": item["mbid"]}, htmx=True)
+    page = client.get("/downloads")
+    waiting = section(page, "waiting")
+    assert [t.text for t in waiting.select("li .album")] == ["Moon Safari"] and "not searched yet" in waiting.text
+    active = section(page, "active")
+    assert active.get("hx-trigger") == "every 10s, poll-now"  # polls while it waits, more slowly
+    assert "Nothing is downloading right now. 1 album waits for its first search." in active.text
+    seen = active.get("hx-vals").split('"')[3]
+    assert client.get(f"/downloads/active?seen={seen}", headers=ACTIVE_POLL).status_code == 200
+
+    # the downloader's run starts its search: the poll brings it over, with the waiting section out of band
+    repository.update_download_record("Air - Moon Safari", lambda r: r.update(state="searching"),
+                                      entry=WishlistEntry.create("Air", "Moon Safari"))
+    changed = client.get(f"/downloads/active?seen={seen}", headers=ACTIVE_POLL)
+    assert changed.status_code == 200 and section(changed, "active").get("hx-trigger") == "every 3s, poll-now"
+    assert [t.text for t in section(changed, "active").select("li .album")] == ["Moon Safari"]
+    assert parse(changed.text).one("section#downloads-waiting").get("hx-swap-oob") == "true"
+    assert parse(changed.text).one("section#downloads-waiting").select("li") == []
+
+    repository.update_download_record("Air - Moon Safari", lambda r: r.update(state="completed"))
+    assert client.get("/downloads/active", headers=ACTIVE_POLL).status_code == 286  # the final state stops it
+
+
+def test_it_names_the_decisive_reason_of_a_not_found_album_first(client, repository):
+    low = make_candidate(score=0.41, accepted=False, format="mp3",
+                         factors={"completeness": 1.0, "title": 0.9, "quality": 0.2},
+                         reasons=["completeness: all 8 tracks with matching lengths", "title: album named",
+                                  "quality: MP3, 128 kbps is below the minimum of 192 kbps"])
+    seed_download(repository, "Sigur Rós", "( )", "no_result",
+                  reason="no acceptable result: the best folder scored 0.41 (minimum 0.60): nordicfan: x — "
+                         "completeness: all 8 tracks with matching lengths; title: album named",
+                  attempts=[make_attempt(low, outcome="no_result")])
+    item = section(client.get("/downloads"), "attention").one("li[data-state=no_result]")
+    first = item.select("p")[2]  # after the title and the badge: the decisive reason, before the good news
+    assert "dl-decisive" in first.get("class")
+    assert first.text == "Quality: MP3, 128 kbps is below the minimum of 192 kbps"
+    assert "scored 0.41" in item.one(".dl-reason").text
+
+
+def test_it_says_transfer_states_in_words(client, repository):
+    seed_download(repository, state="downloading")
+    files = section(client.get("/downloads"), "active").one(".dl-filelist")
+    states = {li.select("span")[1].text.strip() for li in files.select("li")}
+    assert "done" in states and "in the uploader's queue" in states
+    assert "Completed" not in files.text and "Remotely" not in files.text
 
 
 def test_it_keeps_polling_while_a_run_is_asked_for(client, repository):

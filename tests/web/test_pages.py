@@ -1,7 +1,9 @@
 """History, wishlist, jobs, block list and downloads pages."""
 
 import json
+import time
 
+import pytest
 from factories import make_queue_item
 from websupport import parse
 
@@ -34,6 +36,33 @@ def test_it_unrejects_from_the_history(client, repository):
     assert item["mbid"] not in repository.rejected_mbids()
 
 
+def test_it_counts_the_rejected_again_after_an_unreject(client, repository):
+    items = [make_queue_item(album=f"Album {n}") for n in range(3)]
+    repository.add_pending(items)
+    repository.reject([item["mbid"] for item in items])
+    assert parse(client.get("/history/rejected").data).one("#history-count").text.strip() == "3 rejected"
+    response = client.form("/history/unreject", {"mbid": items[0]["mbid"]}, htmx=True)
+    page = parse(response.data)
+    assert page.one("#history-count").text.strip() == "2 rejected"
+    assert page.one("#pending-total").text.strip() == "1"
+
+
+def test_it_says_the_artist_is_blocked_instead_of_unrejecting(client, repository):
+    item = make_queue_item(artist="Nickelback", album="Silver Side Up")
+    repository.add_pending([item])
+    repository.block_artist("nickelback")  # rejects their pending albums
+    response = client.form("/history/unreject", {"mbid": item["mbid"]}, htmx=True)
+    assert response.status_code == 409 and "nickelback is blocked" in response.text
+    assert repository.find_pending(item["mbid"]) is None and item["mbid"] in repository.rejected_mbids()
+    plain = client.form("/history/unreject", {"mbid": item["mbid"], "next": "/history/rejected"})
+    assert plain.status_code == 303
+    page = client.get(plain.headers["Location"])
+    assert "nickelback is blocked: unblock them" in page.text
+    repository.unblock_artist("Nickelback")
+    client.form("/history/unreject", {"mbid": item["mbid"]}, htmx=True)
+    assert repository.find_pending(item["mbid"]) is not None
+
+
 def test_it_unrejects_without_javascript_and_forgets_bare_mbids(client, repository, data_dir):
     data_dir.mkdir(exist_ok=True)
     (data_dir / "pending_queue.json").write_text(json.dumps({"pending": [], "approved": [], "rejected": ["old"]}))
@@ -58,7 +87,7 @@ def test_it_shows_the_wishlist_with_download_states(client, repository, data_dir
     page = parse(client.get("/wishlist").data)
     rows = {li.one("strong").text: li for li in page.select("ul.rows li")}
     assert rows["Cross"].one(".badge").text == "Sent to slskd"
-    assert rows["Moon Safari"].one(".badge").text == "Not found yet (2×)"
+    assert rows["Moon Safari"].one(".badge").text == "Not found yet · 2 searches"
     assert "no folder scored" in rows["Moon Safari"].text
     assert rows["One More Time"].one(".badge").text == "Waiting" and "track" in rows["One More Time"].text
     assert "this line is broken" in page.one(".notice.bad").text
@@ -94,9 +123,12 @@ def test_it_shows_what_is_wrong_with_a_new_entry(client):
 
 
 def test_it_removes_an_entry(client, repository):
-    repository.add_to_wishlist([WishlistEntry.create("Justice", "Cross")])
+    repository.add_to_wishlist([WishlistEntry.create("Justice", "Cross"), WishlistEntry.create("Air", "Moon Safari")])
     response = client.form("/wishlist/remove", {"artist": "Justice", "title": "Cross", "kind": "album"}, htmx=True)
-    assert response.status_code == 200 and response.data == b""
+    # the row goes (nothing swapped in its place); the count is swapped out of band
+    count = parse(response.data).one("#wishlist-count")
+    assert response.status_code == 200 and count.get("hx-swap-oob") == "true" and count.text.strip() == "1 entry"
+    repository.remove_from_wishlist([WishlistEntry.create("Air", "Moon Safari")])
     assert repository.wishlist_entries() == []
     missing = client.form("/wishlist/remove", {"artist": "Justice", "title": "Cross"})
     assert missing.status_code == 404
@@ -115,18 +147,33 @@ def test_it_lists_the_three_jobs_even_before_they_ran(client):
     assert page.one("section#jobs").get("hx-trigger") is None  # nothing to wait for: no polling
 
 
-def test_it_shows_the_last_run_next_run_and_log(client, repository):
+@pytest.fixture
+def berlin(monkeypatch):
+    """The server runs with TZ=Europe/Berlin, as a household in Berlin would start the container."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_it_shows_the_last_run_next_run_and_log(client, repository, berlin):
     repository.update_job_status("lb-fetch", state="idle", runner_started_at="2026-01-01T00:00:00Z",
                                  next_run="2999-01-01T00:00:00Z",
                                  last_run={"finished_at": "2026-01-01T10:00:00Z", "outcome": "failed",
                                            "summary": "run crashed", "error": "ListenBrainz: timed out"})
-    repository.append_job_log("lb-fetch", [{"time": "2026-01-01T10:00:00Z", "level": "ERROR", "logger": "x",
+    repository.append_job_log("lb-fetch", [{"time": "2026-01-01T09:59:00Z", "level": "INFO", "logger": "x",
+                                            "message": "asking ListenBrainz"},
+                                           {"time": "2026-01-01T10:00:00Z", "level": "ERROR", "logger": "x",
                                             "message": "<b>timed</b> out"}], keep=10)
     job = parse(client.get("/jobs").data).one("article#job-lb-fetch")
     assert job.one(".badge.state-idle").text == "idle"
     assert "run crashed" in job.text and job.one(".error-text").text == "ListenBrainz: timed out"
     assert "Next run in" in job.text
-    assert job.one(".log-lines li").text == "10:00:00 <b>timed</b> out"
+    assert "ListenBrainz recommendations · every 6 hours" in job.text  # the interval in words
+    # newest first, in the household's time zone (TZ), with the zone shown
+    assert [li.text for li in job.select(".log-lines li")] == ["1 Jan 11:00 CET <b>timed</b> out",
+                                                               "1 Jan 10:59 CET asking ListenBrainz"]
 
 
 def test_it_asks_for_a_run_and_polls_until_done(client, repository):
@@ -168,7 +215,7 @@ def test_it_edits_the_block_list(client, repository):
     item = make_queue_item(artist="Nickelback")
     repository.add_pending([item])
     added = client.form("/blocklist/add", {"artist": "Nickelback"}, htmx=True)
-    assert "1 pending album(s) rejected" in added.text
+    assert "1 pending album rejected" in added.text
     assert repository.blocked_artists() == ["Nickelback"]
     page = parse(client.get("/blocklist").data)
     assert [li.one("span").text for li in page.select("ul.rows li")] == ["Nickelback"]

@@ -1,7 +1,10 @@
+import time
+from datetime import datetime, timezone
+
 import pytest
 
 from app.text import count_of
-from app.web.present import sentence
+from app.web.present import every_text, local_time, sentence, transfer_state
 
 
 @pytest.mark.parametrize("number,expected", [(0, "0 files"), (1, "1 file"), (2, "2 files")])
@@ -17,3 +20,33 @@ def test_it_takes_an_irregular_plural():
                                            ("  spaced  ", "spaced."), (None, ""), ("", "")])
 def test_it_ends_a_summary_as_a_sentence(text, expected):
     assert sentence(text) == expected
+
+
+@pytest.mark.parametrize("seconds,expected", [
+    (3600, "every hour"), (6 * 3600, "every 6 hours"), (5400, "every 1 hour 30 minutes"), (86400, "every day"),
+    (604800, "every week"), (90, "every 1 minute 30 seconds"), (0, "never on its own")])
+def test_it_says_an_interval_in_words(seconds, expected):
+    assert every_text(seconds) == expected
+
+
+@pytest.fixture
+def new_york(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_it_shows_a_time_in_the_households_zone(new_york):
+    now = datetime(2026, 7, 1, 18, 0, tzinfo=timezone.utc)
+    assert local_time("2026-07-01T16:05:09Z", now=now) == "12:05:09 EDT"  # today: the time
+    assert local_time("2026-01-02T16:05:09Z", now=now) == "2 Jan 11:05 EST"  # another day: the date too
+    assert local_time("not a time", now=now) == "" and local_time(None, now=now) == ""
+
+
+@pytest.mark.parametrize("state,expected", [
+    ("Completed, Succeeded", "done"), ("Queued, Remotely", "in the uploader's queue"), ("InProgress", "downloading"),
+    (None, "asked for"), ("Completed, Rejected", "refused by the uploader")])
+def test_it_says_a_transfer_state_in_words(state, expected):
+    assert transfer_state(state) == expected

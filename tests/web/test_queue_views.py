@@ -43,7 +43,7 @@ def test_it_shows_pending_albums_as_cards(client, queue):
     assert first.one(".badge.catalog").text == "Similar artists"
     assert "82.5" in first.one(".score").text
     assert first.one("p.why").text == "similar to Daft Punk, Kavinsky"
-    links = [a.get("href") for a in first.select("p.links a")]
+    links = [a.get("href") for a in first.select(".menu a")]
     assert links == [f"https://musicbrainz.org/release-group/{queue[0]['mbid']}",
                      f"https://listenbrainz.org/album/{queue[0]['mbid']}/"]
     img = first.one(".cover img")
@@ -355,3 +355,44 @@ def test_it_undoes_everything_a_filter_matched_without_javascript(client, reposi
     assert undone.status_code == 303 and "done=bulk" in undone.headers["Location"]
     assert [repository.find_pending(item["mbid"]) for item in queue] == queue
     assert repository.rejected_mbids() == []
+
+
+# --- counts that stay true without a reload ---------------------------------------------------
+
+
+def head_of(response):
+    head = parse(response.data).one("#list-head")
+    assert head.get("hx-swap-oob") == "true"
+    return head
+
+
+def test_it_counts_again_after_a_card_is_decided_and_undone(client, queue):
+    response = client.form("/queue/approve", {"mbid": queue[0]["mbid"], "sort": "date"}, htmx=True)
+    head = head_of(response)
+    assert head.one("#match-count").text == "2" and "pending" in head.text
+    assert head.one("summary").text == "All 2…"
+    assert [b.text for b in head.select("button")] == ["Approve all 2", "Reject all 2"]
+    assert parse(response.data).one("#pending-total").text == "2"
+
+    undone = client.form("/queue/undo", {"mbid": queue[0]["mbid"], "was": "approved", "keep": "0"}, htmx=True)
+    assert head_of(undone).one("#match-count").text == "3"
+    assert parse(undone.data).one("#pending-total").text == "3"
+
+
+def test_it_counts_the_filter_in_use_after_a_card_is_decided(client, queue):
+    response = client.form("/queue/reject", {"mbid": queue[0]["mbid"], "source": "catalog"}, htmx=True)
+    head = head_of(response)
+    assert head.one("#match-count").text == "1" and "matching" in head.text
+    assert parse(response.data).one("#pending-total").text == "2"
+
+
+def test_it_counts_albums_a_job_added_when_the_count_polls(client, repository, queue):
+    page = parse(client.get("/").data)
+    poll = page.one("#pending-total")
+    assert poll.text == "3" and poll.get("hx-get") == "/queue/count" and poll.get("hx-trigger") == "every 30s"
+    repository.add_pending([make_queue_item(source="catalog"), make_queue_item(source="listenbrainz")])  # a job ran
+    answer = parse(client.htmx("/queue/count?sort=date&order=desc&source=catalog").data)
+    assert answer.one("#pending-total").text == "5" and answer.one("#pending-total").get("hx-get")  # it polls on
+    assert answer.one("#list-head #match-count").text == "3"
+    elsewhere = parse(client.htmx("/queue/count").data)  # another page: only the header's count
+    assert elsewhere.one("#pending-total").text == "5" and not elsewhere.select("#list-head")
