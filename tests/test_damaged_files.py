@@ -394,3 +394,24 @@ def test_it_leaves_a_damaged_settings_file_in_place_when_the_kept_part_cannot_be
     assert repository.saved_settings() == KEPT_SETTINGS  # with room again, the next read repairs it
     [moved] = repository.settings_moved_aside()
     assert moved.read_bytes() == raw
+
+
+def test_it_checks_the_queue_once_per_version_across_processes_and_every_hand_edit(data_dir, monkeypatch):
+    from factories import make_queue_item
+
+    Repository(data_dir).add_pending([make_queue_item() for _ in range(3)])  # written, so known sound
+    checks = []
+    real_check = shapes.check
+    monkeypatch.setattr(shapes, "check", lambda shape, value: (checks.append(shape), real_check(shape, value)))
+
+    assert Repository(data_dir).pending_count() == 3  # a new process: the version Resonance wrote
+    assert shapes.PENDING_QUEUE not in checks
+
+    queue_file = data_dir / "pending_queue.json"
+    edited = json.loads(queue_file.read_text())
+    edited["pending"][1]["mbid"] = 42  # a hand edit: valid JSON, wrong shape
+    queue_file.write_text(json.dumps(edited))
+    fresh = Repository(data_dir)
+    assert fresh.pending_count() == 0
+    assert shapes.PENDING_QUEUE in checks
+    assert [path.name.split(".corrupt-")[0] for path in fresh.quarantined_files()] == ["pending_queue.json"]
