@@ -19,12 +19,12 @@ from pathlib import Path
 from app.repository.store import Store, storage_errors
 
 PREVIEW_DIR = Path("cache") / "previews"
-_NAME = re.compile(r"^[0-9a-f-]{36}-[0-9]{1,3}\.mp3$")
+_NAME = re.compile(r"^([0-9a-f-]{36}|wishlist-[0-9a-f]{20})-[0-9]{1,3}\.mp3$")
 
 
-def preview_name(mbid: str, number: int) -> str:
-    """``{mbid}-{n}.mp3``; raises ValueError for anything that is not an MBID and a small number."""
-    name = f"{mbid.lower()}-{int(number)}.mp3"
+def preview_name(album: str, number: int) -> str:
+    """``{mbid}-{n}.mp3`` (or ``wishlist-{key}-{n}.mp3``); raises ValueError for anything else."""
+    name = f"{album.lower()}-{int(number)}.mp3"
     if not _NAME.match(name):
         raise ValueError(f"not a preview name: {name!r}")
     return name

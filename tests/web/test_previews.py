@@ -171,3 +171,21 @@ def test_an_album_resonance_does_not_know_has_no_preview(previews_app, deezer):
 def test_the_page_allows_audio_only_from_resonance(previews_app, album):
     policy = previews_app().get("/").headers["Content-Security-Policy"]
     assert "media-src 'self'" in policy
+
+
+def test_a_wishlist_album_plays_its_preview_and_a_track_has_no_button(previews_app, deezer, repository):
+    from app.wishlist import WishlistEntry
+
+    group = next(g for g in deezer.catalogue.release_groups.values() if deezer.catalogue.front_release(g))
+    repository.add_to_wishlist([WishlistEntry.create(credit_text(group.credit), group.title),
+                                WishlistEntry.create("Someone", "A Single Song", "track")])
+    client = previews_app()
+    page = parse(client.get("/wishlist").data)
+    boxes = page.select(".row-item .preview")
+    assert len(boxes) == 1  # the track has none: Deezer's album search cannot find it
+    answer = client.get(boxes[0].get("data-preview")).get_json()
+    assert answer["album"] == group.title and answer["tracks"]
+    audio = client.get(answer["tracks"][0]["url"])
+    assert audio.mimetype == "audio/mpeg" and audio.data == tone_mp3()
+    assert client.get("/previews/wishlist/0123456789abcdef0123").status_code == 404
+    assert client.get(answer["tracks"][0]["url"].replace("/1.mp3", "/100000.mp3")).status_code == 404
