@@ -189,3 +189,11 @@ def test_a_wishlist_album_plays_its_preview_and_a_track_has_no_button(previews_a
     assert audio.mimetype == "audio/mpeg" and audio.data == tone_mp3()
     assert client.get("/previews/wishlist/0123456789abcdef0123").status_code == 404
     assert client.get(answer["tracks"][0]["url"].replace("/1.mp3", "/100000.mp3")).status_code == 404
+
+
+def test_previews_need_a_signed_in_person(previews_app, album, deezer):
+    client = previews_app()
+    client.authorization = None
+    assert client.get(f"/previews/{album.id}").status_code == 401
+    assert client.get(f"/previews/{album.id}/1.mp3").status_code == 401
+    assert deezer_paths(deezer) == []
