@@ -288,6 +288,14 @@ SETTINGS: tuple[Setting, ...] = (
     S("subsonic", "legacy_auth", _bool(), False,
       "Send the password hex-encoded (p=enc:) for servers without token auth, e.g. LDAP-backed ones."),
     S("subsonic", "verify_tls", _bool(), True, "Check the server's TLS certificate."),
+    # previews (Deezer's 30-second previews, fetched and streamed by Resonance)
+    S("previews", "enabled", _bool(), True,
+      "Play buttons on the cards: 30-second previews from Deezer, fetched by Resonance (the browser never "
+      "talks to Deezer)."),
+    S("previews", "deezer_url", _url(required=True), "https://api.deezer.com", "Deezer's public API."),
+    S("previews", "cache_mb", _int(1, 10000), 50,
+      "Megabytes of previews kept on disk (data dir's cache/previews/); the oldest go first."),
+    S("previews", "cache_age", Duration(), 86400, "How long a fetched preview is kept before it is fetched again."),
     # catalog-discovery
     S("catalog", "artists_per_run", _int(1, 10000), 50, "Library artists asked about on Last.fm per run."),
     S("catalog", "refresh_days", _int(1, 3650), 30, "Days before a library artist is asked about again."),

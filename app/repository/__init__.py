@@ -16,6 +16,7 @@ parts of one ``Repository``:
     catalog     the library snapshot and catalog-discovery's findings
     downloads   download_history.json
     pacing      the next free request slot of a rate-limited service, shared by every process
+    previews    the preview cache (cache/previews/, not a data file) and which album an MBID names
 
 Operations that change two files or more (approve: the queue and the
 wishlist; a bulk decision and its undo; block artist; remove download) nest
@@ -65,6 +66,7 @@ from app.repository.history import History
 from app.repository.jobs import JobRecords
 from app.repository.lists import ListRecords
 from app.repository.pacing import PacingRecords
+from app.repository.previews import PreviewRecords
 from app.repository.queue import SORTS, UNDO_SECONDS, NothingToUndo, QueueRecords
 from app.repository.store import (
     BLOCKED_ARTISTS,
@@ -97,7 +99,8 @@ __all__ = [
 ]
 
 
-class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords, PacingRecords):
+class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords, PacingRecords,
+                 PreviewRecords):
     """Domain operations on the data dir, each one transaction (or a fixed order of them)."""
 
     #: How long a write probe's answer is reused: /health is public and may be asked often.

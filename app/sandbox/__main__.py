@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.sandbox", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port-base", type=int, default=0,
-                        help="first port; the six services use N..N+5 (default: free ports)")
+                        help="first port; the seven services use N..N+6 (default: free ports)")
     parser.add_argument("--search-seconds", type=float, default=None, help="how long an slskd search runs")
     parser.add_argument("--transfer-seconds", type=float, default=None, help="how long one file download takes")
     parser.add_argument("--size", choices=("small", "bench"), default="small", help="catalogue size")

@@ -1,4 +1,4 @@
-"""``Sandbox``: all six fake services in one process, one port each.
+"""``Sandbox``: all seven fake services in one process, one port each.
 
     with Sandbox(slskd_search_seconds=0.5) as sb:
         requests.get(sb.urls["musicbrainz"] + "/ws/2/artist/…?fmt=json",
@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from app.sandbox import coverart, lastfm, listenbrainz, musicbrainz, slskd, subsonic
+from app.sandbox import coverart, deezer, lastfm, listenbrainz, musicbrainz, slskd, subsonic
 from app.sandbox.catalogue import Catalogue
 from app.sandbox.core import (
     FAULT_KINDS,
@@ -27,17 +27,19 @@ from app.sandbox.core import (
     SystemClock,
 )
 
-SERVICES = ("listenbrainz", "musicbrainz", "coverart", "lastfm", "subsonic", "slskd")
+# deezer last: the ports of the others stay where they were with a fixed port_base.
+SERVICES = ("listenbrainz", "musicbrainz", "coverart", "lastfm", "subsonic", "slskd", "deezer")
 _MODULES = {"listenbrainz": (listenbrainz, listenbrainz.ListenBrainzState),
             "musicbrainz": (musicbrainz, musicbrainz.MusicBrainzState),
             "coverart": (coverart, coverart.CoverArtState),
             "lastfm": (lastfm, lastfm.LastfmState),
             "subsonic": (subsonic, subsonic.SubsonicState),
-            "slskd": (slskd, slskd.SlskdState)}
+            "slskd": (slskd, slskd.SlskdState),
+            "deezer": (deezer, deezer.DeezerState)}
 
 
 class Sandbox:
-    """Fake ListenBrainz, MusicBrainz, Cover Art Archive, Last.fm, Subsonic and slskd.
+    """Fake ListenBrainz, MusicBrainz, Cover Art Archive, Last.fm, Subsonic, slskd and Deezer.
 
     catalogue: the world to serve (default: the small bundled one, or the
         generated benchmark one with ``size="bench"``). It is used as is, so
@@ -82,6 +84,7 @@ class Sandbox:
         self.lastfm_state: lastfm.LastfmState = self._states["lastfm"]
         self.subsonic_state: subsonic.SubsonicState = self._states["subsonic"]
         self.slskd_state: slskd.SlskdState = self._states["slskd"]
+        self.deezer_state: deezer.DeezerState = self._states["deezer"]
         self._started = False
 
     # ------------------------------------------------------------------ life cycle
@@ -141,6 +144,7 @@ class Sandbox:
             "lastfm": root["lastfm"] + "/2.0/",
             "subsonic": root["subsonic"] + self._prefixes["subsonic"],
             "slskd": root["slskd"] + self._prefixes["slskd"],
+            "deezer": root["deezer"],
         }
 
     @property
@@ -176,6 +180,7 @@ class Sandbox:
             "RESONANCE_SUBSONIC__PASSWORD": credentials["subsonic"]["password"],
             "RESONANCE_SLSKD__BASE_URL": urls["slskd"],
             "RESONANCE_SLSKD__API_KEY": credentials["slskd"]["api_key"],
+            "RESONANCE_PREVIEWS__DEEZER_URL": urls["deezer"],
         }
 
     def describe(self) -> dict[str, Any]:

@@ -71,6 +71,7 @@ def build_app(overrides: dict | None = None) -> Flask:
         history,
         jobs,
         present,
+        previews,
         queue,
         security,
         settings,
@@ -80,6 +81,7 @@ def build_app(overrides: dict | None = None) -> Flask:
     context.init_app(app)
     assets.init_app(app)
     present.init_app(app)
+    previews.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     auth.init_app(app)
@@ -90,7 +92,7 @@ def build_app(overrides: dict | None = None) -> Flask:
     app.before_request(auth.authenticate)
     app.before_request(security.check_csrf)
     app.after_request(security.add_security_headers)
-    for module in (auth, queue, history, wishlist, jobs, settings, blocklist, downloads, api):
+    for module in (auth, queue, history, wishlist, jobs, settings, blocklist, downloads, previews, api):
         app.register_blueprint(module.bp)
     # Liveness for the container's HEALTHCHECK: the API's answer, at the path the image asks.
     app.add_url_rule("/health", "health", api.health)

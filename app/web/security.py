@@ -150,6 +150,7 @@ def content_security_policy(coverart_base_url: str) -> str:
             "style-src 'self'",
             f"img-src 'self' data: {covers} https://archive.org https://*.archive.org".replace("  ", " "),
             "connect-src 'self'",
+            "media-src 'self'",  # previews: streamed by Resonance itself (app/web/previews.py)
             "manifest-src 'self'",
             "form-action 'self'",
             "base-uri 'none'",
