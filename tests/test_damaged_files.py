@@ -415,3 +415,14 @@ def test_it_checks_the_queue_once_per_version_across_processes_and_every_hand_ed
     assert fresh.pending_count() == 0
     assert shapes.PENDING_QUEUE in checks
     assert [path.name.split(".corrupt-")[0] for path in fresh.quarantined_files()] == ["pending_queue.json"]
+
+
+def test_it_notes_a_checked_queue_as_sound_for_the_next_process_even_in_a_data_dir_never_locked(data_dir):
+    from factories import make_queue_item
+
+    data_dir.mkdir()
+    (data_dir / "pending_queue.json").write_text(json.dumps({"pending": [make_queue_item()]}))  # never written by us
+    assert Repository(data_dir).pending_count() == 1  # checked, and noted
+    key = (data_dir / "pending_queue.json").stat()
+    assert (data_dir / ".locks" / "pending_queue.json.sound").read_text() == \
+        f"{key.st_ino} {key.st_mtime_ns} {key.st_size}\n"

@@ -696,8 +696,10 @@ class Store:
     def _note_sound(self, file: DataFile, key: tuple[int, int, int]) -> None:
         if file.decode_known_sound is None:
             return
-        with contextlib.suppress(OSError):
-            self._sound_marker(file).write_text(_marker_text(key), encoding="ascii")
+        marker = self._sound_marker(file)
+        with contextlib.suppress(OSError):  # a read-only data dir: every process checks, as before
+            marker.parent.mkdir(exist_ok=True)
+            marker.write_text(_marker_text(key), encoding="ascii")
 
     def _fsync_dir(self) -> None:
         with storage_errors(self.data_dir):
