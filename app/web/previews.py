@@ -21,16 +21,18 @@ import io
 import re
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, current_app, g, jsonify, send_file, url_for
 
-from app.clients.deezer import DeezerClient, PreviewTrack
-from app.clients.http import RetryPolicy, UpstreamError
 from app.repository import StorageError
 from app.repository.previews import preview_name
 from app.web.context import repository, settings
 from app.web.errors import Problem
 from app.wishlist import ALBUM, WishlistEntry
+
+if TYPE_CHECKING:  # the HTTP stack (requests, OpenSSL: 6 MB) loads with the first preview asked for, not with the app
+    from app.clients.deezer import DeezerClient, PreviewTrack
 
 bp = Blueprint("previews", __name__)
 
@@ -39,8 +41,6 @@ TRACKS_SECONDS = 600  # how long an album's track list is kept in memory
 TRACKS_KEPT = 256  # albums whose track lists are kept at most
 NO_PREVIEW = "No preview"
 WISHLIST_KEY_LENGTH = 20
-# Someone is waiting with a finger on the button: one quick retry, then "No preview".
-PREVIEW_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0, max_total_wait=2.0)
 
 
 class TrackLists:
@@ -66,9 +66,14 @@ class TrackLists:
 
 
 def _client() -> DeezerClient:
+    from app.clients.deezer import DeezerClient
+    from app.clients.http import RetryPolicy
+
     options = settings().previews
+    # Someone is waiting with a finger on the button: one quick retry, then "No preview".
+    retry = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0, max_total_wait=2.0)
     return DeezerClient(options.deezer_url, contact=settings().general.contact or None, timeout=(3.0, 10.0),
-                        retry=PREVIEW_RETRY)
+                        retry=retry)
 
 
 def _check_enabled() -> None:
@@ -111,6 +116,8 @@ def _tracks(ident: str, item: dict) -> list[PreviewTrack]:
 
 
 def _track_list(ident: str, item: dict, track_url) -> dict:
+    from app.clients.http import UpstreamError
+
     try:
         tracks = _tracks(ident, item)
         message = "" if tracks else NO_PREVIEW
@@ -127,6 +134,8 @@ def _track_list(ident: str, item: dict, track_url) -> dict:
 
 
 def _audio(ident: str, item: dict, number: int):
+    from app.clients.http import UpstreamError
+
     options = settings().previews
     cache = repository().preview_cache
     if not 1 <= number <= 999:
