@@ -27,7 +27,7 @@ from app.clients.http import (
     UpstreamError,
     as_int,
     as_str,
-    body_json,
+    body_json_or_none,
     shared_limiter,
 )
 from app.matching import artist_key, title_keys
@@ -80,10 +80,7 @@ class DeezerClient:
     # ------------------------------------------------------------------ errors in the body
 
     def _check(self, response: requests.Response) -> UpstreamError | None:
-        try:
-            data = body_json(response)
-        except ValueError:
-            data = None
+        data = body_json_or_none(response)
         error = data.get("error") if isinstance(data, dict) else None
         if isinstance(error, dict):
             code = as_int(error.get("code"))

@@ -449,6 +449,14 @@ def body_json(response: requests.Response) -> Any:
     return json.loads(content)  # bytes: UTF-8/16/32 and a UTF-8 BOM are detected
 
 
+def body_json_or_none(response: requests.Response) -> Any:
+    """``body_json``, or ``None`` when the body is not JSON (a service's own error check looks at it first)."""
+    try:
+        return body_json(response)
+    except ValueError:
+        return None
+
+
 def error_detail(response: requests.Response) -> str | None:
     """A short human text from an error body: JSON ``error``/``message`` or a JSON string."""
     try:

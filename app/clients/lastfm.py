@@ -26,7 +26,7 @@ from app.clients.http import (
     as_float,
     as_int,
     as_str,
-    body_json,
+    body_json_or_none,
     shared_limiter,
 )
 
@@ -81,10 +81,7 @@ class LastFmClient:
         self.http.rate_limiter = limiter or shared_limiter(SERVICE, self.base_url, MIN_INTERVAL)
 
     def _check(self, response: requests.Response) -> UpstreamError | None:
-        try:
-            data = body_json(response)
-        except ValueError:
-            data = None
+        data = body_json_or_none(response)
         if isinstance(data, dict) and "error" in data:
             code = as_int(data.get("error"))
             text = as_str(data.get("message")) or "no message"

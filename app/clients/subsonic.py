@@ -29,6 +29,7 @@ from app.clients.http import (
     as_int,
     as_str,
     body_json,
+    body_json_or_none,
     parse_datetime,
     safe_url,
 )
@@ -201,10 +202,7 @@ class SubsonicClient:
         )
 
     def _check(self, response: requests.Response) -> UpstreamError | None:
-        try:
-            data = body_json(response)
-        except ValueError:
-            data = None
+        data = body_json_or_none(response)
         envelope = data.get("subsonic-response") if isinstance(data, dict) else None
         if not isinstance(envelope, dict):
             if response.status_code >= 400 and response.status_code not in (404,):
