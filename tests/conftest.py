@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,15 @@ def subprocess_env(tmp_path):
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+@pytest.fixture
+def time_zone(monkeypatch):
+    """``time_zone("Europe/Berlin")``: the process runs in that zone (TZ) until the test ends."""
+    def use(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield use
+    monkeypatch.undo()
+    time.tzset()

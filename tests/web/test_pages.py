@@ -1,7 +1,6 @@
 """History, wishlist, jobs, block list and downloads pages."""
 
 import json
-import time
 
 import pytest
 from factories import make_queue_item
@@ -148,13 +147,9 @@ def test_it_lists_the_three_jobs_even_before_they_ran(client):
 
 
 @pytest.fixture
-def berlin(monkeypatch):
+def berlin(time_zone):
     """The server runs with TZ=Europe/Berlin, as a household in Berlin would start the container."""
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+    time_zone("Europe/Berlin")
 
 
 def test_it_shows_the_last_run_next_run_and_log(client, repository, berlin):

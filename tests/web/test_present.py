@@ -1,4 +1,3 @@
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -30,12 +29,8 @@ def test_it_says_an_interval_in_words(seconds, expected):
 
 
 @pytest.fixture
-def new_york(monkeypatch):
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def new_york(time_zone):
+    time_zone("America/New_York")
 
 
 def test_it_shows_a_time_in_the_households_zone(new_york):
