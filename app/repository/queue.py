@@ -56,8 +56,12 @@ class QueueRecords:
     def queue(self) -> dict:
         """The queue as it stands: the file's pending albums less those decided since it was written
         (see history.py). Shared and read-only, like the store's."""
+        return self._view(self._queue_file())
+
+    def _queue_file(self) -> dict:
+        """pending_queue.json as it is on disk (its pending list may hold albums decided since: see queue())."""
         self.move_history_out()
-        return self._view(self.store.read(PENDING_QUEUE))
+        return self.store.read(PENDING_QUEUE)
 
     def _view(self, content: dict) -> dict:
         removed = self.history.removed(content)
@@ -81,8 +85,7 @@ class QueueRecords:
     def _decision_transaction(self) -> Iterator[dict]:
         """An approve or reject: the queue file locked, read and left as it is; the decision is appended to
         history/ (see history.py). Every ``REWRITE_AFTER`` such decisions, one rewrites it instead."""
-        self.move_history_out()
-        if len(self.history.removed(self.store.read(PENDING_QUEUE))) >= REWRITE_AFTER:
+        if len(self.history.removed(self._queue_file())) >= REWRITE_AFTER:
             with self._queue_transaction() as queue:
                 yield queue
             return
@@ -264,22 +267,19 @@ class QueueRecords:
         return record["action"], restored
 
     def find_pending(self, mbid: str) -> dict | None:
-        self.move_history_out()
-        content = self.store.read(PENDING_QUEUE)
+        content = self._queue_file()
         if mbid in self.history.removed(content):
             return None
         return next((item for item in content["pending"] if item["mbid"] == mbid), None)
 
     def pending_count(self) -> int:
-        self.move_history_out()
-        content = self.store.read(PENDING_QUEUE)
+        content = self._queue_file()
         # Each album decided since the file was written is one of its pending ones (history.py).
         return len(content["pending"]) - len(self.history.removed(content))
 
     def pending_sources(self) -> list[str]:
         """The sources present in the pending queue (for the queue page's filter)."""
-        self.move_history_out()
-        content = self.store.read(PENDING_QUEUE)
+        content = self._queue_file()
         if self.history.removed(content):  # a source's last album may have been decided since
             return _sources(self._view(content)["pending"])
         return self.store.derived(PENDING_QUEUE, "sources", lambda queue: _sources(queue["pending"]))
