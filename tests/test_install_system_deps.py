@@ -29,7 +29,7 @@ exit 0
 def run_script(tmp_path: Path, *, locked_tries: int, update_error: str) -> tuple[subprocess.CompletedProcess, list[str]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in TOOLS:  # only these: chromium, s6-svscan and nginx must look missing
+    for tool in TOOLS:  # only these: chromium, s6-svscan, nginx, ffmpeg and fpcalc must look missing
         (bin_dir / tool).symlink_to(shutil.which(tool))
     fake = bin_dir / "apt-get"
     fake.write_text(FAKE_APT_GET)
@@ -56,6 +56,7 @@ def test_it_waits_for_the_package_lists_lock_and_the_dpkg_lock(tmp_path):
     assert len(installs) == 1
     assert "DPkg::Lock::Timeout=" in installs[0]  # install waits for dpkg's lock by itself
     assert "chromium" in installs[0] and "s6" in installs[0]
+    assert "ffmpeg" in installs[0] and "libchromaprint-tools" in installs[0]
 
 
 def test_it_fails_at_once_on_an_error_that_is_not_a_lock(tmp_path):
