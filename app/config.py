@@ -180,6 +180,25 @@ def _header_name(value: str) -> None:
         raise ValidationError("Not an HTTP header name (letters, digits and - only, e.g. Remote-User).")
 
 
+_TEMPLATE_FIELDS = ("albumartist", "artist", "album", "year", "disc", "discnumber", "track", "title", "ext")
+
+
+def _path_template(value: str) -> None:
+    """A library path template names only known fields and ends in the file's extension."""
+    from string import Formatter
+
+    try:
+        names = [name for _, name, _, _ in Formatter().parse(value) if name is not None]
+        value.format(**{key: 1 if key in ("track", "discnumber", "year") else "x" for key in _TEMPLATE_FIELDS})
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ValidationError(f"Not a path template: {exc}. Fields: {', '.join(_TEMPLATE_FIELDS)}.") from None
+    unknown = sorted(set(names) - set(_TEMPLATE_FIELDS))
+    if unknown:
+        raise ValidationError(f"Unknown field {', '.join(unknown)}; fields: {', '.join(_TEMPLATE_FIELDS)}.")
+    if not value.endswith("{ext}") or value.startswith("/") or ".." in value.split("/"):
+        raise ValidationError("Must be a relative path ending in .{ext}.")
+
+
 def _bool() -> fields.Field:
     # Strict on purpose: a typo like "ture" must fail, not silently mean False.
     return fields.Boolean(truthy={True, "true", "True", "TRUE", "1", 1, "yes"}, falsy={False, "false", "False", "FALSE", "0", 0, "no"})
@@ -325,6 +344,33 @@ SETTINGS: tuple[Setting, ...] = (
       "Wait before an entry without an acceptable result is searched again; doubles after each search."),
     S("slskd", "remote_queue_timeout", Duration(), 1800, "Give up on a peer that keeps us queued this long."),
     S("slskd", "stall_timeout", Duration(), 3600, "Give up on a transfer that makes no progress this long."),
+    # library import (after slskd's transfers complete: verify, tag, file, rescan; see docs/downloading.md)
+    S("library", "mode", _choice("off", "import"), "off",
+      "off: the downloader's work ends when slskd has the files; import: verify, tag and file each finished "
+      "album into library_dir, then rescan the Subsonic server."),
+    S("library", "importer", _choice("builtin", "beets"), "builtin",
+      "builtin: Resonance verifies, tags and files; beets: the verified folder goes to 'beet import' with the "
+      "release's MusicBrainz id."),
+    S("library", "downloads_dir", _text(1000), "",
+      "slskd's downloads folder as Resonance sees it (e.g. /downloads); its incomplete folder is not read."),
+    S("library", "library_dir", _text(1000), "", "The music library Navidrome scans (e.g. /music)."),
+    S("library", "quarantine_dir", _text(1000), "",
+      "Where files that fail the import go, each folder with a note of why; empty: _quarantine inside "
+      "downloads_dir (same filesystem, so it is a rename)."),
+    S("library", "path_template", Text(max_length=500, validate=_path_template),
+      "{albumartist}/{year} - {album}/{disc}{track:02} {title}.{ext}",
+      "Where a track goes inside library_dir. Fields: albumartist, artist, album, year, disc (\"1-\" on "
+      "multi-disc albums, empty otherwise), discnumber, track, title, ext."),
+    S("library", "transfer", _choice("move", "copy", "hardlink"), "move",
+      "move (a rename on one filesystem; across filesystems copy, fsync, compare, then delete), copy or "
+      "hardlink."),
+    S("library", "duration_tolerance", _int(1, 60), 5,
+      "Seconds a track's length may differ from the MusicBrainz tracklist."),
+    S("library", "acoustid_key", _secret(200), "",
+      "AcoustID application key; with fpcalc installed, every track is fingerprinted and checked.", secret=True),
+    S("library", "acoustid_url", _url(required=True), "https://api.acoustid.org", "AcoustID's web service."),
+    S("library", "scan_timeout", Duration(), 600,
+      "How long to wait for the Subsonic server's rescan before the album is marked imported but not seen."),
 )
 del S
 

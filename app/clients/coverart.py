@@ -32,3 +32,25 @@ def release_front_url(base_url: str, release_mbid: str, caa_id: int | str | None
     if caa_id is None or str(caa_id).strip() == "" or size is None:
         return f"{base}/release/{release}/front{_size_suffix(size)}"
     return f"{base}/release/{release}/{quote(str(caa_id).strip(), safe='')}{_size_suffix(size)}.jpg"
+
+
+#: The largest cover Resonance downloads (a 1200 px JPEG is well under 1 MB).
+MAX_COVER_BYTES = 20 * 1024 * 1024
+
+
+def fetch_release_front(http, base_url: str, release_mbid: str, size: int | None = 1200) -> bytes | None:
+    """The release's front cover as JPEG bytes (thumbnails are always JPEG); ``None`` when it has none.
+
+    ``http`` is an ``app.clients.http.HttpClient``; the archive answers with a
+    redirect to the image, which requests follows.
+    """
+    from app.clients.http import NotFound
+
+    try:
+        response = http.request("GET", release_front_url(base_url, release_mbid, size=size))
+    except NotFound:
+        return None
+    body = response.content
+    if len(body) > MAX_COVER_BYTES or not body.startswith(b"\xff\xd8"):
+        return None
+    return body

@@ -161,6 +161,38 @@ class Track:
 
 
 @dataclass(frozen=True, slots=True)
+class EditionTrack:
+    """A track of one edition, with what tagging needs; ``length_s`` in seconds."""
+
+    disc: int
+    position: int
+    title: str
+    length_s: float | None
+    recording_mbid: str | None
+    track_mbid: str | None
+    artist: str
+    artist_mbids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """One release of a release group with its full tracklist (``release?release-group=…&inc=recordings…``)."""
+
+    mbid: str
+    title: str
+    status: str | None
+    date: str | None
+    country: str | None
+    artist: str
+    artist_mbids: tuple[str, ...]
+    release_group_mbid: str
+    release_group_title: str
+    year: int | None  # of the release group's first release: the album's year
+    disc_count: int
+    tracks: tuple[EditionTrack, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ArtistMatch:
     """An artist search hit; ``score`` is 0–100."""
 
@@ -328,6 +360,12 @@ class MusicBrainzClient:
         """Track count of the typical release, ``None`` when MB has no media data."""
         release = self.typical_release(rg_mbid)
         return release.track_count if release else None
+
+    def editions(self, rg_mbid: str, *, max_releases: int = 100) -> list[Edition]:
+        """Every release of a release group with its tracklist, to choose the one a folder holds."""
+        group = self.release_group(rg_mbid)
+        params = {"release-group": rg_mbid, "inc": "recordings media artist-credits"}
+        return self._browse("release", params, lambda row: _edition(row, group), max_items=max_releases)
 
     def release_tracklist(self, release_mbid: str) -> list[Track]:
         """Tracks of a release in disc/position order."""
@@ -497,4 +535,37 @@ def _release(row: Any) -> Release | None:
         country=as_str(row.get("country")),
         track_count=sum(as_int(m.get("track-count")) or 0 for m in media),
         formats=tuple(as_str(m.get("format")) or "" for m in media),
+    )
+
+
+def _edition(row: Any, group: ReleaseGroup) -> Edition | None:
+    if not isinstance(row, dict) or not as_str(row.get("id")):
+        return None
+    credit = _artist_credit(row.get("artist-credit"))
+    tracks: list[EditionTrack] = []
+    media = [m for m in row.get("media") or [] if isinstance(m, dict)]
+    for disc_index, medium in enumerate(media, start=1):
+        disc = as_int(medium.get("position")) or disc_index
+        for index, track in enumerate(medium.get("tracks") or [], start=1):
+            if not isinstance(track, dict):
+                continue
+            recording = track.get("recording") if isinstance(track.get("recording"), dict) else {}
+            track_credit = _artist_credit(track.get("artist-credit") or recording.get("artist-credit")) or credit
+            length = as_int(track.get("length"))
+            if length is None:
+                length = as_int(recording.get("length"))
+            tracks.append(EditionTrack(
+                disc=disc, position=as_int(track.get("position")) or index,
+                title=as_str(track.get("title")) or as_str(recording.get("title")) or "",
+                length_s=length / 1000 if length is not None else None,
+                recording_mbid=as_str(recording.get("id")), track_mbid=as_str(track.get("id")),
+                artist=_credit_name(track_credit), artist_mbids=tuple(c.mbid for c in track_credit if c.mbid),
+            ))
+    return Edition(
+        mbid=row["id"], title=as_str(row.get("title")) or group.title, status=as_str(row.get("status")),
+        date=as_str(row.get("date")), country=as_str(row.get("country")),
+        artist=_credit_name(credit) or group.artist_credit_name or "",
+        artist_mbids=tuple(c.mbid for c in credit if c.mbid) or ((group.artist_mbid,) if group.artist_mbid else ()),
+        release_group_mbid=group.mbid, release_group_title=group.title,
+        year=group.year or parse_year(row.get("date")), disc_count=len(media), tracks=tuple(tracks),
     )

@@ -22,6 +22,21 @@ class CatalogRecords:
             doc.update(snapshot)
             doc["similar"] = {key: answer for key, answer in answers.items() if key in keys}
 
+    def add_library_album(self, *, artist: str, artist_mbid: str | None, album: str, release_mbid: str,
+                          release_group_mbid: str) -> None:
+        """An album just imported joins the library snapshot at once, so discovery never suggests it again
+        (the next full snapshot from the Subsonic server replaces this entry with the server's own)."""
+        with self.store.transaction(CATALOG_ARTISTS) as doc:
+            albums = doc.setdefault("albums", [])
+            if any(a.get("mbid") == release_mbid or a.get("release_group_mbid") == release_group_mbid
+                   for a in albums):
+                return
+            albums.append({"artist": artist, "name": album, "mbid": release_mbid,
+                           "release_group_mbid": release_group_mbid})
+            artists = doc.setdefault("artists", [])
+            if not any(artist_key(a.get("name") or "") == artist_key(artist) for a in artists):
+                artists.append({"name": artist, "mbid": artist_mbid})
+
     def similar_answers(self) -> dict[str, dict]:
         """Last.fm's similar artists per library artist (by artist_key), as catalog-discovery saved them."""
         return self.library_snapshot().get("similar", {})

@@ -43,6 +43,7 @@ SECTION_TITLES = {
     "general": "General", "web": "Web UI and sign-in", "schedule": "Schedules", "listenbrainz": "ListenBrainz",
     "musicbrainz": "MusicBrainz", "coverart": "Cover Art Archive", "lastfm": "Last.fm",
     "subsonic": "Subsonic / Navidrome", "catalog": "Catalog discovery", "slskd": "slskd downloads",
+    "library": "Library import",
 }
 RESTART_NEEDED = {"web.host", "web.port", "web.workers", "web.threads"}
 
