@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 FORMATS = {  # extension: ffmpeg codec arguments
@@ -23,9 +24,25 @@ def ffmpeg() -> str:
     return path
 
 
+_made: dict[tuple, Path] = {}  # one ffmpeg run per kind of file in a test session; copies after that
+_cache = Path(tempfile.mkdtemp(prefix="resonance-audio-"))
+
+
 def make_track(path: Path, seconds: float, frequency: int = 440, *, noise: bool = False) -> Path:
     """A real audio file of ``seconds``: a tone (distinct per ``frequency``) or white noise (large FLACs)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    ext = path.suffix.lstrip(".")
+    key = (seconds, frequency, ext, noise)
+    if key not in _made:
+        made = _cache / f"{len(_made)}.{ext}"
+        _encode(made, seconds, frequency, noise)
+        _made[key] = made
+    path.unlink(missing_ok=True)
+    shutil.copyfile(_made[key], path)
+    return path
+
+
+def _encode(path: Path, seconds: float, frequency: int, noise: bool) -> None:
     ext = path.suffix.lstrip(".")
     # A tone whose pitch moves, so that Chromaprint finds a fingerprint that differs per frequency.
     source = (f"anoisesrc=d={seconds}:c=white:a=0.5:r=44100" if noise else
@@ -33,7 +50,6 @@ def make_track(path: Path, seconds: float, frequency: int = 440, *, noise: bool 
               f"s=44100:d={seconds}")
     subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", source, "-ac", "2", *FORMATS[ext],
                     str(path)], check=True, timeout=300)
-    return path
 
 
 def truncate(path: Path, keep: float = 0.5) -> Path:
