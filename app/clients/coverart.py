@@ -39,7 +39,7 @@ MAX_COVER_BYTES = 20 * 1024 * 1024
 
 
 def fetch_release_front(http, base_url: str, release_mbid: str, size: int | None = 1200) -> bytes | None:
-    """The release's front cover as JPEG bytes (thumbnails are always JPEG); ``None`` when it has none.
+    """The release's front cover as image bytes (the archive's thumbnails are JPEG); ``None`` when it has none.
 
     ``http`` is an ``app.clients.http.HttpClient``; the archive answers with a
     redirect to the image, which requests follows.
@@ -51,6 +51,6 @@ def fetch_release_front(http, base_url: str, release_mbid: str, size: int | None
     except NotFound:
         return None
     body = response.content
-    if len(body) > MAX_COVER_BYTES or not body.startswith(b"\xff\xd8"):
+    if len(body) > MAX_COVER_BYTES or not body.startswith((b"\xff\xd8", b"\x89PNG")):
         return None
     return body

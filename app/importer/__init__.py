@@ -208,21 +208,22 @@ class Importer:
                 log.warning("extra file left in downloads: %s", exc)
 
     def _save_cover(self, edition: Edition, album_dir: Path, outcome: ImportOutcome) -> None:
-        cover = album_dir / "cover.jpg"
-        if self.services.cover is None or cover.exists():
+        if self.services.cover is None:
             return
         try:
             image = self.services.cover(edition.mbid)
         except UpstreamError as exc:
             outcome.steps.append(f"no cover.jpg: {exc}")
             return
-        if image:
+        # The archive's thumbnails are JPEG; a PNG (a mirror's original) keeps its own suffix.
+        cover = album_dir / ("cover.png" if image and image.startswith(b"\x89PNG") else "cover.jpg")
+        if image and not cover.exists():
             temporary = album_dir / ".cover.jpg.resonance-part"
             temporary.write_bytes(image)
             temporary.rename(cover)
             if self.services.owner:
                 filing._chown(cover, self.services.owner)
-            outcome.steps.append("cover.jpg from the Cover Art Archive")
+            outcome.steps.append(f"{cover.name} from the Cover Art Archive")
 
     def _quarantine(self, job: ImportJob, outcome: ImportOutcome, files: list[Path], reason: str,
                     failed_track: str) -> ImportOutcome:

@@ -28,8 +28,9 @@ from mutagen.wave import WAVE
 
 AUDIO_SUFFIXES = frozenset({".flac", ".mp3", ".m4a", ".ogg", ".opus", ".wav"})
 BLOCK = 1 << 20
-#: Zero bytes in a row inside compressed audio that no encoder writes.
-ZERO_RUN = 16 * 1024
+#: Zero bytes in a row inside compressed audio that no encoder writes (frame headers break up even
+#: the zero padding of silent MP3 frames, at most 1441 bytes apart).
+ZERO_RUN = 4 * 1024
 #: A lossy file may be this much smaller than bitrate x length (headers, rounding) before it counts as cut short.
 LOSSY_SIZE_SLACK = 0.9
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from app.gcpause import gc_paused
+from app.sandbox.audio import DEFECTS
 
 # --------------------------------------------------------------------------- text helpers
 
@@ -240,6 +241,10 @@ class SharedFile:
     sample_rate: int | None = None
     vbr: bool | None = None
     locked: bool = False
+    # What the fake slskd writes when the file is downloaded: the track's length in seconds (for audio),
+    # and damage for the import's decoys (app/sandbox/audio.py DEFECTS).
+    write_seconds: float | None = None
+    defect: str | None = None
     _words: frozenset[str] | None = None
 
     @property
@@ -503,6 +508,9 @@ class Catalogue:
         with_attributes = share.get("attributes", True)
         with_extension = share.get("extension", True)
         missing = set(share.get("missing", []))
+        # Decoys for the import: {"truncated": [3], "zeros": [5], "wrong": [2]} damages those tracks' files;
+        # "bonus": N adds N tracks that no edition of the release lists.
+        defects = {index: kind for kind in DEFECTS for index in share.get("defects", {}).get(kind, [])}
         locked = share.get("locked", [])
         folder = share["folder"]
         fields = {"artist": safe_filename(credit_text(release.credit)), "album": safe_filename(group.title),
@@ -522,7 +530,8 @@ class Catalogue:
             jitter = 0.92 + 0.16 * stable_fraction(filename)
             size = int(quality["bytes_per_second"] * (seconds or 240) * jitter) + 4096
             file = SharedFile(filename, size, quality["ext"] if with_extension else "",
-                              locked=(locked == "all" or index in locked))
+                              locked=(locked == "all" or index in locked),
+                              write_seconds=(track.length or 240_000) / 1000, defect=defects.get(index))
             if with_attributes:
                 file.length = seconds
                 if "bit_depth" in quality:
@@ -533,6 +542,10 @@ class Catalogue:
                         bit_rate += int(30 * stable_fraction("vbr", filename)) - 15
                     file.bit_rate, file.vbr = bit_rate, quality["vbr"]
             files.append(file)
+        for bonus in range(1, int(share.get("bonus", 0)) + 1):
+            filename = f"{folder}\\{index + bonus:02} - Bonus Track {bonus}.{quality['ext']}"
+            size = int(quality["bytes_per_second"] * 200) + 4096
+            files.append(SharedFile(filename, size, quality["ext"] if with_extension else "", write_seconds=200.0))
         for extra in share.get("extras", []):
             name = extra.format(**fields)
             extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""

@@ -60,6 +60,11 @@ class SandboxSettings:
     # slskd: the window over which the sandbox counts search starts (its figures
     # only; the fake does not ban), as Resonance's governor does by default.
     slskd_search_window: float = 220.0
+    # Folders shared with an importing Resonance: where the fake slskd writes each
+    # file whose transfer succeeds (real audio, see app/sandbox/audio.py), and the
+    # library the fake Subsonic server scans ("" = no files written or scanned).
+    slskd_downloads_dir: str = ""
+    subsonic_library_dir: str = ""
     # Faults: how long a ``timeout`` fault holds a request (longer than any
     # sane client read timeout; released early by ``clear()`` or ``stop()``).
     hang_seconds: float = 120.0

@@ -17,10 +17,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from flask import Flask, Response, request
 
+from app.sandbox.audio import write_track
 from app.sandbox.catalogue import (
     BEHAVIOURS,
     Catalogue,
@@ -377,6 +379,28 @@ class SlskdState:
         succeeded = transfer.final_state == "Completed, Succeeded"
         transfer.bytes_done = transfer.size if succeeded else int(transfer.size * transfer.cap)
         transfer.state, transfer.ended_at, transfer.exception = transfer.final_state, at, transfer.final_exception
+        if succeeded and self.settings.slskd_downloads_dir:
+            self._write_file(transfer, at)
+
+    def _write_file(self, transfer: Transfer, at: float) -> None:
+        """Put the finished file where slskd does: <downloads>/<last remote folder>/<name>, renamed
+        ``<stem>_<ticks><ext>`` when that name is taken (slskd's default ``exists: rename``)."""
+        user = self.catalogue.soulseek_users.get(transfer.username)
+        shared = next((f for f in user.files if f.filename == transfer.filename), None) if user else None
+        parts = transfer.filename.replace("/", "\\").split("\\")
+        folder = Path(self.settings.slskd_downloads_dir) / parts[-2] if len(parts) > 1 else \
+            Path(self.settings.slskd_downloads_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / parts[-1]
+        if target.exists():
+            ticks = int(at * 10_000_000) + 621_355_968_000_000_000  # .NET ticks: 100 ns since year 1
+            while target.exists():
+                target = folder / f"{Path(parts[-1]).stem}_{ticks}{Path(parts[-1]).suffix}"
+                ticks += 1
+        if shared is not None and shared.write_seconds is not None and target.suffix.lower() in (".flac", ".mp3"):
+            write_track(target, shared.write_seconds, shared.defect)
+        else:  # covers, cue sheets, logs: bytes of the advertised size matter to nobody
+            target.write_bytes(b"resonance sandbox extra file\n")
 
     def advance(self) -> None:
         with self.lock:

@@ -14,6 +14,7 @@ import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
 
 from flask import Flask, Response, request
@@ -38,6 +39,7 @@ from app.sandbox.core import (
 
 API_VERSION = "1.16.1"
 SERVER_VERSION = "0.58.0 (sandbox)"
+AUDIO_SUFFIXES = (".flac", ".mp3", ".m4a", ".ogg", ".opus", ".wav")
 IGNORED_ARTICLES = "The El La Los Las Le Les Os As O A"
 MAX_LIST_SIZE = 500
 ALBUM_LIST_TYPES = ("random", "newest", "highest", "frequent", "recent", "alphabeticalByName",
@@ -139,9 +141,30 @@ class SubsonicState:
                 for raw in self.pending_albums:
                     self.catalogue.add_library_album(raw)
                 self.pending_albums.clear()
+                self._scan_library_dir()
                 self.last_scan_seconds = max(int(now - self.scan_started_at), 0)
                 self.last_scan = now
                 self.scan_started_at = None
+
+    def _scan_library_dir(self) -> None:
+        """Albums whose files sit in the library folder join the library, found by the release MBID in
+        their tags (as Navidrome groups an album); releases the catalogue does not know are left out."""
+        folder = self.settings.subsonic_library_dir
+        if not folder:
+            return
+        from mediafile import FileTypeError, MediaFile, UnreadableFileError
+
+        present = {album.release_id for album in self.catalogue.library}
+        for path in sorted(Path(folder).rglob("*")):
+            if path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
+                continue
+            try:
+                release_id = MediaFile(path).mb_albumid
+            except (FileTypeError, UnreadableFileError, OSError):
+                continue
+            if release_id and release_id in self.catalogue.releases and release_id not in present:
+                self.catalogue.add_library_album({"release": release_id})
+                present.add(release_id)
 
     def start_scan(self, full: bool) -> None:
         with self.lock:
