@@ -72,8 +72,8 @@ RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
  && rm -f /usr/local/bin/idle* /usr/local/bin/pydoc* /usr/local/bin/2to3* \
  && groupadd --gid 1000 resonance \
  && useradd --uid 1000 --gid resonance --home-dir /data --no-create-home --shell /usr/sbin/nologin resonance \
- && mkdir -p /data /config \
- && chown resonance:resonance /data /config
+ && mkdir -p /data /config /downloads /music \
+ && chown resonance:resonance /data /config /downloads /music
 # The web UI finds its templates and static files in <prefix>/share/resonance (app.web).
 COPY templates/ /usr/local/share/resonance/templates/
 COPY static/ /usr/local/share/resonance/static/
@@ -112,10 +112,14 @@ ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
     RESONANCE_DATA_DIR=/data \
     RESONANCE_CONFIG=/config/config.yaml \
     RESONANCE_WEB__HOST=0.0.0.0 \
+    RESONANCE_LIBRARY__DOWNLOADS_DIR=/downloads \
+    RESONANCE_LIBRARY__LIBRARY_DIR=/music \
     S6_BEHAVIOUR_IF_STAGE2_FAILS=2 \
     S6_CMD_WAIT_FOR_SERVICES_MAXTIME=0 \
     S6_KILL_GRACETIME=3000
-VOLUME ["/config", "/data"]
+# /downloads: slskd's downloads folder; /music: the library Navidrome plays (library.mode: import
+# files albums from the first into the second; docs/deployment.md "The two folders").
+VOLUME ["/config", "/data", "/downloads", "/music"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["/command/s6-setuidgid", "resonance", "python", "-m", "app.healthcheck"]

@@ -121,7 +121,7 @@ def test_it_runs_nothing_of_resonance_as_root(parsed):
         assert "exec s6-setuidgid" in (S6_RC / service / "run").read_text(encoding="utf-8")
     rootfs = "\n".join(arg for keyword, arg in stages(parsed)[-2] if keyword == "RUN")
     assert "useradd --uid 1000 --gid resonance" in rootfs
-    assert "chown resonance:resonance /data /config" in rootfs
+    assert "chown resonance:resonance /data /config /downloads /music" in rootfs
 
 
 def test_it_declares_the_container_interface(parsed):
@@ -129,13 +129,14 @@ def test_it_declares_the_container_interface(parsed):
     keywords = dict(final)
     assert keywords["ENTRYPOINT"] == '["/init"]'
     assert keywords["EXPOSE"] == "8080"
-    assert set(re.findall(r'"(/\w+)"', keywords["VOLUME"])) == {"/data", "/config"}
+    assert set(re.findall(r'"(/\w+)"', keywords["VOLUME"])) == {"/data", "/config", "/downloads", "/music"}
     healthcheck = keywords["HEALTHCHECK"]
     assert '"python", "-m", "app.healthcheck"' in healthcheck and '"/command/s6-setuidgid", "resonance"' in healthcheck
     env = env_of(final)
     assert env["RESONANCE_DATA_DIR"] == "/data"
     assert env["RESONANCE_CONFIG"] == "/config/config.yaml"
     assert env["RESONANCE_WEB__HOST"] == "0.0.0.0"
+    assert (env["RESONANCE_LIBRARY__DOWNLOADS_DIR"], env["RESONANCE_LIBRARY__LIBRARY_DIR"]) == ("/downloads", "/music")
     assert env["S6_BEHAVIOUR_IF_STAGE2_FAILS"] == "2"
     assert int(env["S6_CMD_WAIT_FOR_SERVICES_MAXTIME"]) == 0
     assert int(env["S6_KILL_GRACETIME"]) > 0

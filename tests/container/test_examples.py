@@ -63,10 +63,23 @@ def test_it_runs_resonance_the_way_the_image_expects(path):
     assert set(settings_env) <= KNOWN_ENV, set(settings_env) - KNOWN_ENV
     load_settings(env=settings_env)  # every value valid
     targets = {volume.split(":")[1] for volume in resonance["volumes"]}
-    assert targets == {"/config", "/data"}
+    assert {"/config", "/data"} <= targets <= {"/config", "/data", "/downloads", "/music"}
     for service in compose["services"].values():
         image = service.get("image", "")
         assert re.search(r":v?\d+\.\d+", image), f"pin the image's version: {image}"
+
+
+def test_resonance_imports_from_slskds_downloads_into_the_library_navidrome_plays():
+    services = load(EXAMPLES / "docker-compose.yml")["services"]
+
+    def mounts(service: str) -> dict[str, str]:
+        return {v.split(":")[1]: v.split(":")[0] for v in services[service]["volumes"]}
+
+    resonance, slskd, navidrome = mounts("resonance"), mounts("slskd"), mounts("navidrome")
+    assert services["resonance"]["environment"]["RESONANCE_LIBRARY__MODE"] == "import"
+    assert resonance["/downloads"] == slskd[services["slskd"]["environment"]["SLSKD_DOWNLOADS_DIR"]]
+    assert resonance["/music"] == navidrome["/music"]
+    assert "/incomplete" not in resonance  # unfinished files are slskd's alone
 
 
 def test_it_publishes_resonance_with_basic_sign_in_on_the_home_network():
