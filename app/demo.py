@@ -43,6 +43,11 @@ def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault-seed", type=int, default=None, help="seed of the faults' RNG (repeatable runs)")
 
 
+#: Folders of the demo's data dir standing for slskd's downloads and the household's library.
+DEMO_DOWNLOADS = "downloads"
+DEMO_LIBRARY = "library"
+
+
 def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
     """Settings pointing every service at the sandbox (environment variables win over any file)."""
     return {
@@ -62,6 +67,12 @@ def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
         "RESONANCE_SLSKD__SEARCHES_PER_WINDOW": "100",
         "RESONANCE_SLSKD__SEARCH_WINDOW": "60s",
         "RESONANCE_SCHEDULE__RUN_ON_START": "false",
+        # The whole path: the fake slskd writes real files into downloads/, the import verifies,
+        # tags and files them into library/, which the fake Navidrome scans.
+        "RESONANCE_LIBRARY__MODE": "import",
+        "RESONANCE_LIBRARY__DOWNLOADS_DIR": str(data_dir / DEMO_DOWNLOADS),
+        "RESONANCE_LIBRARY__LIBRARY_DIR": str(data_dir / DEMO_LIBRARY),
+        "RESONANCE_LIBRARY__SCAN_TIMEOUT": "60s",
     }
 
 
@@ -82,7 +93,8 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
     # Searches and transfers take a few seconds, so progress is visible but quick. The fake
     # MusicBrainz needs no politeness, so the demo lifts its 1 request/s (see demo_environment).
     sandbox_settings = SandboxSettings(slskd_search_seconds=3.0, slskd_queue_seconds=3.0, slskd_transfer_seconds=20.0,
-                                       musicbrainz_rate=0)
+                                       musicbrainz_rate=0, slskd_downloads_dir=str(folder / DEMO_DOWNLOADS),
+                                       subsonic_library_dir=str(folder / DEMO_LIBRARY))
     with Sandbox(settings=sandbox_settings) as sandbox:
         if fault_rate:
             # A misbehaving world (--fault-rate): held requests give up after a few seconds.
