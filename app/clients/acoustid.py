@@ -57,7 +57,7 @@ class AcoustIdClient:
         body = body_json_or_none(response)
         if isinstance(body, dict) and body.get("status") == "error":
             error = body.get("error") if isinstance(body.get("error"), dict) else {}
-            message = as_str(error.get("message")) or "error"
+            message = self.http.scrub(as_str(error.get("message")) or "error")
             if error.get("code") == INVALID_KEY:
                 return AuthError(SERVICE, f"the AcoustID key was refused: {message}", response.status_code)
             if response.status_code in (400, 200):
