@@ -2,7 +2,8 @@
 
 verify + tag + file, timed against ``cp`` of the same files:
 - same filesystem (``library.transfer: move`` is a rename there; ``cp`` copies),
-- across filesystems (a tmpfs library: copy, fsync, compare, delete; ``cp`` to the same tmpfs).
+- across filesystems (copy, fsync, compare, delete; ``cp`` + ``sync`` to the same place): a tmpfs
+  library, and an ext4 image on a loop device (a second disk-backed filesystem).
 Each import runs in a child process, so its peak RSS is the import's own; files are streamed,
 so it stays far below the album's size. Then the five decoys of the sandbox's slskd (truncated,
 zero-filled, wrong track, missing track, an edition no release lists) go through the whole
@@ -98,7 +99,7 @@ def compare(name: str, album: list[Path], work: Path, library: Path, size: int) 
     shutil.rmtree(library / "cp-copy")
     result = timed_import(downloads, library / "imported")
     mb = size / 1e6
-    print(f"{name:<22} import {result['seconds']:6.2f} s ({mb / result['seconds']:7.0f} MB/s)   "
+    print(f"{name:<18} import {result['seconds']:6.2f} s ({mb / result['seconds']:7.0f} MB/s)   "
           f"cp {cp_seconds:6.2f} s ({mb / cp_seconds:7.0f} MB/s)   ratio to cp {cp_seconds / result['seconds']:.2f}"
           f"   peak RSS {result['peak_rss_kb'] / 1024:.0f} MB")
 
@@ -165,9 +166,20 @@ def main() -> None:
         subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size * 3 // 1024 + 65536}k", "tmpfs", str(other)],
                        check=True)
         try:
-            compare("across filesystems", album, work, other, size)
+            compare("to a tmpfs", album, work, other, size)
         finally:
             subprocess.run(["umount", str(other)], check=True)
+        # A second disk-backed filesystem (an ext4 image on a loop device): writes cost what they cost
+        # on a real second disk, where cp's and the import's extra reads come from the page cache.
+        image, disk = work / "ext4.img", work / "ext4"
+        disk.mkdir()
+        subprocess.run(["truncate", "-s", str(size * 3 + (64 << 20)), str(image)], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
+        subprocess.run(["mount", "-o", "loop", str(image), str(disk)], check=True)
+        try:
+            compare("to another ext4", album, work, disk, size)
+        finally:
+            subprocess.run(["umount", str(disk)], check=True)
     decoys()
 
 
