@@ -357,3 +357,49 @@ def test_it_fails_queued_downloads_of_a_peer_that_went_offline(clocked_sandbox, 
     (transfer,) = transfers_of(sb, slskd, "nordicfan")
     assert transfer["state"] == "Completed, Errored"
     assert transfer["exception"] == "User nordicfan appears to be offline"
+
+
+def test_a_finished_download_is_written_where_slskd_puts_it_as_real_audio(clocked_sandbox, manual_clock, slskd,
+                                                                         tmp_path):
+    from app.importer.audio import probe, problems_of
+
+    sb = clocked_sandbox
+    sb.settings.slskd_downloads_dir = str(tmp_path)
+    files = files_of(sb, "nordicfan", "2002 - ( ) [FLAC]")[:2]
+    slskd(sb, "POST", "/transfers/downloads/nordicfan", json=files)
+    manual_clock.advance(3600)
+    transfers_of(sb, slskd, "nordicfan")  # the fake moves on when asked
+    folder = tmp_path / "2002 - ( ) [FLAC]"
+    names = [f["filename"].rsplit("\\", 1)[-1] for f in files]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+    shared = {f.filename: f for f in sb.catalogue.soulseek_users["nordicfan"].files}
+    for f in files:
+        info = probe(folder / f["filename"].rsplit("\\", 1)[-1])
+        assert info.kind == "flac" and abs(info.length - shared[f["filename"]].write_seconds) < 0.1
+        assert problems_of(info) == []
+    # The same file downloaded again is renamed with .NET ticks, as slskd's "exists: rename" does.
+    slskd(sb, "POST", "/transfers/downloads/nordicfan", json=files[:1])
+    manual_clock.advance(3600)
+    transfers_of(sb, slskd, "nordicfan")
+    stem = names[0].rsplit(".", 1)[0]
+    renamed = [p.name for p in folder.iterdir() if p.name.startswith(stem + "_")]
+    assert len(renamed) == 1 and renamed[0].endswith(".flac") and renamed[0][len(stem) + 1:-5].isdigit()
+
+
+def test_decoy_shares_write_damaged_files(clocked_sandbox, manual_clock, slskd, tmp_path):
+    from app.importer.audio import probe, problems_of
+
+    sb = clocked_sandbox
+    sb.settings.slskd_downloads_dir = str(tmp_path)
+    user = sb.slskd_state.add_user({"username": "decoys", "shares": [
+        {"folder": "@@d\\Takk", "release": "7f53f16a-4b9e-507d-ac96-dac5423264b6", "quality": "mp3-320",
+         "defects": {"truncated": [1], "zeros": [2], "wrong": [3]}}]})
+    files = [{"filename": f.filename, "size": f.size} for f in user.files[:3]]
+    slskd(sb, "POST", "/transfers/downloads/decoys", json=files)
+    manual_clock.advance(3600)
+    transfers_of(sb, slskd, "decoys")
+    truncated, zeros, wrong = (probe(tmp_path / "Takk" / f["filename"].rsplit("\\", 1)[-1]) for f in files)
+    lengths = [f.write_seconds for f in user.files[:3]]
+    assert truncated.length < lengths[0] * 0.6
+    assert any("zero-filled" in p for p in problems_of(zeros))
+    assert abs(wrong.length - lengths[2] - 40) < 0.5

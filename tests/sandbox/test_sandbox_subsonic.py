@@ -140,6 +140,32 @@ def test_it_scans_and_picks_up_new_albums(sandbox, subsonic, subsonic_ok, find):
     assert [a["name"] for a in after["album"]] == ["Finally We Are No One"]
 
 
+def test_its_scan_finds_albums_in_the_library_folder_by_their_release_tags(sandbox, subsonic, subsonic_ok, find,
+                                                                            tmp_path):
+    from mediafile import MediaFile
+
+    from app.sandbox.audio import write_track
+
+    sandbox.settings.subsonic_scan_seconds = 0.3
+    sandbox.settings.subsonic_library_dir = str(tmp_path)
+    release = find.release("Múm", "Finally We Are No One").id
+    track = tmp_path / "Múm" / "2002 - Finally We Are No One" / "01 Sleep.mp3"
+    track.parent.mkdir(parents=True)
+    write_track(track, 30)
+    untagged = tmp_path / "Other" / "01.mp3"
+    untagged.parent.mkdir()
+    write_track(untagged, 30)
+    tags = MediaFile(track)
+    tags.mb_albumid = release
+    tags.save()
+    assert "album" not in subsonic_ok(subsonic(sandbox, "search3", query="Finally"))["searchResult3"]
+    subsonic_ok(subsonic(sandbox, "startScan"))
+    wait_for(lambda: not subsonic_ok(subsonic(sandbox, "getScanStatus"))["scanStatus"]["scanning"],
+             what="the scan to finish")
+    after = subsonic_ok(subsonic(sandbox, "search3", query="Finally"))["searchResult3"]
+    assert [(a["name"], a["musicBrainzId"]) for a in after["album"]] == [("Finally We Are No One", release)]
+
+
 def test_it_refuses_scans_to_non_admin_users(sandbox, subsonic, subsonic_ok):
     body = subsonic_ok(subsonic(sandbox, "startScan", u="guest", p="guest pass ü"))
     assert body["error"]["code"] == 50
