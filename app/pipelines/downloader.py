@@ -46,11 +46,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from app.clients.http import (
-    NO_RETRY,
     AuthError,
     NotFound,
     RateLimited,
-    RetryPolicy,
     UpstreamError,
 )
 from app.clients.slskd import NotConnected, SearchResponse, SearchState, SlskdClient
@@ -95,7 +93,6 @@ ENTRY_ROUNDS = 3  # an entry a transient failure set back is tried this often in
 RETRIED_OUTCOMES = ("postponed", "error")
 RESPONSE_READS = 3  # reading a finished search's responses is tried this often
 FINAL_TIDY_TRIES = 5  # deleting the searches left behind, at the end of a run
-PROBE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0, max_total_wait=2.0, jitter=0.0)
 
 
 @dataclass
@@ -456,13 +453,10 @@ class Downloader:
         self.timing = timing or TIMING
         s = ctx.settings.slskd
         self.client = client or upstream.slskd(ctx.settings)
-        contact = ctx.settings.general.contact or None
         # Search starts are never retried by the HTTP layer: each one counts against the window.
-        self.start_client = client if client is not None else SlskdClient(
-            s.base_url, s.api_key, url_base=s.url_base, contact=contact, retry=NO_RETRY)
+        self.start_client = client if client is not None else upstream.slskd(ctx.settings, upstream.SLSKD_SEARCH_START)
         # The health probe retries once, briefly: slskd down means "skip this run", not "wait".
-        self.probe_client = client if client is not None else SlskdClient(
-            s.base_url, s.api_key, url_base=s.url_base, contact=contact, retry=PROBE_RETRY, timeout=(5.0, 30.0))
+        self.probe_client = client if client is not None else upstream.slskd(ctx.settings, upstream.SLSKD_PROBE)
         self.mb = mb
         self.governor = governor or shared_governor(s.max_concurrent_searches, s.searches_per_window,
                                                     float(s.search_window), HistoryLedger(ctx.repository))
@@ -479,7 +473,7 @@ class Downloader:
     # -- what to do -------------------------------------------------------------
 
     def due_entries(self) -> list[WishlistEntry]:
-        history = self.repository.download_history().get("entries") or {}
+        history = self.repository.downloads_by_key()
         sent = {value.casefold() for value in self.repository.downloaded()}
         now = self.now()
         due = []
@@ -489,9 +483,8 @@ class Downloader:
                 if entry.text.casefold() not in sent:
                     due.append(entry)
                 continue
-            state = record.get("state")
-            if state in ("wanted", "no_result", "searching"):  # "searching" was left by a killed run
-                retry_at = epoch(record.get("next_retry_at"))
+            if record.state in ("wanted", "no_result", "searching"):  # "searching" was left by a killed run
+                retry_at = epoch(record.next_retry_at)
                 if retry_at is None or retry_at <= now:
                     due.append(entry)
         return due

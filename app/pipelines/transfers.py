@@ -34,7 +34,6 @@ from app.repository import (
     ACTIVE_DOWNLOAD_STATES,
     AlreadyLocked,
     add_download_event,
-    needs_following,
     set_download_state,
 )
 from app.text import count_of
@@ -339,8 +338,7 @@ def follow_transfers(ctx: JobContext, client: SlskdClient | None = None, *,
                      clock: Callable[[], float] = time.time) -> TransferReport:
     """Update every followed album from one read of slskd's download list."""
     report = TransferReport()
-    entries = ctx.repository.download_history().get("entries") or {}
-    records = [{**record, "key": key} for key, record in entries.items() if needs_following(record)]
+    records = ctx.repository.downloads_following()
     if not records:
         return report
     client = client or upstream.slskd(ctx.settings)
