@@ -18,7 +18,6 @@ from app.downloads import (
     NotAllowedInState,
     NotFound,
     ask_retry,
-    ask_search_again,
 )
 from app.records import utc_now_iso
 from app.repository import Repository

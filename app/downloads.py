@@ -151,45 +151,7 @@ class Download:
         """slskd must be asked about its transfers: active, or waiting for a cancel or a failover."""
         return self.active or self.state == "removed" or bool(self.cancel) or bool(self.failover_requested)
 
-    # -- item access, for the pipelines' record changes written against the stored shape --------
 
-    def __getitem__(self, name: str) -> Any:
-        if name in _FIELD_NAMES and name != "extra":
-            return getattr(self, name)
-        return self.extra[name]
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        if name in _FIELD_NAMES and name != "extra":
-            setattr(self, name, value)
-        else:
-            self.extra[name] = value
-
-    def __contains__(self, name: str) -> bool:
-        return (name in _FIELD_NAMES and name != "extra" and getattr(self, name) is not None) or name in self.extra
-
-    def get(self, name: str, default: Any = None) -> Any:
-        value = self[name] if name in self else None
-        return default if value is None else value
-
-    def setdefault(self, name: str, default: Any) -> Any:
-        if self.get(name) is None:
-            self[name] = default
-        return self[name]
-
-    def pop(self, name: str, default: Any = None) -> Any:
-        value = self.get(name, default)
-        if name in self.extra:
-            del self.extra[name]
-        elif name in _FIELD_NAMES and name != "extra":
-            setattr(self, name, _DEFAULTS.get(name))
-        return value
-
-    def update(self, values: dict | None = None, /, **more: Any) -> None:
-        for name, value in {**(values or {}), **more}.items():
-            self[name] = value
-
-
-_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Download))
 #: The stored fields, in the order they are written (``key`` and ``extra`` are not fields of the file).
 RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(Download) if f.name not in ("key", "extra"))
 #: Written even when empty (a new record has them all).
@@ -197,8 +159,6 @@ ALWAYS_WRITTEN = frozenset(("artist", "title", "kind", "state", "state_since", "
                             "attempt_count", "next_retry_at", "reason", "album", "attempts", "fallbacks",
                             "downloads", "cancel", "events"))
 _LISTS = ("attempts", "fallbacks", "downloads", "cancel", "events")
-_DEFAULTS = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
-             for f in dataclasses.fields(Download) if f.name != "key"}
 
 
 def _copy(value: Any) -> Any:
@@ -269,7 +229,8 @@ def ask_retry(record: Download, now: str) -> None:
 def ask_search_again(record: Download, query: str, now: str) -> None:
     """Search again with ``query``: cancels an active download, forgets the candidates."""
     cancel_current(record, now, "replaced by a new search")
-    record.update(query=query, fallbacks=[], attempt_count=0, next_retry_at=None, failover_requested=False)
+    record.query, record.fallbacks, record.attempt_count = query, [], 0
+    record.next_retry_at, record.failover_requested = None, False
     set_state(record, "wanted", now, f'search again asked with the query "{query}"')
 
 
@@ -293,15 +254,15 @@ def into_library(record: Download, now: str, library_path: str, library_url: str
                  note: str | None = None) -> None:
     """importing → in_library, with where the album is (and its page in Navidrome)."""
     _import_move(record, "in_library", now, f"in the library at {library_path}")
-    record.update(library_path=library_path, library_url=library_url, import_note=note, import_reason=None,
-                  import_failed_track=None)
+    record.library_path, record.library_url, record.import_note = library_path, library_url, note
+    record.import_reason = record.import_failed_track = None
 
 
 def quarantine(record: Download, now: str, reason: str, failed_track: str | None = None,
                note: str | None = None) -> None:
     """verifying | importing → quarantined: why, the track that failed, what was tried next."""
     _import_move(record, "quarantined", now, reason + (f" ({failed_track})" if failed_track else ""))
-    record.update(import_reason=reason, import_failed_track=failed_track, import_note=note)
+    record.import_reason, record.import_failed_track, record.import_note = reason, failed_track, note
 
 
 def trim(record: Download) -> None:

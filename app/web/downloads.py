@@ -118,7 +118,6 @@ class LiveTransfers:
         from app.pipelines import upstream
         from app.pipelines.transfers import check_transfers
 
-        s = ctx.settings.slskd
         problem = None
         try:
             probe = upstream.slskd(ctx.settings, upstream.SLSKD_PAGE_PROBE)

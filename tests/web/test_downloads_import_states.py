@@ -123,3 +123,11 @@ def test_the_schema_and_the_view_have_the_same_fields(repository):
     assert set(download_view(record)) - {"anchor", "decisive", "search_text"} == set(DownloadSchema().fields)
     assert set(download_view(record, detail=True)) - {"anchor", "decisive", "search_text"} == set(
         DownloadDetailSchema().fields)
+
+
+def test_every_field_of_the_record_is_in_the_api_or_said_to_be_internal():
+    from app.downloads import RECORD_FIELDS
+    from app.web.api.schemas import DownloadDetailSchema
+
+    internal = {"album", "fallbacks", "cancel", "created_at", "unconfirmed_enqueue"}  # the pipelines' own
+    assert set(RECORD_FIELDS) - internal == set(RECORD_FIELDS) & set(DownloadDetailSchema().fields)
