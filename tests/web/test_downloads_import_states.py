@@ -131,3 +131,10 @@ def test_every_field_of_the_record_is_in_the_api_or_said_to_be_internal():
 
     internal = {"album", "fallbacks", "cancel", "created_at", "unconfirmed_enqueue"}  # the pipelines' own
     assert set(RECORD_FIELDS) - internal == set(RECORD_FIELDS) & set(DownloadDetailSchema().fields)
+
+
+def test_the_wishlist_says_where_each_import_is(client, import_states):
+    entries = {entry["text"]: entry for entry in client.get("/api/v1/wishlist").json["entries"]}
+    assert entries[import_states["in_library"]]["label"] == "In library"
+    quarantined = entries[import_states["quarantined"]]
+    assert (quarantined["state"], quarantined["detail"]) == ("quarantined", "2 tracks are shorter than MusicBrainz says")

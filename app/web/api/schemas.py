@@ -128,7 +128,8 @@ class WishlistRowSchema(Schema):
     kind = fields.String()
     text = fields.String(metadata={"description": "'Artist - Title', as slskd tools read it"})
     state = fields.String(metadata={"description": "wanted, searching, queued, downloading, completed, failed, "
-                                                   "no_result (the downloader's record), or sent (in downloaded.json)"})
+                                                   "no_result, verifying, importing, in_library, quarantined (the "
+                                                   "download's record), or sent (in downloaded.json)"})
     label = fields.String()
     detail = fields.String(allow_none=True)
 
