@@ -123,7 +123,8 @@ class Download:
         for name in RECORD_FIELDS:
             if name in data:
                 values[name] = _parse(name, data[name])
-        values["extra"] = {k: v for k, v in data.items() if k not in RECORD_FIELDS and k != "key"}
+        # A private copy: the repository's cached document must not change with the record.
+        values["extra"] = _copy({k: v for k, v in data.items() if k not in RECORD_FIELDS and k != "key"})
         return cls(**values)
 
     def to_dict(self) -> dict:
@@ -132,9 +133,6 @@ class Download:
                 if name in ALWAYS_WRITTEN or getattr(self, name) is not None}
         data.update(_copy(self.extra))
         return data
-
-    def copy(self) -> Download:
-        return Download.from_dict(self.key, self.to_dict())
 
     # -- what it is ------------------------------------------------------------------------------
 

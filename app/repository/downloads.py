@@ -66,7 +66,8 @@ class DownloadRecords:
 
     def downloads_by_key(self) -> dict[str, Download]:
         """Every record by its key, removed ones included."""
-        return {key: Download.from_dict(key, record) for key, record in self.download_history().get("entries", {}).items()}
+        entries = self.download_history().get("entries", {})
+        return {key: Download.from_dict(key, record) for key, record in entries.items()}
 
     def download_record(self, key: str) -> Download | None:
         record = self.download_history().get("entries", {}).get(key)

@@ -137,4 +137,5 @@ def test_the_wishlist_says_where_each_import_is(client, import_states):
     entries = {entry["text"]: entry for entry in client.get("/api/v1/wishlist").json["entries"]}
     assert entries[import_states["in_library"]]["label"] == "In library"
     quarantined = entries[import_states["quarantined"]]
-    assert (quarantined["state"], quarantined["detail"]) == ("quarantined", "2 tracks are shorter than MusicBrainz says")
+    assert (quarantined["state"], quarantined["detail"]) == (
+        "quarantined", "2 tracks are shorter than MusicBrainz says")
