@@ -64,6 +64,7 @@ from app.pipelines.folder_scoring import (
     merge_responses,
     score_folders,
 )
+from app.pipelines.library_import import import_completed, import_on
 from app.pipelines.search_governor import (
     Permit,
     SearchGovernor,
@@ -510,6 +511,9 @@ class Downloader:
             return RunResult(f"{exc.message}", skipped=True)
         except UpstreamError as exc:
             transfers = TransferReport(errors=[f"following transfers: {exc}"])
+        if import_on(self.ctx) and not self.ctx.stop_requested():
+            # Before searching: a quarantined album's failover or new search happens in this run.
+            transfers.add(import_completed(self.ctx, self.client))
         due = self.due_entries()
         tally = RunTally(errors=list(transfers.errors))
         if due and not self.ctx.stop_requested():

@@ -312,12 +312,24 @@ class TransferReport:
     searching_again: int = 0
     given_up: int = 0
     cancelled: int = 0
+    imported: int = 0  # the import stage (app.pipelines.library_import)
+    quarantined: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def add(self, other: "TransferReport") -> None:
+        for name in ("followed", "completed", "failed_over", "searching_again", "given_up", "cancelled", "imported",
+                     "quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)
 
     def summary(self) -> str:
         parts = []
         if self.completed:
             parts.append(f"{count_of(self.completed, 'download')} completed")
+        if self.imported:
+            parts.append(f"{self.imported} imported into the library")
+        if self.quarantined:
+            parts.append(f"{self.quarantined} quarantined")
         if self.failed_over:
             parts.append(f"{self.failed_over} moved to the next folder")
         if self.searching_again:
@@ -451,10 +463,17 @@ def _complete(ctx: JobContext, key: str, download: dict, status: AlbumStatus, no
                      and str(f.get("state") or "").startswith("Completed") and f.get("state") != "Completed, Succeeded"]
     note = f"; {len(extras_failed)} non-audio files failed (ignored)" if extras_failed else ""
 
+    from app.pipelines.library_import import import_on, mark_for_import
+
+    importing = import_on(ctx)
+
     def change(record: Download) -> None:
         record.downloads[-1] = {**download, "files": status.files, "progress": status.progress,
                                 "state": "completed", "ended_at": iso(now)}
-        record.fallbacks = []
+        if importing:  # the other folders stay candidates until the import succeeds
+            mark_for_import(record.downloads[-1])
+        else:
+            record.fallbacks = []
         record.reason = None
         record.failover_requested = False
         set_state(record, "completed", iso(now),

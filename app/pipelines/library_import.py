@@ -1,0 +1,232 @@
+"""The import stage of slskd-downloader: completed downloads go to the household's library.
+
+With ``library.mode: import``, a download that completes is marked for import
+(``downloads[-1]["import"] = "pending"``; downloads completed before import was
+switched on are left alone). Each run of the downloader, after following the
+transfers and before searching, imports the marked ones (``app.importer``):
+
+    completed → verifying → importing → in_library
+    verifying | importing → quarantined → the next candidate folder (the failover of
+    ``app.pipelines.transfers``), or a new search, or failed when the searches run out
+
+A quarantine is the uploader's fault: the peer is trusted less. A MusicBrainz
+outage leaves the download in ``verifying`` (tried again next run); an album
+filed but not yet shown by the Subsonic server stays ``importing`` and is looked
+for again next run. One import at a time across processes (a job lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from app.downloads import Download, add_event, set_state
+from app.pipelines import JobContext, upstream
+from app.pipelines.transfers import TRANSFERS_LOCK, AlbumStatus, TransferReport, _fail_over, iso
+from app.repository import AlreadyLocked
+
+log = logging.getLogger(__name__)
+
+IMPORT_LOCK = "library-import"
+PENDING = "pending"
+#: How long a failover waits for a transfer check holding the transfers lock.
+LOCK_WAIT = 30.0
+
+
+def import_on(ctx: JobContext) -> bool:
+    return ctx.settings.library.mode == "import"
+
+
+def mark_for_import(download: dict) -> None:
+    """Called as a download completes (``transfers._complete``) while import is on."""
+    download["import"] = PENDING
+
+
+def waiting_for_import(record: Download) -> bool:
+    current = record.current_download or {}
+    return (record.state == "completed" and current.get("import") == PENDING) or record.state == "verifying" \
+        or (record.state == "importing" and bool(record.library_path))
+
+
+def build_importer(ctx: JobContext, progress: Callable[[str], None]):
+    from app.clients.acoustid import AcoustIdClient
+    from app.clients.coverart import fetch_release_front
+    from app.clients.http import HttpClient
+    from app.importer import Importer, ImportServices, ImportSettings
+    from app.importer.filing import Owner
+
+    settings = ctx.settings
+    lib = settings.library
+    art = HttpClient("coverart", contact=settings.general.contact or None)
+
+    def learn(edition) -> None:
+        ctx.repository.add_library_album(
+            artist=edition.artist, artist_mbid=edition.artist_mbids[0] if edition.artist_mbids else None,
+            album=edition.title, release_mbid=edition.mbid, release_group_mbid=edition.release_group_mbid)
+
+    services = ImportServices(
+        musicbrainz=upstream.musicbrainz(settings, ctx.repository),
+        subsonic=upstream.subsonic(settings) if settings.subsonic.base_url else None,
+        acoustid=AcoustIdClient(lib.acoustid_key, lib.acoustid_url) if lib.acoustid_key else None,
+        cover=lambda mbid: fetch_release_front(art, settings.coverart.base_url, mbid),
+        learn_album=learn, owner=Owner.from_env())
+    return Importer(ImportSettings.from_settings(settings), services, progress)
+
+
+def import_completed(ctx: JobContext, client, clock: Callable[[], float] = time.time) -> TransferReport:
+    """Import every download waiting for it; the report counts failovers like ``follow_transfers``."""
+    report = TransferReport()
+    if not import_on(ctx):
+        return report
+    waiting = [r for r in ctx.repository.download_records(("completed", "verifying", "importing"))
+               if waiting_for_import(r)]
+    if not waiting:
+        return report
+    if not ctx.settings.library.downloads_dir or not ctx.settings.library.library_dir:
+        report.errors.append("library.mode is import, but library.downloads_dir or library.library_dir is not set")
+        return report
+    try:
+        with ctx.repository.job_lock(IMPORT_LOCK):
+            for record in waiting:
+                if ctx.stop_requested():
+                    break
+                _import_one(ctx, client, record, clock, report)
+    except AlreadyLocked:
+        report.errors.append("another process is importing")
+    return report
+
+
+def _import_one(ctx: JobContext, client, record: Download, clock, report: TransferReport) -> None:
+    from app.importer import IMPORTING, IN_LIBRARY, QUARANTINED, ImportJob
+
+    key = record.key
+    repository = ctx.repository
+    download = dict(record.current_download or {})
+    if record.state == "importing":
+        _look_again(ctx, record, clock)
+        return
+    group = (record.album or {}).get("release_group")
+    if not group:
+        def unverifiable(r: Download) -> None:
+            r.current_download["import"] = "skipped"
+            r.import_note = "not imported: MusicBrainz does not know this album, so there is nothing to verify against"
+            add_event(r, r.import_note, iso(clock()))
+        repository.update_download_record(key, unverifiable, now=iso(clock()))
+        return
+
+    def progress(state: str) -> None:
+        def change(r: Download) -> None:
+            text = (f"the files from {download.get('user')}" if state == "verifying"
+                    else f"tagging and filing into {ctx.settings.library.library_dir}")
+            set_state(r, state, iso(clock()), text)
+        repository.update_download_record(key, change, now=iso(clock()))
+
+    files = [f["filename"] for f in download.get("files") or [] if f.get("state") == "Completed, Succeeded"]
+    job = ImportJob(group, record.artist, (record.album or {}).get("title") or record.title,
+                    download.get("user") or "", tuple(files),
+                    next_step=_next_step(record))
+    outcome = build_importer(ctx, progress).run(job)
+    now = iso(clock())
+    if outcome.state == QUARANTINED:
+        report.quarantined += 1
+        _quarantined(ctx, client, record, download, outcome, clock, report)
+        return
+
+    def change(r: Download) -> None:
+        r.import_note = outcome.note
+        r.library_path = outcome.library_path or r.library_path
+        if outcome.state == IN_LIBRARY:
+            r.library_url = outcome.library_url or None
+            r.fallbacks = []
+            r.current_download["import"] = "done"
+            set_state(r, "in_library", now, f"{outcome.library_path}" + (f" ({outcome.library_url})"
+                                                                         if outcome.library_url else ""))
+        elif outcome.state == IMPORTING:
+            r.current_download["imported_release"] = outcome.release_mbid
+            set_state(r, "importing", now, outcome.note)
+        else:  # an upstream was down: tried again next run
+            add_event(r, f"verifying: {outcome.note}", now)
+    repository.update_download_record(key, change, now=now)
+    if outcome.state == IN_LIBRARY:
+        report.imported += 1
+    log.info("%s: import %s: %s", key, outcome.state, outcome.note)
+
+
+def _next_step(record: Download) -> str:
+    others = [f for f in record.fallbacks if f.get("user") != (record.current_download or {}).get("user")]
+    if others:
+        return f"the next candidate folder, from {others[0].get('user')}, is queued"
+    return "the album is searched for again (it stays on the wishlist)"
+
+
+def _quarantined(ctx: JobContext, client, record: Download, download: dict, outcome, clock,
+                 report: TransferReport) -> None:
+    key = record.key
+    user = download.get("user") or ""
+    now = iso(clock())
+
+    def change(r: Download) -> None:
+        r.import_reason = outcome.reason
+        r.import_failed_track = outcome.failed_track or None
+        r.import_note = outcome.note
+        r.current_download["import"] = "quarantined"
+        set_state(r, "quarantined", now, f"{user}: {outcome.reason}")
+    ctx.repository.update_download_record(key, change, now=now)
+    updated = ctx.repository.download_record(key)
+    if updated is None:
+        return
+    status = AlbumStatus(download.get("files") or [], download.get("progress") or {})
+    client = client or upstream.slskd(ctx.settings)
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            with ctx.repository.job_lock(TRANSFERS_LOCK):
+                _fail_over(ctx, client, updated, download, status, f"import: {outcome.reason}", True,
+                           clock(), report)
+            break
+        except AlreadyLocked:
+            if time.monotonic() > deadline:
+                report.errors.append(f"{key}: quarantined; the failover waits for the next run")
+                return
+            time.sleep(0.2)
+    after = ctx.repository.download_record(key)
+
+    def note_next(r: Download) -> None:
+        if r.state in ("queued", "downloading"):
+            latest = r.current_download or {}
+            r.import_note = f"{outcome.note.split('; next:')[0]}; next: queued the folder from {latest.get('user')}"
+        elif r.state == "wanted":
+            r.import_note = f"{outcome.note.split('; next:')[0]}; next: no other folder, searching again"
+        elif r.state == "failed":
+            r.import_note = f"{outcome.note.split('; next:')[0]}; no folder and no search left"
+    if after is not None:
+        ctx.repository.update_download_record(key, note_next, now=iso(clock()))
+
+
+def _look_again(ctx: JobContext, record: Download, clock) -> None:
+    """An album filed earlier that the server did not show yet: look for it again (no new scan)."""
+    from app.clients.http import UpstreamError
+    from app.importer.rescan import find_album, navidrome_link
+
+    if not ctx.settings.subsonic.base_url or not record.album:
+        return
+    try:
+        release = (record.current_download or {}).get("imported_release") or record.album.get("release") or ""
+        found = find_album(upstream.subsonic(ctx.settings), release_mbid=release,
+                           album=record.album.get("title") or record.title, artist=record.artist)
+    except UpstreamError as exc:
+        log.info("%s: the Subsonic server could not be asked: %s", record.key, exc)
+        return
+    if found is None:
+        return
+    now = iso(clock())
+
+    def change(r: Download) -> None:
+        r.library_url = navidrome_link(ctx.settings.subsonic.base_url, found.id)
+        r.import_note = "visible on the Subsonic server"
+        r.fallbacks = []
+        (r.current_download or {})["import"] = "done"
+        set_state(r, "in_library", now, r.library_url)
+    ctx.repository.update_download_record(key := record.key, change, now=now)
+    log.info("%s: now in the library", key)
