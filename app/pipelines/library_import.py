@@ -6,8 +6,9 @@ switched on are left alone). Each run of the downloader, after following the
 transfers and before searching, imports the marked ones (``app.importer``):
 
     completed → verifying → importing → in_library
-    verifying | importing → quarantined → the next candidate folder (the failover of
-    ``app.pipelines.transfers``), or a new search, or failed when the searches run out
+    verifying | importing → quarantined → the next candidate folder from another peer (queued, as
+    the failover of ``app.pipelines.transfers`` does); with none left it stays quarantined,
+    on the wishlist, until Retry searches again
 
 A quarantine is the uploader's fault: the peer is trusted less. A MusicBrainz
 outage leaves the download in ``verifying`` (tried again next run); an album
@@ -23,7 +24,7 @@ from collections.abc import Callable
 
 from app.downloads import Download, add_event, set_state
 from app.pipelines import JobContext, upstream
-from app.pipelines.transfers import TRANSFERS_LOCK, AlbumStatus, TransferReport, _fail_over, iso
+from app.pipelines.transfers import TRANSFERS_LOCK, TransferReport, _drop_fallback, enqueue_folder, iso
 from app.repository import AlreadyLocked
 
 log = logging.getLogger(__name__)
@@ -157,51 +158,67 @@ def _next_step(record: Download) -> str:
     others = [f for f in record.fallbacks if f.get("user") != (record.current_download or {}).get("user")]
     if others:
         return f"the next candidate folder, from {others[0].get('user')}, is queued"
-    return "the album is searched for again (it stays on the wishlist)"
+    return "no other candidate folder: the download stays quarantined, on the wishlist, until Retry searches again"
 
 
 def _quarantined(ctx: JobContext, client, record: Download, download: dict, outcome, clock,
                  report: TransferReport) -> None:
+    """Quarantined: the peer is trusted less and the next candidate folder from another peer is queued (the
+    failover of a failed transfer). With none left the download stays quarantined, on the wishlist, until a
+    Retry searches again."""
     key = record.key
     user = download.get("user") or ""
     now = iso(clock())
+    reason = f"import: {outcome.reason}"
 
     def change(r: Download) -> None:
+        r.downloads[-1] = {**download, "state": "quarantined", "ended_at": now, "reason": reason}
         r.import_reason = outcome.reason
         r.import_failed_track = outcome.failed_track or None
         r.import_note = outcome.note
-        r.current_download["import"] = "quarantined"
+        r.reason = f"{user}: {reason}"
         set_state(r, "quarantined", now, f"{user}: {outcome.reason}")
     ctx.repository.update_download_record(key, change, now=now)
-    updated = ctx.repository.download_record(key)
-    if updated is None:
-        return
-    status = AlbumStatus(download.get("files") or [], download.get("progress") or {})
+    ctx.repository.note_download_user(user, ok=False, reason=reason, now=now)
     client = client or upstream.slskd(ctx.settings)
     deadline = time.monotonic() + LOCK_WAIT
     while True:
         try:
-            with ctx.repository.job_lock(TRANSFERS_LOCK):
-                _fail_over(ctx, client, updated, download, status, f"import: {outcome.reason}", True,
-                           clock(), report)
+            with ctx.repository.job_lock(TRANSFERS_LOCK):  # one failover at a time, as for transfers
+                next_step = _next_folder(ctx, client, key, clock, report)
             break
         except AlreadyLocked:
             if time.monotonic() > deadline:
-                report.errors.append(f"{key}: quarantined; the failover waits for the next run")
-                return
+                next_step = "the next candidate folder is queued at the next run"
+                break
             time.sleep(0.2)
-    after = ctx.repository.download_record(key)
+    held = f"files in {outcome.quarantine_path}"
 
-    def note_next(r: Download) -> None:
-        if r.state in ("queued", "downloading"):
-            latest = r.current_download or {}
-            r.import_note = f"{outcome.note.split('; next:')[0]}; next: queued the folder from {latest.get('user')}"
-        elif r.state == "wanted":
-            r.import_note = f"{outcome.note.split('; next:')[0]}; next: no other folder, searching again"
-        elif r.state == "failed":
-            r.import_note = f"{outcome.note.split('; next:')[0]}; no folder and no search left"
-    if after is not None:
-        ctx.repository.update_download_record(key, note_next, now=iso(clock()))
+    def note(r: Download) -> None:
+        r.import_note = f"{next_step} ({held})"
+    ctx.repository.update_download_record(key, note, now=iso(clock()))
+
+
+def _next_folder(ctx: JobContext, client, key: str, clock, report: TransferReport) -> str:
+    record = ctx.repository.download_record(key)
+    if record is None or record.state != "quarantined":
+        return "nothing: the download was changed meanwhile"
+    tried = {d.get("user") for d in record.downloads if d.get("state") in ("failed", "cancelled", "quarantined")}
+    for folder in list(record.fallbacks):
+        _drop_fallback(ctx, key, folder, clock())
+        if folder["user"] in tried:
+            continue
+        outcome = enqueue_folder(ctx, client, key, folder, clock())
+        if outcome.accepted:
+            report.failed_over += 1
+            return f"queued the next candidate folder, from {folder['user']}"
+        if outcome.unconfirmed:
+            def wait_for_list(r: Download) -> None:
+                r.next_retry_at = iso(clock())
+                set_state(r, "wanted", iso(clock()), "enqueue unconfirmed; slskd's list is read again first")
+            ctx.repository.update_download_record(key, wait_for_list, now=iso(clock()))
+            return f"asked slskd for the folder from {folder['user']} (not confirmed yet)"
+    return "no other candidate folder is left; Retry searches again"
 
 
 def _look_again(ctx: JobContext, record: Download, clock) -> None:

@@ -96,6 +96,24 @@ def test_a_damaged_folder_is_quarantined_and_the_next_candidate_is_imported(sand
     assert len(list(Path(record.library_path).glob("*.mp3"))) == 10
     assert not list(Path(record.library_path).glob("*.flac"))  # nothing of the damaged folder
     assert "quarantined: stalled_sam: " in " | ".join(events(record))
+    assert record.downloads[-2]["state"] == "quarantined"
+
+
+def test_when_every_candidate_is_damaged_it_stays_quarantined_on_the_wishlist(sandbox, repository, tmp_path, folders):
+    sandbox.slskd_state.set_behaviour("stalled_sam", "normal")
+    for name, track in (("stalled_sam", "03 - "), ("mp3hoarder", "05 - ")):
+        user = sandbox.catalogue.soulseek_users[name]
+        next(f for f in user.files if track in f.filename).defect = "zeros"
+    wish(repository, ("Slowdive", "Souvlaki"))
+    ctx = context(sandbox, repository, tmp_path, folders)
+    run_once(ctx)
+    record = until(ctx, lambda r: r.state == "quarantined" and len(r.downloads) == 2)
+    assert "zero-filled" in record.import_reason and record.import_failed_track.startswith("05 ")
+    assert record.import_note.startswith("no other candidate folder is left")
+    run_once(ctx)  # not searched again by itself: Retry decides
+    assert repository.download_record(KEY).state == "quarantined"
+    assert list(folders["library"].iterdir()) == []
+    assert len(list((folders["downloads"] / "_quarantine").iterdir())) == 2
 
 
 def test_with_import_off_a_download_ends_completed_and_nothing_moves(sandbox, repository, tmp_path, folders):
