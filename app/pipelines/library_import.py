@@ -21,8 +21,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
-from app.downloads import Download, add_event, set_state
+from app.clients.http import UpstreamError
+from app.downloads import Download, DownloadError, add_event, into_library, quarantine, set_state, start_importing, start_verifying
 from app.pipelines import JobContext, upstream
 from app.pipelines.transfers import TRANSFERS_LOCK, TransferReport, _drop_fallback, enqueue_folder, iso
 from app.repository import AlreadyLocked
@@ -92,7 +94,11 @@ def import_completed(ctx: JobContext, client, clock: Callable[[], float] = time.
             for record in waiting:
                 if ctx.stop_requested():
                     break
-                _import_one(ctx, client, record, clock, report)
+                try:
+                    _import_one(ctx, client, record, clock, report)
+                except (DownloadError, UpstreamError) as exc:  # changed meanwhile, or slskd down for a failover
+                    report.errors.append(f"{record.key}: import: {exc}")
+                    log.warning("%s: import: %s", record.key, exc)
     except AlreadyLocked:
         report.errors.append("another process is importing")
     return report
@@ -117,10 +123,13 @@ def _import_one(ctx: JobContext, client, record: Download, clock, report: Transf
         return
 
     def progress(state: str) -> None:
-        def change(r: Download) -> None:
-            text = (f"the files from {download.get('user')}" if state == "verifying"
-                    else f"tagging and filing into {ctx.settings.library.library_dir}")
-            set_state(r, state, iso(clock()), text)
+        def change(r: Download) -> Any:
+            if state == "verifying":
+                if r.state == "verifying":  # tried again after an upstream outage
+                    return False
+                start_verifying(r, iso(clock()), f"checking the files from {download.get('user')}")
+            else:
+                start_importing(r, iso(clock()), f"tagging and filing into {ctx.settings.library.library_dir}")
         repository.update_download_record(key, change, now=iso(clock()))
 
     files = [f["filename"] for f in download.get("files") or [] if f.get("state") == "Completed, Succeeded"]
@@ -135,18 +144,17 @@ def _import_one(ctx: JobContext, client, record: Download, clock, report: Transf
         return
 
     def change(r: Download) -> None:
-        r.import_note = outcome.note
-        r.library_path = outcome.library_path or r.library_path
         if outcome.state == IN_LIBRARY:
-            r.library_url = outcome.library_url or None
             r.fallbacks = []
             r.current_download["import"] = "done"
-            set_state(r, "in_library", now, f"{outcome.library_path}" + (f" ({outcome.library_url})"
-                                                                         if outcome.library_url else ""))
-        elif outcome.state == IMPORTING:
+            into_library(r, now, outcome.library_path, outcome.library_url or None, outcome.note)
+        elif outcome.state == IMPORTING:  # filed; the server does not show it yet
             r.current_download["imported_release"] = outcome.release_mbid
-            set_state(r, "importing", now, outcome.note)
+            r.library_path = outcome.library_path
+            r.import_note = outcome.note
+            add_event(r, f"importing: {outcome.note}", now)
         else:  # an upstream was down: tried again next run
+            r.import_note = outcome.note
             add_event(r, f"verifying: {outcome.note}", now)
     repository.update_download_record(key, change, now=now)
     if outcome.state == IN_LIBRARY:
@@ -173,11 +181,9 @@ def _quarantined(ctx: JobContext, client, record: Download, download: dict, outc
 
     def change(r: Download) -> None:
         r.downloads[-1] = {**download, "state": "quarantined", "ended_at": now, "reason": reason}
-        r.import_reason = outcome.reason
-        r.import_failed_track = outcome.failed_track or None
-        r.import_note = outcome.note
         r.reason = f"{user}: {reason}"
-        set_state(r, "quarantined", now, f"{user}: {outcome.reason}")
+        quarantine(r, now, f"{user}: {outcome.reason}", outcome.failed_track or None, outcome.note)
+        r.import_reason = outcome.reason
     ctx.repository.update_download_record(key, change, now=now)
     ctx.repository.note_download_user(user, ok=False, reason=reason, now=now)
     client = client or upstream.slskd(ctx.settings)
@@ -240,10 +246,9 @@ def _look_again(ctx: JobContext, record: Download, clock) -> None:
     now = iso(clock())
 
     def change(r: Download) -> None:
-        r.library_url = navidrome_link(ctx.settings.subsonic.base_url, found.id)
-        r.import_note = "visible on the Subsonic server"
         r.fallbacks = []
         (r.current_download or {})["import"] = "done"
-        set_state(r, "in_library", now, r.library_url)
+        into_library(r, now, r.library_path or "", navidrome_link(ctx.settings.subsonic.base_url, found.id),
+                     "visible on the Subsonic server")
     ctx.repository.update_download_record(key := record.key, change, now=now)
     log.info("%s: now in the library", key)
