@@ -228,27 +228,29 @@ def _next_folder(ctx: JobContext, client, key: str, clock, report: TransferRepor
 
 
 def _look_again(ctx: JobContext, record: Download, clock) -> None:
-    """An album filed earlier that the server did not show yet: look for it again (no new scan)."""
+    """An album filed earlier that the server did not show: ask for a scan again and look for it."""
     from app.clients.http import UpstreamError
-    from app.importer.rescan import find_album, navidrome_link
+    from app.importer.rescan import navidrome_link, rescan_and_find
 
     if not ctx.settings.subsonic.base_url or not record.album:
         return
+    release = (record.current_download or {}).get("imported_release") or record.album.get("release") or ""
     try:
-        release = (record.current_download or {}).get("imported_release") or record.album.get("release") or ""
-        found = find_album(upstream.subsonic(ctx.settings), release_mbid=release,
-                           album=record.album.get("title") or record.title, artist=record.artist)
+        found = rescan_and_find(upstream.subsonic(ctx.settings), release_mbid=release,
+                                album=record.album.get("title") or record.title, artist=record.artist,
+                                timeout=ctx.settings.library.scan_timeout)
     except UpstreamError as exc:
         log.info("%s: the Subsonic server could not be asked: %s", record.key, exc)
         return
-    if found is None:
+    if found.album is None:
         return
     now = iso(clock())
+    album_id = found.album.id
 
     def change(r: Download) -> None:
         r.fallbacks = []
         (r.current_download or {})["import"] = "done"
-        into_library(r, now, r.library_path or "", navidrome_link(ctx.settings.subsonic.base_url, found.id),
-                     "visible on the Subsonic server")
-    ctx.repository.update_download_record(key := record.key, change, now=now)
-    log.info("%s: now in the library", key)
+        into_library(r, now, r.library_path or "", navidrome_link(ctx.settings.subsonic.base_url, album_id),
+                     found.note)
+    ctx.repository.update_download_record(record.key, change, now=now)
+    log.info("%s: now in the library", record.key)

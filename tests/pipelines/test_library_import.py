@@ -127,3 +127,20 @@ def test_with_import_off_a_download_ends_completed_and_nothing_moves(sandbox, re
     assert list(folders["library"].iterdir()) == []
     assert len(list(folders["downloads"].rglob("*.flac"))) == 10
     assert record.fallbacks == [] and "import" not in record.current_download  # today's behaviour
+
+
+def test_an_album_the_server_does_not_show_yet_stays_importing_and_is_looked_for_again(
+        sandbox, repository, tmp_path, folders):
+    sandbox.slskd_state.set_behaviour("stalled_sam", "normal")
+    sandbox.settings.subsonic_library_dir = ""  # the server's scan does not reach the library folder yet
+    wish(repository, ("Slowdive", "Souvlaki"))
+    ctx = context(sandbox, repository, tmp_path, folders)
+    run_once(ctx)
+    record = until(ctx, lambda r: r.state == "importing" and r.library_path)
+    assert "does not show the album" in record.import_note
+    assert len(list(Path(record.library_path).glob("*.flac"))) == 10
+    sandbox.settings.subsonic_library_dir = str(folders["library"])
+    run_once(ctx)
+    record = repository.download_record(KEY)
+    assert record.state == "in_library"
+    assert record.library_url.startswith(sandbox.urls["subsonic"] + "/app/#/album/")
