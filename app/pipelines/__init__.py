@@ -36,8 +36,11 @@ class BetweenRuns:
 
 
 BETWEEN_RUNS: dict[str, BetweenRuns] = {
-    # Transfer progress, stalls and fail-over between the hourly downloader runs.
-    "slskd-downloader": BetweenRuns("app.pipelines.transfers:check_transfers", Repository.downloads_to_follow),
+    # Transfer progress, stalls and fail-over between the hourly downloader runs, and the import of an album
+    # that just completed (library.mode: import).
+    "slskd-downloader": BetweenRuns("app.pipelines.library_import:check_transfers_and_import",
+                                    lambda repository: repository.downloads_to_follow()
+                                    or repository.downloads_to_import()),
 }
 
 

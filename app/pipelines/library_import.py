@@ -25,8 +25,15 @@ from typing import Any
 
 from app.clients.http import UpstreamError
 from app.downloads import Download, DownloadError, add_event, into_library, quarantine, set_state, start_importing, start_verifying
-from app.pipelines import JobContext, upstream
-from app.pipelines.transfers import TRANSFERS_LOCK, TransferReport, _drop_fallback, enqueue_folder, iso
+from app.pipelines import JobContext, RunResult, upstream
+from app.pipelines.transfers import (
+    TRANSFERS_LOCK,
+    TransferReport,
+    _drop_fallback,
+    check_transfers,
+    enqueue_folder,
+    iso,
+)
 from app.repository import AlreadyLocked
 
 log = logging.getLogger(__name__)
@@ -77,13 +84,19 @@ def build_importer(ctx: JobContext, progress: Callable[[str], None]):
     return Importer(ImportSettings.from_settings(settings), services, progress)
 
 
-def import_completed(ctx: JobContext, client, clock: Callable[[], float] = time.time) -> TransferReport:
-    """Import every download waiting for it; the report counts failovers like ``follow_transfers``."""
+def just_completed(record: Download) -> bool:
+    return record.state == "completed" and (record.current_download or {}).get("import") == PENDING
+
+
+def import_completed(ctx: JobContext, client, clock: Callable[[], float] = time.time, *,
+                     new_only: bool = False) -> TransferReport:
+    """Import every download waiting for it (``new_only``: those just completed, not the ones waiting
+    for MusicBrainz or the server); the report counts failovers like ``follow_transfers``."""
     report = TransferReport()
     if not import_on(ctx):
         return report
     waiting = [r for r in ctx.repository.download_records(("completed", "verifying", "importing"))
-               if waiting_for_import(r)]
+               if (just_completed(r) if new_only else waiting_for_import(r))]
     if not waiting:
         return report
     if not ctx.settings.library.downloads_dir or not ctx.settings.library.library_dir:
@@ -102,6 +115,18 @@ def import_completed(ctx: JobContext, client, clock: Callable[[], float] = time.
     except AlreadyLocked:
         report.errors.append("another process is importing")
     return report
+
+
+def check_transfers_and_import(ctx: JobContext) -> RunResult:
+    """The runner's check between runs: transfers followed, then any album that just completed imported
+    (so an album is in the library minutes after its last file, not at the next hourly run)."""
+    result = check_transfers(ctx)
+    if not import_on(ctx) or not any(just_completed(r) for r in ctx.repository.download_records(("completed",))):
+        return result
+    report = import_completed(ctx, None, new_only=True)
+    parts = [p for p in (None if result.skipped else result.summary, report.summary()) if p]
+    errors = [e for e in (result.error, "; ".join(report.errors) or None) if e]
+    return RunResult("; ".join(parts), error="; ".join(errors) or None)
 
 
 def _import_one(ctx: JobContext, client, record: Download, clock, report: TransferReport) -> None:

@@ -54,6 +54,12 @@ class DownloadRecords:
         entries = self.download_history().get("entries", {})
         return any(Download.from_dict(key, record).needs_following for key, record in entries.items())
 
+    def downloads_to_import(self) -> bool:
+        """Whether a download just completed and waits for the import stage (cheap: a cached read)."""
+        entries = self.download_history().get("entries", {})
+        return any(record.get("state") == "completed" and ((record.get("downloads") or [{}])[-1] or {}).get("import")
+                   == "pending" for record in entries.values() if isinstance(record, dict))
+
     def downloads_following(self) -> list[Download]:
         """Every download whose transfers slskd must be asked about (removed ones included)."""
         entries = self.download_history().get("entries", {})

@@ -144,3 +144,24 @@ def test_an_album_the_server_does_not_show_yet_stays_importing_and_is_looked_for
     record = repository.download_record(KEY)
     assert record.state == "in_library"
     assert record.library_url.startswith(sandbox.urls["subsonic"] + "/app/#/album/")
+
+
+def test_the_check_between_runs_imports_an_album_as_soon_as_it_completes(sandbox, repository, tmp_path, folders):
+    from app.pipelines import BETWEEN_RUNS, load
+
+    sandbox.slskd_state.set_behaviour("stalled_sam", "normal")
+    wish(repository, ("Slowdive", "Souvlaki"))
+    ctx = context(sandbox, repository, tmp_path, folders)
+    run_once(ctx)
+    check = load("slskd-downloader", between_runs=True)
+    needed = BETWEEN_RUNS["slskd-downloader"].needed
+    deadline = time.monotonic() + 30
+    while repository.download_record(KEY).state != "completed":  # as the page's check does: no import there
+        assert time.monotonic() < deadline, events(repository.download_record(KEY))[-3:]
+        follow_transfers(ctx)
+        time.sleep(0.1)
+    assert repository.downloads_to_import() and needed(repository)
+    result = check(ctx)
+    assert "1 imported into the library" in result.summary
+    assert repository.download_record(KEY).state == "in_library"
+    assert not needed(repository)
