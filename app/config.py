@@ -181,12 +181,20 @@ def _header_name(value: str) -> None:
 
 
 _TEMPLATE_FIELDS = ("albumartist", "artist", "album", "year", "disc", "discnumber", "track", "title", "ext")
+#: A library path template: relative, no ".." part, known fields only (numbers may be padded: {track:02}),
+#: ending in {ext}. The API document carries it, so a client knows before sending.
+PATH_TEMPLATE_PATTERN = (r"^(?!/)(?!(?:.*/)?\.\.(?:/|$))"
+                         r"(?:[^{}]|\{(?:albumartist|artist|album|disc|title|ext)\}"
+                         r"|\{(?:track|discnumber|year)(?::0?[1-9])?\})*\{ext\}$")
 
 
 def _path_template(value: str) -> None:
     """A library path template names only known fields and ends in the file's extension."""
     from string import Formatter
 
+    if not re.fullmatch(PATH_TEMPLATE_PATTERN, value):
+        raise ValidationError(f"Must be a relative path ending in .{{ext}}, using only the fields "
+                              f"{', '.join(_TEMPLATE_FIELDS)} ({{track:02}} pads a number).")
     try:
         names = [name for _, name, _, _ in Formatter().parse(value) if name is not None]
         value.format(**{key: 1 if key in ("track", "discnumber", "year") else "x" for key in _TEMPLATE_FIELDS})
@@ -357,7 +365,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("library", "quarantine_dir", _text(1000), "",
       "Where files that fail the import go, each folder with a note of why; empty: _quarantine inside "
       "downloads_dir (same filesystem, so it is a rename)."),
-    S("library", "path_template", Text(max_length=500, validate=_path_template),
+    S("library", "path_template", Text(max_length=500, validate=_path_template,
+                                       metadata={"pattern": PATH_TEMPLATE_PATTERN}),
       "{albumartist}/{year} - {album}/{disc}{track:02} {title}.{ext}",
       "Where a track goes inside library_dir. Fields: albumartist, artist, album, year, disc (\"1-\" on "
       "multi-disc albums, empty otherwise), discnumber, track, title, ext."),

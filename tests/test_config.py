@@ -174,3 +174,17 @@ def test_it_refuses_a_login_limit_that_makes_no_sense_from_the_web_ui(tmp_path):
     assert errors["web.login_window"][0].startswith("Not a duration")
     clean, errors = validate_changes({"web": {"login_attempts": "20", "login_window": "1h"}}, current)
     assert clean == {"web": {"login_attempts": 20, "login_window": 3600}} and errors == {}
+
+
+@pytest.mark.parametrize("template", ["{albumartist}/{year} - {album}/{disc}{track:02} {title}.{ext}",
+                                      "{artist} - {album}/{discnumber}-{track:03} {title}.{ext}"])
+def test_a_library_path_template_with_known_fields_is_accepted(tmp_path, template):
+    settings = load_settings(env=env_with(tmp_path, RESONANCE_LIBRARY__PATH_TEMPLATE=template))
+    assert settings.library.path_template == template
+
+
+@pytest.mark.parametrize("template", ["{genre}/{title}.{ext}", "/music/{title}.{ext}", "{album}/../{title}.{ext}",
+                                      "{album}/{title}.flac", "{title:>20}.{ext}", "{album/{title}.{ext}"])
+def test_a_library_path_template_that_could_escape_or_break_is_refused(tmp_path, template):
+    with pytest.raises(ConfigError, match="library.path_template"):
+        load_settings(env=env_with(tmp_path, RESONANCE_LIBRARY__PATH_TEMPLATE=template))
