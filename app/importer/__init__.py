@@ -156,8 +156,8 @@ class Importer:
         album_dir = moves[0][1].parent
         outcome.library_path = str(album_dir)
         outcome.steps.append(f"{self.settings.transfer}d {len(moves)} files to {album_dir}")
+        self._save_cover(edition, album_dir, outcome)  # before the peer's extras: the archive's cover.jpg wins
         self._place_extras(extras, album_dir)
-        self._save_cover(edition, album_dir, outcome)
         return self._finish(outcome, edition)
 
     # -- steps after the files are in the library
