@@ -9,6 +9,7 @@ with ``status: "failed"``. ``f=json`` gives JSON, anything else XML."""
 from __future__ import annotations
 
 import hashlib
+import html
 import random
 import threading
 import xml.etree.ElementTree as ET
@@ -253,6 +254,22 @@ def _build_app() -> Flask:
         response = _respond(payload)
         response.headers.update(headers)
         return response
+
+    @app.get("/app/")
+    def web_ui() -> Response:
+        """A stand-in for Navidrome's web app, so the demo's "In library" links lead somewhere: every album,
+        the one named in ``#/album/<id>`` picked out (Navidrome routes in the fragment too)."""
+        state: SubsonicState = current_state()
+        state.advance()
+        rows = "".join(f'<li id="album/{html.escape(view.id)}">{html.escape(view.artist.name)} — '
+                       f"{html.escape(view.album.name)} ({len(view.songs)} tracks)</li>"
+                       for view in sorted(state.albums().values(), key=lambda v: (v.artist.name, v.album.name)))
+        page = ("<!doctype html><meta charset=utf-8><title>Navidrome (sandbox)</title>"
+                "<style>:target,li.shown{font-weight:bold;background:#ffd}</style>"
+                f"<h1>Navidrome (sandbox)</h1><ul>{rows}</ul>"
+                "<script>var m=location.hash.match(/^#\\/(album\\/.+)$/);"
+                "var e=m&&document.getElementById(m[1]);if(e){e.className='shown';e.scrollIntoView();}</script>")
+        return Response(page, mimetype="text/html")
 
     return app
 

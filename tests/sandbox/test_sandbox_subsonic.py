@@ -176,3 +176,10 @@ def test_it_answers_both_method_spellings(sandbox, subsonic_ok):
     for path in ("/rest/ping", "/rest/ping.view"):
         assert subsonic_ok(requests.get(sandbox.urls["subsonic"] + path, params=params, timeout=5))["status"] == "ok"
     assert requests.get(sandbox.urls["subsonic"] + "/rest/nothing.view", params=params, timeout=5).status_code == 404
+
+
+def test_its_web_app_lists_the_albums_the_in_library_links_point_at(sandbox, subsonic, subsonic_ok):
+    album = subsonic_ok(subsonic(sandbox, "getAlbumList2", type="alphabeticalByName", size=1))["albumList2"]["album"][0]
+    page = requests.get(f"{sandbox.urls['subsonic']}/app/", timeout=5)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert f'id="album/{album["id"]}"' in page.text and album["name"] in page.text
