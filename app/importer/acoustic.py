@@ -56,9 +56,9 @@ def check(tracks: list[tuple[str, str | None, Path]], client: AcoustIdClient | N
     """``tracks``: (label, expected recording MBID, file). Skipped without fpcalc or a client."""
     fpcalc = fpcalc_path()
     if client is None or fpcalc is None:
-        missing = " and ".join(x for x, absent in (("fpcalc", fpcalc is None), ("an AcoustID key", client is None))
-                               if absent)
-        return AcousticResult(False, note=f"acoustic check skipped (no {missing})")
+        missing = " and no ".join(x for x, absent in (("fpcalc", fpcalc is None), ("AcoustID key", client is None))
+                                  if absent)
+        return AcousticResult(False, note=f"acoustic check skipped: no {missing}")
     failures = []
     for label, recording_mbid, path in tracks:
         if not recording_mbid:

@@ -21,6 +21,7 @@ from app.clients.musicbrainz import MusicBrainzClient
 from app.clients.slskd import SlskdClient
 from app.clients.subsonic import SubsonicClient
 from app.importer import IN_LIBRARY, QUARANTINED, ImportJob, Importer, ImportServices, ImportSettings
+from app.importer import acoustic
 from app.importer.acoustic import fingerprint, fpcalc_path
 from app.importer.quarantine import NOTE_NAME
 from app.library import load_library
@@ -221,7 +222,9 @@ def test_without_fpcalc_or_a_key_the_acoustic_check_says_it_was_skipped(sandbox,
     remote = share(sandbox, PEER, "2002 - Finally We Are No One [MP3]")
     download(sandbox, PEER, remote)
     outcome = importer(sandbox, folders).run(job(sandbox, remote))
-    assert "acoustic check skipped (no an AcoustID key)" in outcome.steps
+    assert "acoustic check skipped: no AcoustID key" in outcome.steps
+    monkeypatch.setenv("PATH", "/nonexistent")  # no fpcalc either
+    assert acoustic.check([], None).note == "acoustic check skipped: no fpcalc and no AcoustID key"
 
 
 # --------------------------------------------------------------------------- beets
