@@ -1,7 +1,9 @@
 """`resonance demo`: the app wired to the sandbox, with a filled queue, no account needed."""
 
 import json
+import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -68,3 +70,18 @@ def test_its_first_three_cards_are_albums_its_soulseek_delivers(repository, data
         wait_for(all_completed, timeout=60, what="the three albums downloaded")
     names = {(item["artist"], item["album"]) for item in first_three}
     assert {(r["artist"], r["title"]) for r in repository.download_records()} == names
+
+
+def test_it_says_when_its_port_is_taken_and_suggests_another(python, subprocess_env, tmp_path):
+    with socket.socket() as listener:  # another program on the port
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        demo = subprocess.run([python, "-m", "app.cli", "demo", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+                              env=subprocess_env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 3
+    assert f"port {port} on 127.0.0.1 is in use by another program" in demo.stderr
+    suggested = int(re.search(r"resonance demo --port (\d+)", demo.stderr).group(1))
+    assert suggested != port and f"make demo PORT={suggested}" in demo.stderr
+    assert "Traceback" not in demo.stderr and "gunicorn" not in demo.stderr.lower()
+    assert not (tmp_path / "d").exists()  # refused before anything started
