@@ -270,21 +270,25 @@ def new_secret_key():
     return see_other("/settings", saved="1", changed="web.secret_key")
 
 
-@bp.post("/settings/test/<service>")
-def test_connection(service: str):
+def check_connection(service: str, form) -> tuple[bool, str]:
+    """(ok, message) of the service's connection test with the form's values on top of the saved ones."""
     if service not in connection_checks.CHECKS:
         raise Problem(404, f"There is no connection test for {service}.")
     current = settings()
-    raw_changes = changes_from_form(request.form, current, (service, "general"))
+    raw_changes = changes_from_form(form, current, (service, "general"))
     clean, errors = validate_changes(raw_changes, current)
     if errors:
-        ok, message = False, "Fix the highlighted values first: " + ", ".join(sorted(errors))
-    else:
-        values = dict(current.values)
-        for section, section_values in clean.items():
-            for key, value in section_values.items():
-                values[f"{section}.{key}"] = value
-        ok, message = connection_checks.run_check(service, Settings(values, current.sources, current.config_path))
+        return False, "Fix the highlighted values first: " + ", ".join(sorted(errors))
+    values = dict(current.values)
+    for section, section_values in clean.items():
+        for key, value in section_values.items():
+            values[f"{section}.{key}"] = value
+    return connection_checks.run_check(service, Settings(values, current.sources, current.config_path))
+
+
+@bp.post("/settings/test/<service>")
+def test_connection(service: str):
+    ok, message = check_connection(service, request.form)
     if is_htmx():
         return render_template("partials/connection_result.html", service=service, ok=ok, message=message)
     return _page(tested={"service": service, "ok": ok, "message": message})
