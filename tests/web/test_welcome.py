@@ -106,7 +106,7 @@ def test_it_shows_progress_until_the_first_cards_arrive(fresh, repository):
     asked = fresh.get("/welcome/progress", headers=poll)
     assert asked.status_code == 200  # keeps polling
     assert "asked, starting" in parse(asked.data).one("#progress-lb-fetch").text
-    assert parse(asked.data).one("#welcome-progress").get("hx-trigger") == "every 2s"
+    assert parse(asked.data).one("#welcome-progress").get("hx-trigger") == "every 2s, poll-now"
 
     repository.take_run_request("lb-fetch")  # a runner takes it and runs
     repository.update_job_status("lb-fetch", state="running", started_at="2026-01-01T10:00:00Z")
