@@ -146,3 +146,15 @@ def test_the_empty_queue_links_to_what_is_missing(fresh, repository):
     assert links["Find albums now"] == "/welcome/find"  # lb-fetch can run, and has not
     repository.add_pending([make_queue_item()])
     assert not parse(fresh.get("/").data).select(".what-missing")
+
+
+def test_a_step_shows_what_the_environment_sets_read_only_and_goes_on(fresh, repository, monkeypatch):
+    monkeypatch.setenv("RESONANCE_SLSKD__API_KEY", "key-from-a-docker-secret")
+    page = parse(fresh.get("/welcome/slskd").data)
+    assert page.one("#f-slskd-api_key").get("disabled") is not None
+    assert "set by RESONANCE_SLSKD__API_KEY" in page.one(".fixed-by").text
+    assert "key-from-a-docker-secret" not in fresh.get("/welcome/slskd").text
+    response = fresh.form("/welcome/slskd", {"slskd.base_url": "http://slskd:5030"})
+    assert response.status_code == 303 and response.headers["Location"] == "/welcome/find"
+    assert repository.saved_settings()["slskd"] == {"base_url": "http://slskd:5030"}
+    assert [b.text for b in parse(fresh.get("/welcome").data).select(".readiness .badge")][3] == "set up"
