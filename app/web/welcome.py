@@ -36,7 +36,7 @@ STEPS = (
          "Your user name is the one in your profile's address, listenbrainz.org/user/NAME. The token "
          "(listenbrainz.org/settings) is optional."),
     Step("lastfm", "Last.fm",
-         "Artists similar to the ones in your library (the catalog-discovery job, with your Subsonic server).",
+         "Artists similar to the ones in your library (the catalog-discovery job, with your Navidrome library).",
          "An API key from last.fm/api/account/create: any application name will do."),
     Step("subsonic", "Navidrome (Subsonic)",
          "Your library, so Resonance suggests what you do not own yet (Navidrome or any Subsonic server).",
