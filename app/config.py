@@ -306,6 +306,20 @@ SETTINGS: tuple[Setting, ...] = (
     S("catalog", "include_secondary_types", StringList(choices=SECONDARY_TYPES), [],
       "MusicBrainz secondary types to keep (Live, Compilation, Remix, Soundtrack, Demo...; see Value formats); "
       "all are left out by default."),
+    # library-discovery: new releases and missing albums of the library's artists
+    S("schedule", "library_discovery", Duration(), 86400, "How often library-discovery runs.",
+      env_aliases=("LIBRARY_INTERVAL",)),
+    S("library", "artists_per_run", _int(1, 10000), 100,
+      "Library artists whose discography is read from MusicBrainz per run (one request each, about 1 per "
+      "second); a large library is covered over several runs."),
+    S("library", "refresh_days", _int(1, 3650), 14, "Days before a library artist's discography is read again."),
+    S("new_releases", "enabled", _bool(), True, "Suggest new albums of library artists (source: new release)."),
+    S("new_releases", "window", _int(1, 365), 90,
+      "Days: albums first released at most this long ago, or announced for at most this far ahead."),
+    S("library_gaps", "enabled", _bool(), True,
+      "Suggest the studio albums missing from library artists you own some albums of (source: missing)."),
+    S("library_gaps", "per_artist", _int(1, 50), 2, "Missing albums suggested per artist, most listened first."),
+    S("library_gaps", "per_run", _int(1, 1000), 20, "Missing albums suggested per run, at most."),
     # slskd-downloader
     S("slskd", "base_url", _url(), "http://localhost:5030", "slskd web address."),
     S("slskd", "url_base", _text(200), "/", "slskd's URL base path (web.url_base), e.g. /slskd."),

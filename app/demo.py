@@ -18,7 +18,7 @@ from app.config import ConfigError, load_settings
 from app.logs import setup_logging
 from app.repository import DATA_DIR_ENV, Repository
 
-DISCOVERY_JOBS = ("lb-fetch", "catalog-discovery")
+DISCOVERY_JOBS = ("lb-fetch", "catalog-discovery", "library-discovery")
 
 
 def fault_rate(text: str) -> float:

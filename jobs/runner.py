@@ -43,6 +43,7 @@ log = logging.getLogger("resonance.runner")
 INTERVAL_SETTING = {
     "lb-fetch": "schedule.lb_fetch",
     "catalog-discovery": "schedule.catalog_discovery",
+    "library-discovery": "schedule.library_discovery",
     "slskd-downloader": "schedule.slskd_downloader",
 }
 DEFAULT_INTERVAL_SETTING = "schedule.lb_fetch"
