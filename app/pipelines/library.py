@@ -106,6 +106,11 @@ def is_studio_album(group: Mapping[str, Any]) -> bool:
     return (group.get("primary_type") or "").casefold() == "album" and not group.get("secondary_types")
 
 
+def is_fresh_album(release: Any) -> bool:
+    """A ListenBrainz fresh release that is a studio album."""
+    return (release.primary_type or "").casefold() == "album" and not release.secondary_type
+
+
 def full_date(text: Any) -> date | None:
     """A YYYY-MM-DD date; None for partial dates ("2026", "2026-11"), too vague to call new."""
     try:
@@ -231,7 +236,8 @@ class LibraryRun:
         stored = self.repository.library_discographies()
         self.repository.forget_discographies({artist.mbid for artist in self.artists})
         known_groups = {g["mbid"] for entry in stored.values() for g in entry.get("groups") or ()}
-        changed = [mbid for r in self.fresh if r.release_group_mbid not in known_groups
+        # An album the stored discography lacks (the browse lists albums only: a single is no news).
+        changed = [mbid for r in self.fresh if is_fresh_album(r) and r.release_group_mbid not in known_groups
                    for mbid in r.artist_mbids if mbid in stored]
         due = artists_due(self.artists, stored, now=datetime.now(timezone.utc),
                           refresh_days=self.settings.library.refresh_days, first=changed)
@@ -303,8 +309,7 @@ class NewReleasesSource:
                         artist.mbid))
         for release in run.fresh:
             released = full_date(release.release_date)
-            if ((release.primary_type or "").casefold() == "album" and not release.secondary_type
-                    and within_window(released, run.today, window)):
+            if is_fresh_album(release) and within_window(released, run.today, window):
                 found.setdefault(release.release_group_mbid, self._suggestion(
                     release.release_group_mbid, release.artist_credit_name, release.release_name, released,
                     next(iter(release.artist_mbids), None)))

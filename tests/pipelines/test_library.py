@@ -143,3 +143,155 @@ def test_the_run_says_what_it_did(run):
 
     assert result.summary == ("new release: 3 albums; missing: 12 albums added to the pending queue; "
                               "read the discographies of 14 of 14 library artists")
+
+
+# --- never the same album twice --------------------------------------------------------------
+
+
+def test_what_was_suggested_decided_owned_or_blocked_is_never_suggested_again(run, repository, sandbox):
+    first = run()
+    assert first.outcome == "ok"
+    suggested = {i["mbid"] for i in repository.queue()["pending"]}
+    repository.reject([item(repository, "Signal Fires")["mbid"]])
+    repository.approve([item(repository, "In Rainbows")["mbid"]])
+    # The household buys Post: it is in the library now.
+    post = next(g for g in sandbox.catalogue.release_groups.values() if g.title == "Post")
+    sandbox.catalogue.add_library_album({"release": post.release_ids[0]})
+    repository.block_artist("Portishead")
+
+    again = run(library__refresh_days=1)  # everything read again: only the clock decides
+    assert again.outcome == "ok", again.error
+    now_pending = {i["mbid"] for i in repository.queue()["pending"]}
+    assert now_pending <= suggested  # nothing came back, nothing new appeared twice
+    assert not {a for a, _ in pending(repository)} & {"Portishead"}
+    assert "Signal Fires" not in {a for _, a in pending(repository)}
+    assert "new release: 0 albums" in again.summary and "missing: 0 albums" in again.summary
+
+
+def test_a_blocked_artist_gets_no_suggestion(run, repository):
+    repository.block_artist("Radiohead")
+    run()
+    assert "Radiohead" not in {artist for artist, _ in pending(repository)}
+
+
+# --- the rotation and what a second run asks ------------------------------------------------------
+
+
+def test_a_large_library_is_read_over_several_runs_within_the_budget(run, repository, sandbox):
+    seen: list[str] = []
+    for expected, more_due in ((5, " (9 more due)"), (5, " (4 more due)"), (4, ""), (0, "")):
+        sandbox.clear_requests()
+        result = run(library__artists_per_run=5)
+        assert result.outcome == "ok", result.error
+        assert result.summary.endswith(f"read the discographies of {expected} of 14 library artists{more_due}")
+        asked = browsed(sandbox)
+        assert len(asked) == expected and not set(asked) & set(seen)  # never the same artist twice
+        seen += asked
+    assert len(set(seen)) == LIBRARY_ARTISTS - 1
+
+
+def test_the_second_run_asks_only_about_what_changed(run, repository, sandbox):
+    run()
+    # A new artist in the library: Múm's first album.
+    mum = next(a for a in sandbox.catalogue.artists.values() if a.name == "Múm")
+    first_album = sandbox.catalogue.release_groups[sandbox.catalogue.artist_release_groups[mum.id][0]]
+    sandbox.catalogue.add_library_album({"release": first_album.release_ids[0]})
+    sandbox.clear_requests()
+
+    result = run()
+
+    assert result.outcome == "ok", result.error
+    assert browsed(sandbox) == [mum.id]  # the other 14 discographies are fresh
+    asked_lb = [r.path for r in sandbox.requests("listenbrainz")]
+    # Listen counts: only Múm's albums are new to ListenBrainz's popularity; fresh releases once.
+    assert asked_lb.count("/1/user/rob/fresh_releases") == 1
+    popularity = [r for r in sandbox.requests("listenbrainz") if r.path == "/1/popularity/release-group"]
+    mum_groups = set(sandbox.catalogue.artist_release_groups[mum.id])
+    assert popularity and all(set(r.json()["release_group_mbids"]) <= mum_groups for r in popularity)
+    assert result.summary.endswith("read the discographies of 1 of 15 library artists")
+
+
+def test_an_album_listenbrainz_names_sends_its_artist_to_the_front_of_the_queue(run, repository, sandbox):
+    run(library__artists_per_run=10)  # Daft Punk's discography is among the ten read; four are still due
+    # Night Drive turns out to be an album: ListenBrainz's fresh releases name it, the stored discography lacks it.
+    daft_punk = next(a for a in sandbox.catalogue.artists.values() if a.name == "Daft Punk")
+    assert daft_punk.id in repository.library_discographies()
+    night_drive = next(g for g in sandbox.catalogue.release_groups.values() if g.title == "Night Drive")
+    night_drive.primary_type = "Album"
+    sandbox.clear_requests()
+
+    run(library__artists_per_run=1)
+
+    assert browsed(sandbox) == [daft_punk.id]  # before the four never read
+    assert ("Daft Punk", "Night Drive") in pending(repository, "new release")
+
+
+# --- upstream failures and rates ----------------------------------------------------------------
+
+QUICK_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, max_total_wait=5.0)
+
+
+def quick_retries(monkeypatch, sandbox):
+    """The run's MusicBrainz and ListenBrainz clients keep their real retry rules, backing off in hundredths."""
+    monkeypatch.setattr(upstream, "musicbrainz", lambda settings, repository=None: MusicBrainzClient(
+        sandbox.urls["musicbrainz"], rate=100, retry=QUICK_RETRY, contact="tests@example.invalid"))
+    monkeypatch.setattr(upstream, "listenbrainz", lambda settings: ListenBrainzClient(
+        sandbox.urls["listenbrainz"], retry=QUICK_RETRY))
+
+
+def test_a_musicbrainz_failure_for_one_artist_keeps_the_rest_of_the_run(run, repository, sandbox, monkeypatch):
+    radiohead_asked = lambda request: request.query.get("artist") == RADIOHEAD  # noqa: E731
+    quick_retries(monkeypatch, sandbox)
+    with sandbox.faults("musicbrainz").applied(error=400, when=radiohead_asked):
+        result = run()
+
+    assert result.outcome == "partial", result
+    assert result.left.startswith("1 discography to read (MusicBrainz: GET /ws/2/release-group failed with HTTP 400")
+    assert RADIOHEAD not in repository.library_discographies() and len(repository.library_discographies()) == 13
+    albums = {album for _, album in pending(repository)}
+    assert {"Mycelia", "Fourth", "Post"} <= albums  # what the other artists gave is written
+    assert "Signal Fires" in albums  # ListenBrainz's fresh releases named it anyway
+    assert "In Rainbows" not in albums  # Radiohead's gaps wait for its discography
+
+    sandbox.clear_requests()
+    again = run()
+    assert again.outcome == "ok", again
+    assert browsed(sandbox) == [RADIOHEAD]  # only what was left
+    assert ("Radiohead", "In Rainbows") in pending(repository, "missing")
+
+
+def test_listenbrainz_down_still_finds_new_releases_on_musicbrainz(run, repository, sandbox, monkeypatch,
+                                                                    tmp_path):
+    quick_retries(monkeypatch, sandbox)
+    with sandbox.faults("listenbrainz").applied(error=500):
+        result = run()
+
+    assert result.outcome == "partial", result
+    assert "ListenBrainz's fresh releases" in result.left and "missing albums of 12 artists" in result.left
+    assert pending(repository, "new release") == [
+        ("Portishead", "Fourth"), ("Björk", "Mycelia"), ("Radiohead", "Signal Fires")]
+    assert pending(repository, "missing") == []  # not ranked without listen counts: next run
+
+    again = run()
+    assert again.outcome == "ok", again
+    # The missing albums an undisturbed run finds, in a data dir of its own.
+    from app.repository import Repository
+
+    clean = Repository(tmp_path / "clean")
+    assert load(JOB)(JobContext(JOB, load_settings(), clean)).outcome == "ok"
+    assert pending(repository, "missing") == pending(clean, "missing") and len(pending(clean, "missing")) > 12
+
+
+def test_it_keeps_to_musicbrainz_rate(repository, monkeypatch):
+    # The sandbox's real limit: 1 request/s (503 beyond a burst of 2); the client's default pacing.
+    with Sandbox(settings=SandboxSettings.fast(musicbrainz_rate=1.0, listenbrainz_rate_limit=30)) as sb:
+        env = settings_env(sb, library__artists_per_run=3)
+        del env["RESONANCE_MUSICBRAINZ__RATE_LIMIT"]
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        result = load(JOB)(JobContext(JOB, load_settings(), repository))
+        mb = sb.requests("musicbrainz")
+
+    assert result.outcome == "ok", result.error
+    assert len(mb) == 3 and {r.status for r in mb} == {200}  # no 503
+    assert mb[1].time - mb[0].time >= 0.9 and mb[2].time - mb[1].time >= 0.9
