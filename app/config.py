@@ -8,7 +8,7 @@ config, the settings form and the API all come from that table.
 
 Environment: ``RESONANCE_<SECTION>__<KEY>`` for any setting (e.g.
 ``RESONANCE_SLSKD__API_KEY``), the architecture's names (``LB_FETCH_INTERVAL``,
-``CATALOG_INTERVAL``, ``SLSKD_INTERVAL``, ``LOG_LEVEL``), and ``<NAME>_FILE``
+``CATALOG_INTERVAL``, ``LIBRARY_INTERVAL``, ``SLSKD_INTERVAL``, ``LOG_LEVEL``), and ``<NAME>_FILE``
 for either form to read the value from a file (Docker secrets).
 
 A wrong value raises ``ConfigError`` whose messages name the key, the reason
