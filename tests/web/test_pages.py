@@ -139,9 +139,9 @@ def test_it_removes_an_entry(client, repository):
 # --- jobs -----------------------------------------------------------------------------------
 
 
-def test_it_lists_the_three_jobs_even_before_they_ran(client):
+def test_it_lists_the_jobs_even_before_they_ran(client):
     page = parse(client.get("/jobs").data)
-    assert [h.text for h in page.select("article.job h2")] == ["lb-fetch", "catalog-discovery", "slskd-downloader"]
+    assert [h.text for h in page.select("article.job h2")] == ["lb-fetch", "catalog-discovery", "library-discovery", "slskd-downloader"]
     assert all(badge.text == "not run yet" for badge in page.select("article.job .badge"))
     assert page.one("section#jobs").get("hx-trigger") is None  # nothing to wait for: no polling
 
