@@ -452,6 +452,9 @@ def run_once(ctx: JobContext, run: LibraryRun | None = None) -> RunResult:
     for source in sources:
         suggestions = source.fetch(ctx)
         outcome.reports[source.name] = publish(ctx, suggestions, run.library)
+    log.info("%d library artists without a MusicBrainz id left out; ListenBrainz named %d fresh releases of "
+             "library artists; listen counts asked for %d albums", outcome.without_mbid, outcome.fresh_releases,
+             outcome.popularity_asked)
     log.info("upstream requests: %s", http_stats.describe())
     summary = outcome.summary()
     if outcome.left:
