@@ -236,9 +236,11 @@ class LibraryRun:
         stored = self.repository.library_discographies()
         self.repository.forget_discographies({artist.mbid for artist in self.artists})
         known_groups = {g["mbid"] for entry in stored.values() for g in entry.get("groups") or ()}
-        # An album the stored discography lacks (the browse lists albums only: a single is no news).
+        # An album the stored discography lacks (the browse lists albums only: a single is no news). Read
+        # today already: not again, as MusicBrainz may not list what ListenBrainz calls an album.
+        today = self.today.isoformat()
         changed = [mbid for r in self.fresh if is_fresh_album(r) and r.release_group_mbid not in known_groups
-                   for mbid in r.artist_mbids if mbid in stored]
+                   for mbid in r.artist_mbids if mbid in stored and (stored[mbid].get("asked_at") or "") < today]
         due = artists_due(self.artists, stored, now=datetime.now(timezone.utc),
                           refresh_days=self.settings.library.refresh_days, first=changed)
         batch = due[: self.settings.library.artists_per_run]

@@ -223,12 +223,20 @@ def test_an_album_listenbrainz_names_sends_its_artist_to_the_front_of_the_queue(
     assert daft_punk.id in repository.library_discographies()
     night_drive = next(g for g in sandbox.catalogue.release_groups.values() if g.title == "Night Drive")
     night_drive.primary_type = "Album"
+    # A day later (read today already, an artist is not read again for this).
+    entry = repository.library_discographies()[daft_punk.id]
+    repository.record_discographies({daft_punk.id: {**entry, "asked_at": f"{days_from_today(-1)}T03:00:00Z"}})
     sandbox.clear_requests()
 
     run(library__artists_per_run=1)
 
     assert browsed(sandbox) == [daft_punk.id]  # before the four never read
     assert ("Daft Punk", "Night Drive") in pending(repository, "new release")
+    assert night_drive.id in {g["mbid"] for g in repository.library_discographies()[daft_punk.id]["groups"]}
+
+    sandbox.clear_requests()
+    run(library__artists_per_run=1)
+    assert browsed(sandbox) != [daft_punk.id]  # known now: the budget goes to the artists never read
 
 
 # --- upstream failures and rates ----------------------------------------------------------------
