@@ -1,4 +1,4 @@
-"""The job runner shared by the three pipelines.
+"""The job runner shared by the pipelines.
 
 A runner is a small driver around ``run_once``: the ``schedule`` library says
 when the next run is due, the web UI can ask for a run through the
