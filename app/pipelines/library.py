@@ -69,6 +69,11 @@ class LibraryArtist:
     name: str
 
 
+def listenbrainz_users(settings: Any) -> list[str]:
+    """The household's ListenBrainz users whose fresh releases are read: the configured user."""
+    return [settings.listenbrainz.username] if settings.listenbrainz.username else []
+
+
 def library_artists(snapshot: Mapping[str, Any]) -> list[LibraryArtist]:
     """The snapshot's artists that have a MusicBrainz id, once each (placeholders like Various Artists left out)."""
     found: dict[str, LibraryArtist] = {}
@@ -210,24 +215,26 @@ class LibraryRun:
     # 2. ListenBrainz's fresh releases -------------------------------------------------------------
 
     def read_fresh_releases(self) -> None:
-        user = self.settings.listenbrainz.username
-        if not user or not self.settings.new_releases.enabled:
-            return
-        try:
-            releases = self.lb.fresh_releases(user, self.settings.new_releases.window) or []
-        except UpstreamError as exc:
-            # The discographies still find new albums; ListenBrainz is asked again next run.
-            self.outcome.errors.append(f"ListenBrainz fresh releases: {exc.message}")
-            self.outcome.left.append("ListenBrainz's fresh releases")
-            log.warning("could not read ListenBrainz's fresh releases for %s: %s", user, exc)
+        """One request per ListenBrainz user of the household; a user that fails does not cost the others."""
+        if not self.settings.new_releases.enabled:
             return
         mbids = {artist.mbid for artist in self.artists}
-        self.fresh = [r for r in releases
-                      if (mbids & set(r.artist_mbids)) or (not r.artist_mbids and self.library.has_artist(
-                          r.artist_credit_name))]
+        found: dict[str, Any] = {}
+        for user in listenbrainz_users(self.settings):
+            try:
+                releases = self.lb.fresh_releases(user, self.settings.new_releases.window) or []
+            except UpstreamError as exc:
+                # The discographies still find new albums; ListenBrainz is asked again next run.
+                self.outcome.errors.append(f"ListenBrainz fresh releases: {exc.message}")
+                self.outcome.left.append(f"ListenBrainz's fresh releases for {user}")
+                log.warning("could not read ListenBrainz's fresh releases for %s: %s", user, exc)
+                continue
+            mine = [r for r in releases if (mbids & set(r.artist_mbids))
+                    or (not r.artist_mbids and self.library.has_artist(r.artist_credit_name))]
+            found.update((r.release_group_mbid, r) for r in mine)
+            log.info("ListenBrainz: %d fresh releases for %s, %d by library artists", len(releases), user, len(mine))
+        self.fresh = list(found.values())
         self.outcome.fresh_releases = len(self.fresh)
-        log.info("ListenBrainz: %d fresh releases for %s, %d by library artists", len(releases), user,
-                 len(self.fresh))
 
     # 3. discographies ---------------------------------------------------------------------------------
 

@@ -280,7 +280,7 @@ def test_listenbrainz_down_still_finds_new_releases_on_musicbrainz(run, reposito
         result = run()
 
     assert result.outcome == "partial", result
-    assert "ListenBrainz's fresh releases" in result.left and "missing albums of 12 artists" in result.left
+    assert "ListenBrainz's fresh releases for rob" in result.left and "missing albums of 12 artists" in result.left
     assert pending(repository, "new release") == [
         ("Portishead", "Fourth"), ("Björk", "Mycelia"), ("Radiohead", "Signal Fires")]
     assert pending(repository, "missing") == []  # not ranked without listen counts: next run
