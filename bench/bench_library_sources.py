@@ -10,7 +10,9 @@ Targets: a later run reads no discography an earlier one read (all were read wit
 ``library.refresh_days``) and asks ListenBrainz's listen counts only of albums not asked before;
 no run is refused by MusicBrainz (503) or ListenBrainz (429).
 
-    python bench/bench_library_sources.py [--artists-per-run N] [--runs N] [--artists N]
+``--only new_releases`` or ``--only library_gaps`` turns the other source off, for each one's figures.
+
+    python bench/bench_library_sources.py [--artists-per-run N] [--runs N] [--artists N] [--only SOURCE]
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--artists", type=int, default=1000, help="library artists (default 1000)")
     parser.add_argument("--artists-per-run", type=int, default=100, help="library.artists_per_run (default 100)")
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--only", choices=("new_releases", "library_gaps"), help="run one source alone")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -90,6 +93,10 @@ def main() -> None:
             "RESONANCE_COVERART__BASE_URL": urls["coverart"],
             "RESONANCE_LIBRARY__ARTISTS_PER_RUN": str(args.artists_per_run),
         })
+        if args.only:
+            other = "library_gaps" if args.only == "new_releases" else "new_releases"
+            env[f"RESONANCE_{other.upper()}__ENABLED"] = "false"
+            print(f"only {args.only}")
         read_before: set[str] = set()
         counted_before: set[str] = set()
         repeated_total = recounted_total = refused_total = 0
