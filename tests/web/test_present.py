@@ -3,7 +3,16 @@ from datetime import datetime, timezone
 import pytest
 
 from app.text import count_of
-from app.web.present import every_text, local_time, sentence, transfer_state
+from app.web.present import (
+    every_text,
+    library_gap_reason,
+    local_time,
+    new_release_reason,
+    ordinal,
+    sentence,
+    transfer_state,
+    why,
+)
 
 
 @pytest.mark.parametrize("number,expected", [(0, "0 files"), (1, "1 file"), (2, "2 files")])
@@ -48,8 +57,6 @@ def test_it_says_a_transfer_state_in_words(state, expected):
 
 
 # --- library-discovery's reasons ------------------------------------------------------------------
-
-from app.web.present import library_gap_reason, new_release_reason, ordinal, why  # noqa: E402
 
 
 def test_a_new_release_says_out_or_out_on_while_its_date_is_ahead():
