@@ -186,7 +186,7 @@ def test_a_large_library_is_read_over_several_runs_within_the_budget(run, reposi
     seen: list[str] = []
     for expected, more_due in ((5, " (9 more due)"), (5, " (4 more due)"), (4, ""), (0, "")):
         sandbox.clear_requests()
-        result = run(library__artists_per_run=5)
+        result = run(library_discovery__artists_per_run=5)
         assert result.outcome == "ok", result.error
         assert result.summary.endswith(f"read the discographies of {expected} of 14 library artists{more_due}")
         asked = browsed(sandbox)
@@ -217,7 +217,7 @@ def test_the_second_run_asks_only_about_what_changed(run, repository, sandbox):
 
 
 def test_an_album_listenbrainz_names_sends_its_artist_to_the_front_of_the_queue(run, repository, sandbox):
-    run(library__artists_per_run=10)  # Daft Punk's discography is among the ten read; four are still due
+    run(library_discovery__artists_per_run=10)  # Daft Punk's discography is among the ten read; four are still due
     # Night Drive turns out to be an album: ListenBrainz's fresh releases name it, the stored discography lacks it.
     daft_punk = next(a for a in sandbox.catalogue.artists.values() if a.name == "Daft Punk")
     assert daft_punk.id in repository.library_discographies()
@@ -228,14 +228,14 @@ def test_an_album_listenbrainz_names_sends_its_artist_to_the_front_of_the_queue(
     repository.record_discographies({daft_punk.id: {**entry, "asked_at": f"{days_from_today(-1)}T03:00:00Z"}})
     sandbox.clear_requests()
 
-    run(library__artists_per_run=1)
+    run(library_discovery__artists_per_run=1)
 
     assert browsed(sandbox) == [daft_punk.id]  # before the four never read
     assert ("Daft Punk", "Night Drive") in pending(repository, "new release")
     assert night_drive.id in {g["mbid"] for g in repository.library_discographies()[daft_punk.id]["groups"]}
 
     sandbox.clear_requests()
-    run(library__artists_per_run=1)
+    run(library_discovery__artists_per_run=1)
     assert browsed(sandbox) != [daft_punk.id]  # known now: the budget goes to the artists never read
 
 
@@ -298,7 +298,7 @@ def test_listenbrainz_down_still_finds_new_releases_on_musicbrainz(run, reposito
 def test_it_keeps_to_musicbrainz_rate(repository, monkeypatch):
     # The sandbox's real limit: 1 request/s (503 beyond a burst of 2); the client's default pacing.
     with Sandbox(settings=SandboxSettings.fast(musicbrainz_rate=1.0, listenbrainz_rate_limit=30)) as sb:
-        env = settings_env(sb, library__artists_per_run=3)
+        env = settings_env(sb, library_discovery__artists_per_run=3)
         del env["RESONANCE_MUSICBRAINZ__RATE_LIMIT"]
         for name, value in env.items():
             monkeypatch.setenv(name, value)
