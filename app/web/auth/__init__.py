@@ -1,7 +1,7 @@
 """Who is asking: web.auth = basic, api_key, proxy or none. The one place that decides it is
 ``authenticate`` below; its rooms: ``passwords`` (comparing secrets, password hashes),
 ``addresses`` (proxies and address trust), ``limiter`` (failed sign-ins), ``setup`` (a fresh
-install).
+install), ``remembered`` (the browser that used the setup form stays signed in).
 
 - basic: HTTP Basic with web.username and web.password (or web.password_hash,
   which wins when both are set); the API key is accepted too when one is set.
@@ -46,6 +46,7 @@ from app.web.auth.passwords import (
     password_matches,
     secret_equals,
 )
+from app.web.auth.remembered import remembered_user
 from app.web.auth.setup import bp, setup_allowed, setup_possible
 from app.web.context import PUBLIC_ENDPOINTS, is_api
 from app.web.errors import error_response
@@ -158,6 +159,11 @@ def authenticate():
         return None
     if not basic_configured(web) and (web.auth == "basic" or not web.api_key):
         return first_run(web)
+    if basic_configured(web) and not request.headers.get("Authorization", "").strip():
+        user = remembered_user(web, g.secret_key)  # the browser that just used the setup form
+        if user is not None:
+            g.user, g.auth_method = user, "basic"
+            return None
     return check_credentials(web)
 
 
