@@ -50,6 +50,13 @@ DEMO_DOWNLOADS = "downloads"
 DEMO_LIBRARY = "library"
 
 
+def share_folders(sandbox, data_dir: Path) -> None:
+    """The fake slskd writes its finished downloads, and the fake Navidrome scans the library, in the
+    folders of the demo's data dir that ``demo_environment`` gives the import stage."""
+    sandbox.settings.slskd_downloads_dir = str(data_dir / DEMO_DOWNLOADS)
+    sandbox.settings.subsonic_library_dir = str(data_dir / DEMO_LIBRARY)
+
+
 def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
     """Settings pointing every service at the sandbox (environment variables win over any file)."""
     return {
@@ -99,9 +106,9 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
     # Searches and transfers take a few seconds, so progress is visible but quick. The fake
     # MusicBrainz needs no politeness, so the demo lifts its 1 request/s (see demo_environment).
     sandbox_settings = SandboxSettings(slskd_search_seconds=3.0, slskd_queue_seconds=3.0, slskd_transfer_seconds=20.0,
-                                       musicbrainz_rate=0, slskd_downloads_dir=str(folder / DEMO_DOWNLOADS),
-                                       subsonic_library_dir=str(folder / DEMO_LIBRARY))
+                                       musicbrainz_rate=0)
     with Sandbox(settings=sandbox_settings) as sandbox:
+        share_folders(sandbox, folder)
         if fault_rate:
             # A misbehaving world (--fault-rate): held requests give up after a few seconds.
             sandbox.settings.hang_seconds = 5.0

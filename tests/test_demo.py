@@ -42,14 +42,16 @@ def test_it_starts_with_a_filled_queue_and_no_sign_in(python, subprocess_env, tm
 
 
 def test_its_first_three_cards_are_albums_its_soulseek_delivers(repository, data_dir, monkeypatch):
-    """The demo's queue opens newest first; approving its first three cards gets all three downloaded."""
+    """The demo's queue opens newest first; approving its first three cards gets all three downloaded,
+    verified and filed into the demo's library, where its Navidrome shows them."""
     from conditions import wait_for
 
-    from app.demo import DISCOVERY_JOBS, demo_environment
+    from app.demo import DEMO_LIBRARY, DISCOVERY_JOBS, demo_environment, share_folders
     from app.sandbox import Sandbox, SandboxSettings
     from jobs.runner import JobRunner
 
     with Sandbox(settings=SandboxSettings.fast()) as sandbox:
+        share_folders(sandbox, data_dir)
         for name, value in demo_environment(sandbox, data_dir, 8080).items():
             monkeypatch.setenv(name, value)
         for job in DISCOVERY_JOBS:
@@ -62,14 +64,15 @@ def test_its_first_three_cards_are_albums_its_soulseek_delivers(repository, data
         result = downloader.run(trigger="demo")
         assert result.summary.startswith("3 of 3 albums queued"), result.summary
 
-        def all_completed():
-            downloader.check_between_runs()  # follows the transfers, as the runner does between runs
+        def all_in_library():
+            downloader.check_between_runs()  # follows the transfers and imports, as the runner does between runs
             records = repository.download_records()
-            return len(records) == 3 and all(record.state == "completed" for record in records)
+            return len(records) == 3 and all(record.state == "in_library" for record in records)
 
-        wait_for(all_completed, timeout=60, what="the three albums downloaded")
+        wait_for(all_in_library, timeout=90, what="the three albums downloaded and imported")
     names = {(item["artist"], item["album"]) for item in first_three}
     assert {(r.artist, r.title) for r in repository.download_records()} == names
+    assert all(r.library_path.startswith(str(data_dir / DEMO_LIBRARY)) for r in repository.download_records())
 
 
 def test_it_says_when_its_port_is_taken_and_suggests_another(python, subprocess_env, tmp_path):
