@@ -33,7 +33,7 @@ def test_it_follows_a_download_live_and_stops_polling(watched_page, live_server,
     active = page.locator("#downloads-active")
     expect(active).to_have_attribute("hx-trigger", "every 3s, poll-now")
     album = active.locator("li", has_text="( )")
-    expect(album.locator(".dl-user")).to_have_text("nordicfan")
+    expect(album.locator(".meta .dl-user")).to_have_text("nordicfan")
     files = album.locator(".dl-files-done")
     expect(files).to_have_text("0 of 8 files")
 
