@@ -466,8 +466,8 @@ def _follow_one(ctx: JobContext, client: SlskdClient, record: Download, transfer
            "remote_queued_since": iso(remote_since, precise=True) if remote_since else None}
 
     def change(r: Download) -> Any:
-        if not r.downloads or r.downloads[-1].get("queued_at") != download.get("queued_at"):
-            return False  # changed meanwhile (retry, remove): leave it to the next check
+        if not r.downloads or r.downloads[-1].get("queued_at") != download.get("queued_at") or not r.active:
+            return False  # changed meanwhile (retry, remove, another folder chosen): leave it to the next check
         if r.downloads[-1] == new and r.state == state:
             return False
         r.downloads[-1] = new

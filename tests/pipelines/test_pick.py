@@ -130,3 +130,18 @@ def test_a_pick_is_refused_once_the_album_is_downloaded(sandbox, slskd_context, 
         download_actions.pick(repository, KEY, candidate_id(other))
     assert refused.value.code == "already_downloaded"
     assert repository.download_record(KEY).to_dict() == record.to_dict()  # unchanged
+
+
+def test_a_check_that_read_the_record_before_the_pick_does_not_bring_the_old_download_back(
+        sandbox, slskd_context, repository, monkeypatch):
+    wish(repository, ("Slowdive", "Souvlaki"))
+    ctx = slskd_context(stall_timeout=3600)
+    run_once(ctx)
+    stale = repository.downloads_following()  # a transfer check (the page's, the runner's) read it just now
+    record = repository.download_record(KEY)
+    download_actions.pick(repository, KEY, candidate_id(candidate_of(record, "mp3hoarder")))
+    monkeypatch.setattr(repository, "downloads_following", lambda: stale)
+    follow_transfers(ctx)  # ... and writes its progress after the pick
+    record = repository.download_record(KEY)
+    assert (record.state, record.downloads[-1]["state"], record.picked["user"]) == ("wanted", "cancelled",
+                                                                                   "mp3hoarder")
