@@ -260,7 +260,9 @@ def candidate_folder(candidate: dict) -> dict | None:
         name = str(item["name"])
         # Names are kept relative to the folder (shorter records); a full path is kept as it is.
         filename = name if item.get("full") else f"{folder}\\{name}"
-        files.append({"filename": filename, "size": int(item.get("size") or 0), "audio": bool(item.get("audio", True))})
+        size = item.get("size")
+        files.append({"filename": filename, "size": int(size) if isinstance(size, (int, float)) else 0,
+                      "audio": bool(item.get("audio", True))})
     return {"user": str(candidate.get("user") or ""), "folder": folder, "format": candidate.get("format"),
             "score": candidate.get("score"), "files": files}
 

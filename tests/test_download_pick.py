@@ -109,3 +109,18 @@ def test_only_the_latest_search_keeps_the_files_and_not_once_in_the_library(repo
     record.state = "in_library"
     trim(record)
     assert all("file_list" not in c for c in record.attempts[-1]["candidates"])
+
+
+def test_the_shape_check_knows_the_files_of_a_candidate_and_the_folder_picked(repository):
+    from app.repository import shapes
+
+    seed_download(repository, "Sigur Rós", "( )", "downloading", attempts=[make_attempt(*ranked())])
+    actions.pick(repository, KEY, candidate_id(listed("vinyl")))
+    history = repository.download_history()
+    shapes.check(shapes.DOWNLOAD_HISTORY, history)  # as written: sound
+    damaged = {**history["entries"][KEY], "picked": {"user": "vinyl", "files": "every file"}}
+    with pytest.raises(shapes.ShapeError):
+        shapes.check(shapes.DOWNLOAD_HISTORY, {"entries": {KEY: damaged}})
+    candidate = {**listed("vinyl"), "file_list": [{"name": 7, "size": "big"}]}
+    with pytest.raises(shapes.ShapeError):
+        shapes.check(shapes.DOWNLOAD_HISTORY, {"entries": {KEY: {"attempts": [make_attempt(candidate)]}}})
