@@ -1,4 +1,5 @@
-"""What the Downloads page and the API can do to a download: Retry, Search again, Remove, Run now.
+"""What the Downloads page and the API can do to a download: Retry, Search again, Download this one
+(pick a considered folder by hand), Remove, Run now.
 
 Each action checks its input, changes the record through the repository (the
 rules are ``app.downloads``'), asks the downloader's runner for a run so it acts
@@ -17,6 +18,7 @@ from app.downloads import (
     InvalidInput,
     NotAllowedInState,
     NotFound,
+    ask_pick,
     ask_retry,
 )
 from app.records import utc_now_iso
@@ -26,9 +28,10 @@ from app.wishlist import WishlistEntry, normalise_name
 JOB = "slskd-downloader"
 MAX_KEY = 2000
 MAX_QUERY = 300
+CANDIDATE_ID_LENGTH = 12  # app.downloads.candidate_id: hex digits
 
 __all__ = ["JOB", "MAX_KEY", "MAX_QUERY", "DownloadError", "InvalidInput", "NotAllowedInState", "NotFound",
-           "find", "remove", "retry", "run_now", "search_again"]
+           "find", "pick", "remove", "retry", "run_now", "search_again"]
 
 
 def find(repo: Repository, key) -> Download:
@@ -82,6 +85,32 @@ def search_again(repo: Repository, key, query) -> tuple[str, Download]:
     repo.request_run(JOB)
     return (f'{key} is searched as “{text}” at the next run' + (" (it is back on the wishlist)" if back else "")
             + "."), updated
+
+
+def pick(repo: Repository, key, candidate) -> tuple[str, Download]:
+    """"Download this one": the candidate (its id on the page) replaces the automatic choice. An active
+    download's transfers are cancelled first; the chosen folder is queued at the next run, asked for now."""
+    find(repo, key)
+    if not isinstance(candidate, str) or not candidate:
+        raise InvalidInput("Which folder? The candidate is missing.", candidate=["Missing data for required field."])
+    if len(candidate) != CANDIDATE_ID_LENGTH or any(c not in "0123456789abcdef" for c in candidate):
+        raise InvalidInput("That is not a candidate's id.",
+                           candidate=[f"Not an id: {CANDIDATE_ID_LENGTH} lowercase hexadecimal digits."])
+    now = utc_now_iso()
+    chosen: dict = {}
+    was_active: dict = {}
+
+    def change(record: Download) -> None:
+        was_active["user"] = (record.current_download or {}).get("user") if record.active else None
+        chosen.update(ask_pick(record, candidate, now))
+
+    updated = repo.change_download(key, change, now=now)
+    back = _back_on_wishlist(repo, updated)
+    repo.request_run(JOB)
+    text = f"{key}: the folder from {chosen.get('user')} is queued within a minute"
+    if was_active.get("user"):
+        text += f", once the download from {was_active['user']} is cancelled"
+    return text + (" (it is back on the wishlist)." if back else "."), updated
 
 
 def remove(repo: Repository, key, keep_wishlist: bool = False) -> str:

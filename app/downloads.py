@@ -14,12 +14,16 @@ States, in the order a download goes through them::
     any → removed (waits for its transfers to be cancelled, then leaves the history)
 
 Retry and Search again send a record back to ``wanted``; Retry on an active
-download asks for the next folder instead (``failover_requested``).
+download asks for the next folder instead (``failover_requested``). "Download this
+one" (``ask_pick``) cancels an active download, sends the record back to ``wanted``
+with the chosen candidate as ``picked`` (queued at the next run before any search)
+and the acceptable candidates ranked after it as the fallbacks.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +60,9 @@ STATE_LABELS = {
 EVENTS_KEPT = 60
 ATTEMPTS_KEPT = 10
 DOWNLOADS_KEPT = 10
+FALLBACKS_KEPT = 5  # acceptable folders kept to fail over to
+#: Nothing can be picked any more: the candidates' file lists are dropped.
+PICK_ENDED_STATES = ("in_library",)
 
 
 class DownloadError(Exception):
@@ -106,6 +113,7 @@ class Download:
     events: list[dict] = field(default_factory=list)  # {"time", "text"}
     failover_requested: bool | None = None
     unconfirmed_enqueue: dict | None = None  # a folder whose enqueue got no answer: looked up before anything else
+    picked: dict | None = None  # the folder chosen by hand ("Download this one"): queued before any search
     # What the import stage reports (None until it does).
     import_reason: str | None = None  # why it was quarantined
     import_failed_track: str | None = None  # the track that failed verification or import
@@ -232,6 +240,76 @@ def ask_search_again(record: Download, query: str, now: str) -> None:
     set_state(record, "wanted", now, f'search again asked with the query "{query}"')
 
 
+def candidate_id(candidate: dict) -> str:
+    """A considered folder's id on the page and in the API: stable across reads (user, folder, format)."""
+    text = "\0".join(str(candidate.get(name) or "") for name in ("user", "folder", "format"))
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def candidate_folder(candidate: dict) -> dict | None:
+    """A considered candidate as a folder to queue (the shape of ``fallbacks``), or None when the history
+    did not keep its files (an attempt older than the latest, or one written by an older version)."""
+    listed = candidate.get("file_list")
+    if not isinstance(listed, list) or not listed:
+        return None
+    folder = str(candidate.get("folder") or "")
+    files = []
+    for item in listed:
+        if not isinstance(item, dict) or not item.get("name"):
+            return None
+        name = str(item["name"])
+        # Names are kept relative to the folder (shorter records); a full path is kept as it is.
+        filename = name if item.get("full") else f"{folder}\\{name}"
+        size = item.get("size")
+        files.append({"filename": filename, "size": int(size) if isinstance(size, (int, float)) else 0,
+                      "audio": bool(item.get("audio", True))})
+    return {"user": str(candidate.get("user") or ""), "folder": folder, "format": candidate.get("format"),
+            "score": candidate.get("score"), "files": files}
+
+
+def pickable(record: Download) -> list[dict]:
+    """The latest search's candidates that can be downloaded by hand (their files are known)."""
+    attempt = record.attempts[-1] if record.attempts else None
+    candidates = attempt.get("candidates") if isinstance(attempt, dict) else None
+    return [c for c in candidates or [] if isinstance(c, dict) and candidate_folder(c) is not None]
+
+
+def ask_pick(record: Download, wanted_id: str, now: str) -> dict:
+    """"Download this one": the candidate ``wanted_id`` of the latest search replaces the automatic choice.
+
+    An active download is cancelled first (its transfers go to ``cancel``, cancelled in slskd
+    before the chosen folder is queued: never two downloads of the album). Should the chosen
+    folder fail, the failover continues from its position: the acceptable candidates ranked
+    after it become the fallbacks. Returns the chosen candidate."""
+    if record.state in DONE_STATES or record.state == "removed":
+        raise NotAllowedInState(f"{record.key} is already downloaded.", record.state, code="already_downloaded")
+    if record.state == "searching":
+        raise NotAllowedInState(f"{record.key} is being searched right now; choose a folder when the search is done.",
+                                record.state, code="searching")
+    if record.unconfirmed_enqueue:
+        raise NotAllowedInState(f"{record.key}: slskd has not yet said whether an earlier folder was queued; "
+                                "try again after the next run.", record.state, code="enqueue_unconfirmed")
+    candidates = pickable(record)
+    position = next((i for i, c in enumerate(candidates) if candidate_id(c) == wanted_id), None)
+    if position is None:
+        raise NotFound(f"{record.key}: the latest search considered no such folder.",
+                       candidate=["No such candidate in the latest search."])
+    chosen = candidates[position]
+    current = record.current_download
+    if record.active and current and candidate_id(current) == wanted_id:
+        raise NotAllowedInState(f"{record.key} is already downloading from this folder.", record.state,
+                                code="already_chosen")
+    cancel_current(record, now, "another folder was chosen by hand")
+    record.picked = candidate_folder(chosen)
+    record.fallbacks = [candidate_folder(c) for c in candidates[position + 1:] if c.get("accepted")][:FALLBACKS_KEPT]
+    record.failover_requested = False
+    record.next_retry_at = None
+    record.reason = None
+    set_state(record, "wanted", now, f"chosen by hand: {chosen.get('user')}: {chosen.get('folder')}, "
+                                     "queued at the next run")
+    return chosen
+
+
 def _import_move(record: Download, state: str, now: str, text: str) -> None:
     if record.state not in IMPORT_TRANSITIONS[state]:
         raise NotAllowedInState(f"{record.key} is {record.state}: it cannot become {state}.", record.state)
@@ -265,7 +343,8 @@ def quarantine(record: Download, now: str, reason: str, failed_track: str | None
 
 def trim(record: Download) -> None:
     """Keep a record small (the file is rewritten at every step): bounded lists; full detail
-    (every candidate's reasons, every file's state) only for the latest attempt and downloads."""
+    (every candidate's reasons and files, every file's state) only for the latest attempt and downloads;
+    an imported album's candidates lose their files too (nothing is picked from them any more)."""
     for name, keep in (("events", EVENTS_KEPT), ("attempts", ATTEMPTS_KEPT), ("downloads", DOWNLOADS_KEPT)):
         items = getattr(record, name)
         if len(items) > keep:
@@ -273,8 +352,13 @@ def trim(record: Download) -> None:
     for attempt in record.attempts[:-1]:
         if attempt.get("candidates") and "reasons" in attempt["candidates"][0]:
             attempt["candidates"] = [
-                {k: v for k, v in candidate.items() if k not in ("reasons", "factors")}
+                {k: v for k, v in candidate.items() if k not in ("reasons", "factors", "file_list")}
                 for candidate in attempt["candidates"][:5]
             ]
+    if record.state in PICK_ENDED_STATES:
+        for attempt in record.attempts[-1:]:
+            for candidate in attempt.get("candidates") or []:
+                if isinstance(candidate, dict):
+                    candidate.pop("file_list", None)
     for download in record.downloads[:-2]:
         download.pop("files", None)

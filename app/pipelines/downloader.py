@@ -76,6 +76,7 @@ from app.pipelines.transfers import (
     FALLBACKS_KEPT,
     TransferReport,
     enqueue_folder,
+    enqueue_picked,
     settle_unconfirmed_enqueue,
     epoch,
     folder_entry,
@@ -671,6 +672,12 @@ class Downloader:
                 return EntryOutcome(key, "queued", "found in slskd's transfer list")
             if settled is None:
                 return EntryOutcome(key, "postponed", "an earlier enqueue is still unconfirmed")
+        if record is not None and record.picked:
+            # "Download this one" on the Downloads page: the chosen folder before any search.
+            picked = enqueue_picked(self.ctx, self.client, key, now)
+            if picked is not None:
+                return EntryOutcome(key, picked, "the folder chosen by hand" + (
+                    "" if picked == "queued" else ": waiting for slskd (previous transfers, or an enqueue's answer)"))
         record = self.repository.update_download_record(key, start, entry=entry, now=iso(now))
         info = info_future.result() if info_future is not None else self.album_info(entry)
         if info is None:
@@ -754,7 +761,7 @@ class Downloader:
             if not r.attempts:
                 return
             attempt = r.attempts[-1]
-            attempt["candidates"] = [c.summary(min_score) for c in candidates[:CANDIDATES_KEPT]]
+            attempt["candidates"] = [c.summary(min_score, with_files=True) for c in candidates[:CANDIDATES_KEPT]]
             attempt["considered"] = len(candidates)
             attempt["best_score"] = round(candidates[0].score, 3) if candidates else None
             r.attempt_count += 1

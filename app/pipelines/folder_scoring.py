@@ -203,8 +203,9 @@ class Candidate:
     def factor(self, name: str) -> Factor | None:
         return next((f for f in self.factors if f.name == name), None)
 
-    def summary(self, min_score: float | None = None) -> dict[str, Any]:
-        """The candidate as the download history records it (no file list)."""
+    def summary(self, min_score: float | None = None, with_files: bool = False) -> dict[str, Any]:
+        """The candidate as the download history records it; ``with_files`` adds what to queue should it
+        be chosen by hand (``file_list``: names relative to the folder, extras first, as ``as_folder``)."""
         data = {
             "user": self.user, "folder": self.folder, "format": self.format, "files": len(self.audio),
             "extras": len(self.extras), "size": self.size, "score": round(self.score, 3),
@@ -213,7 +214,16 @@ class Candidate:
         }
         if min_score is not None:
             data["accepted"] = self.score >= min_score
+        if with_files:
+            data["file_list"] = ([self._listed(f, False) for f in self.extras]
+                                 + [self._listed(f, True) for f in self.audio])
         return data
+
+    def _listed(self, file: SearchFile, audio: bool) -> dict[str, Any]:
+        prefix = self.folder + "\\"
+        if file.filename.startswith(prefix):
+            return {"name": file.filename[len(prefix):], "size": file.size, "audio": audio}
+        return {"name": file.filename, "full": True, "size": file.size, "audio": audio}
 
 
 # --------------------------------------------------------------------------- grouping

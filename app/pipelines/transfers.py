@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from app.clients.http import UpstreamError
 from app.clients.slskd import EnqueueResult, NotConnected, PeerOffline, SlskdClient, Transfer
-from app.downloads import Download, add_event, set_state
+from app.downloads import FALLBACKS_KEPT, Download, add_event, set_state
 from app.pipelines import JobContext, RunResult, upstream
 from app.repository import AlreadyLocked
 from app.text import count_of
@@ -38,7 +38,6 @@ log = logging.getLogger("resonance.slskd-downloader")
 
 TRANSFERS_LOCK = "slskd-transfers"  # one follower at a time: a fail-over must not happen twice
 FOLLOW_LOCK_WAIT = 30.0
-FALLBACKS_KEPT = 5
 RUNNING_STATES = frozenset({"InProgress", "Initializing"})
 
 
@@ -173,6 +172,7 @@ def record_queued(ctx: JobContext, key: str, folder: dict, result: EnqueueResult
         record.next_retry_at = None
         record.failover_requested = False
         record.unconfirmed_enqueue = None
+        record.picked = None  # one folder at a time: whatever is queued now is the album's download
         if attempt_chosen is not None and record.attempts:
             attempt = record.attempts[-1]
             attempt["chosen"] = attempt_chosen
@@ -222,6 +222,46 @@ def settle_unconfirmed_enqueue(ctx: JobContext, client: SlskdClient, key: str, n
 
     ctx.repository.update_download_record(key, clear, now=iso(now))
     return False
+
+
+def enqueue_picked(ctx: JobContext, client: SlskdClient, key: str, now: float) -> str | None:
+    """The folder chosen by hand on the Downloads page (``record.picked``), queued before any search.
+
+    Waits while transfers of the previous folder are still to be cancelled (the
+    run follows the transfers first, which cancels them): never two downloads of
+    the album. A refusal continues with the fallbacks the choice left (the
+    acceptable folders ranked after it). Returns "queued", "postponed" (wait for
+    the next run) or None: nothing was picked, or nothing could be queued (search).
+    Raises ``NotConnected``."""
+    record = ctx.repository.download_record(key)
+    if record is None or not record.picked:
+        return None
+    if record.cancel:
+        log.info("%s: the chosen folder waits for the previous transfers to be cancelled", key)
+        return "postponed"
+    folder = record.picked
+
+    def taken(r: Download) -> None:
+        r.picked = None  # asked once: a refusal is not asked again at every run
+
+    outcome = enqueue_folder(ctx, client, key, folder, now)
+    if outcome.accepted:
+        return "queued"
+    ctx.repository.update_download_record(key, taken, now=iso(now))
+    if outcome.unconfirmed:
+        return "postponed"
+    _note(ctx, key, f"the folder chosen by hand could not be queued ({outcome.reason}); trying the next one", now)
+    failed_users = {folder["user"]} | {d.get("user") for d in record.downloads if d.get("state") == "failed"}
+    for fallback in list(record.fallbacks):
+        _drop_fallback(ctx, key, fallback, now)
+        if fallback["user"] in failed_users:
+            continue
+        outcome = enqueue_folder(ctx, client, key, fallback, now)
+        if outcome.accepted:
+            return "queued"
+        if outcome.unconfirmed:
+            return "postponed"
+    return None
 
 
 def _note(ctx: JobContext, key: str, text: str, now: float) -> None:
@@ -438,8 +478,8 @@ def _follow_one(ctx: JobContext, client: SlskdClient, record: Download, transfer
            "remote_queued_since": iso(remote_since, precise=True) if remote_since else None}
 
     def change(r: Download) -> Any:
-        if not r.downloads or r.downloads[-1].get("queued_at") != download.get("queued_at"):
-            return False  # changed meanwhile (retry, remove): leave it to the next check
+        if not r.downloads or r.downloads[-1].get("queued_at") != download.get("queued_at") or not r.active:
+            return False  # changed meanwhile (retry, remove, another folder chosen): leave it to the next check
         if r.downloads[-1] == new and r.state == state:
             return False
         r.downloads[-1] = new

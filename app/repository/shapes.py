@@ -401,6 +401,9 @@ _FOLDER = Record(optional={"user": Maybe(TEXT), "folder": Maybe(TEXT), "format":
 _CANDIDATE = _FOLDER.extended(optional={
     "files": Maybe(NUMBER), "accepted": Maybe(FLAG), "free_slot": Maybe(FLAG), "speed": Maybe(NUMBER),
     "queue": Maybe(NUMBER), "factors": Maybe(MapOf(ANYTHING)), "reasons": Maybe(ListOf(TEXT)),
+    # What "Download this one" queues (the latest attempt's candidates).
+    "file_list": Maybe(ListOf(Record(optional={"name": Maybe(TEXT), "size": Maybe(NUMBER), "audio": Maybe(FLAG),
+                                               "full": Maybe(FLAG)}))),
 })
 DOWNLOAD_RECORD = Record(optional={
     "artist": Maybe(TEXT), "title": Maybe(TEXT), "kind": Maybe(TEXT), "state": Maybe(TEXT),
@@ -424,6 +427,7 @@ DOWNLOAD_RECORD = Record(optional={
     }))),
     "cancel": Maybe(ListOf(Record(optional={"user": Maybe(TEXT), "filename": Maybe(TEXT), "id": Maybe(TEXT)}))),
     "failover_requested": Maybe(FLAG),
+    "picked": Maybe(_FOLDER.extended(optional={"files": Maybe(ListOf(_FILE_OF_A_FOLDER))})),
     "events": Maybe(ListOf(Record(optional={"time": Maybe(TEXT), "text": Maybe(TEXT)}))),
     # What the import stage reports (app.downloads.Download).
     "import_reason": Maybe(TEXT), "import_failed_track": Maybe(TEXT), "import_note": Maybe(TEXT),

@@ -12,8 +12,8 @@ The page has four sections, each a partial it includes:
   other sections too, swapped out of band, so an album that finished moves
   to "Completed" without a reload.
 - **failed or not found** (failed, no_result): the reason, the candidates the
-  last search considered with each factor's reason; Retry, Search again with
-  an edited query, Remove.
+  last search considered with each factor's reason, each with "Download this
+  one"; Retry, Search again with an edited query, Remove.
 - **waiting** (wanted): searched at the next run; with them, the wishlist
   entries the downloader has no record of yet (an album approved a moment
   ago shows here at once). While one waits the page polls too, every
@@ -52,7 +52,18 @@ from contextlib import contextmanager
 from flask import Blueprint, current_app, render_template, request
 
 from app import download_actions as actions
-from app.downloads import ACTIVE_STATES, GROUPS, STATE_LABELS, Download, DownloadError, NotAllowedInState, NotFound
+from app.downloads import (
+    ACTIVE_STATES,
+    DONE_STATES,
+    GROUPS,
+    STATE_LABELS,
+    Download,
+    DownloadError,
+    NotAllowedInState,
+    NotFound,
+    candidate_folder,
+    candidate_id,
+)
 from app.pipelines import JobContext
 from app.repository import Repository, StorageError
 from app.web.context import is_htmx, render, repository, see_other, settings
@@ -221,6 +232,7 @@ def transfer_view(download: dict) -> dict:
                       "audio": bool(file.get("audio", True)),
                       "percent": round(100.0 * min(done, size) / size, 1) if size else 0.0})
     return {
+        "id": candidate_id(download),  # the candidate it was (for "Downloading this one")
         "user": str(download.get("user") or ""), "folder": str(download.get("folder") or ""),
         "format": _text(download.get("format")), "score": download.get("score"),
         "state": _text(download.get("state")), "queued_at": _text(download.get("queued_at")),
@@ -234,6 +246,7 @@ def transfer_view(download: dict) -> dict:
 def candidate_view(candidate: dict) -> dict:
     factors = candidate.get("factors") if isinstance(candidate.get("factors"), dict) else {}
     return {
+        "id": candidate_id(candidate), "pickable": candidate_folder(candidate) is not None,
         "user": str(candidate.get("user") or ""), "folder": str(candidate.get("folder") or ""),
         "format": _text(candidate.get("format")), "files": _int(candidate.get("files")),
         "extras": _int(candidate.get("extras")), "size": _int(candidate.get("size")),
@@ -288,6 +301,10 @@ def download_view(record: Download, detail: bool = False) -> dict:
         "retry_due": _due_now(record.next_retry_at),
         "search_text": _text(record.query) or " ".join(part for part in (artist, title) if part) or key,
         "failover_requested": bool(record.failover_requested),
+        "picked": _picked_view(record.picked),
+        # "Download this one" applies (the candidates' own ``pickable`` says whose files are known).
+        "can_pick": state not in DONE_STATES and state not in ("searching", "removed")
+        and not record.unconfirmed_enqueue,
         "download": transfer_view(downloads[-1]) if downloads else None,
         "attempt": attempt_view(attempts[-1]) if attempts else None,
         "events": events[-EVENTS_SHOWN:][::-1],
@@ -300,6 +317,13 @@ def download_view(record: Download, detail: bool = False) -> dict:
         view.update(events=events[::-1], attempts=[attempt_view(a) for a in attempts],
                     downloads=[transfer_view(d) for d in downloads])
     return view
+
+
+def _picked_view(picked) -> dict | None:
+    if not isinstance(picked, dict):
+        return None
+    return {"id": candidate_id(picked), "user": str(picked.get("user") or ""),
+            "folder": str(picked.get("folder") or ""), "format": _text(picked.get("format"))}
 
 
 def _link(value) -> str | None:
@@ -394,7 +418,7 @@ def page_context(message: str | None = None) -> dict:
 def as_problem(exc: DownloadError) -> Problem:
     """A refused download action as the page's and the API's answer (the one place they are mapped)."""
     if isinstance(exc, NotFound):
-        return Problem(404, exc.message)
+        return Problem(404, exc.message, details=exc.details)
     if isinstance(exc, NotAllowedInState):
         return Problem(409, exc.message, code=exc.code)
     return Problem(400, exc.message, details=exc.details)
@@ -421,6 +445,11 @@ def retry(key) -> tuple[str, Download]:
 def search_again(key, query) -> tuple[str, Download]:
     with _refusals():
         return actions.search_again(repository(), key, query)
+
+
+def pick(key, candidate) -> tuple[str, Download]:
+    with _refusals():
+        return actions.pick(repository(), key, candidate)
 
 
 def remove(key, keep_wishlist: bool = False) -> str:
@@ -482,6 +511,11 @@ def retry_action():
 @bp.post("/downloads/search-again")
 def search_again_action():
     return _done(search_again(request.form.get("key"), request.form.get("query"))[0])
+
+
+@bp.post("/downloads/pick")
+def pick_action():
+    return _done(pick(request.form.get("key"), request.form.get("candidate"))[0])
 
 
 @bp.post("/downloads/remove")

@@ -32,8 +32,8 @@ def test_it_follows_a_download_live_and_stops_polling(watched_page, live_server,
     page.evaluate("window.notReloaded = true")
     active = page.locator("#downloads-active")
     expect(active).to_have_attribute("hx-trigger", "every 3s, poll-now")
-    album = active.locator("li", has_text="( )")
-    expect(album.locator(".dl-user")).to_have_text("nordicfan")
+    album = active.locator("li.dl", has_text="( )")
+    expect(album.locator(".meta .dl-user")).to_have_text("nordicfan")
     files = album.locator(".dl-files-done")
     expect(files).to_have_text("0 of 8 files")
 
@@ -71,13 +71,13 @@ def test_it_shows_an_approved_album_at_once_and_follows_its_search(watched_page,
 
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Downloads").click()
     waiting = page.locator("#downloads-waiting")
-    expect(waiting.locator("li", has_text="( )")).to_contain_text("not searched yet")
+    expect(waiting.locator("li.dl", has_text="( )")).to_contain_text("not searched yet")
     active = page.locator("#downloads-active")
     expect(active).to_have_attribute("hx-trigger", "every 10s, poll-now")  # it waits for the search, polling
     page.evaluate("window.notReloaded = true")
 
     run_once(slskd_context())  # the downloader's next run: searched and queued in slskd
-    expect(active.locator("li", has_text="( )")).to_be_visible(timeout=15_000)
-    expect(waiting.locator("li", has_text="( )")).to_have_count(0)
+    expect(active.locator("li.dl", has_text="( )")).to_be_visible(timeout=15_000)
+    expect(waiting.locator("li.dl", has_text="( )")).to_have_count(0)
     assert page.evaluate("window.notReloaded") is True
     assert page.console_errors == [] and page.outside_requests == []

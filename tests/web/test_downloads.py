@@ -68,7 +68,7 @@ def test_it_shows_each_record_in_its_section(client, every_state):
     assert album.one(".dl-files-done").text == "3 of 8 files"
     assert album.one(".dl-percent").text == "37 %"
     assert album.one(".dl-speed").text == "1.2 MB/s"
-    assert album.one(".dl-user").text == "nordicfan"
+    assert album.one(".meta .dl-user").text == "nordicfan"
     assert "Downloading" in album.one(".badge").text
     searching = active.one("li[data-state=searching]")
     assert searching.one("progress").get("value") is None  # indeterminate

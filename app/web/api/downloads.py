@@ -71,6 +71,19 @@ def downloads_search_again():
     return _acted(message, record)
 
 
+@bp.post("/downloads/pick")
+@doc("Download this one: a candidate of the latest search replaces the automatic choice", tag="downloads",
+     body=s.DownloadPickSchema, responses={200: s.DownloadActionSchema, **INVALID, **MISSING, 409: s.ErrorSchema},
+     description="An active download of it is cancelled first; the chosen folder is queued at the downloader's "
+                 "next run (asked for now). Should it fail, the acceptable candidates ranked after it are tried "
+                 "next. 404 when the key or the candidate is unknown, 409 when the album is downloaded, being "
+                 "searched, or already downloading from that folder.")
+def downloads_pick():
+    data = load_body(s.DownloadPickSchema())
+    message, record = page.pick(data["key"], data["candidate"])
+    return _acted(message, record)
+
+
 @bp.post("/downloads/remove")
 @doc("Remove: cancel its transfers, take it off the history and (unless keep_wishlist) the wishlist",
      tag="downloads", body=s.DownloadRemoveSchema, responses={200: s.DownloadActionSchema, **INVALID, **MISSING})

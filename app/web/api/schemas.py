@@ -329,6 +329,7 @@ class DownloadFileSchema(Schema):
 
 
 class TransferSchema(Schema):
+    id = fields.String(metadata={"description": "The id of the candidate it was queued from"})
     user = fields.String(metadata={"description": "The Soulseek user it comes from"})
     folder = fields.String()
     format = fields.String(allow_none=True)
@@ -345,6 +346,9 @@ class TransferSchema(Schema):
 
 
 class CandidateSchema(Schema):
+    id = fields.String(metadata={"description": "What POST /downloads/pick takes to download this folder"})
+    pickable = fields.Boolean(metadata={"description": "Its files are known, so it can be downloaded by hand "
+                                                       "(the latest search's candidates)"})
     user = fields.String()
     folder = fields.String()
     format = fields.String(allow_none=True)
@@ -382,6 +386,13 @@ class AttemptSchema(Schema):
     chosen = fields.Nested(CandidateSchema, allow_none=True)
 
 
+class PickedSchema(Schema):
+    id = fields.String()
+    user = fields.String()
+    folder = fields.String()
+    format = fields.String(allow_none=True)
+
+
 class DownloadEventSchema(Schema):
     time = fields.String(allow_none=True)
     text = fields.String()
@@ -408,6 +419,10 @@ class DownloadSchema(Schema):
     retry_due = fields.Boolean(metadata={"description": "Searched at the next run (next_retry_at passed or unset)"})
     query = fields.String(allow_none=True, metadata={"description": "The query typed in 'Search again', if any"})
     failover_requested = fields.Boolean()
+    picked = fields.Nested(PickedSchema, allow_none=True,
+                           metadata={"description": "The folder chosen by hand, queued at the next run"})
+    can_pick = fields.Boolean(metadata={"description": "A candidate of the latest search can be downloaded by "
+                                                       "hand now (not downloaded, not being searched)"})
     download = fields.Nested(TransferSchema, allow_none=True, metadata={"description": "The latest folder queued"})
     attempt = fields.Nested(AttemptSchema, allow_none=True, metadata={"description": "The latest search"})
     events = fields.List(fields.Nested(DownloadEventSchema), metadata={"description": "Newest first"})
@@ -458,6 +473,13 @@ class DownloadSearchAgainSchema(Schema):
     key = DOWNLOAD_KEY
     query = SearchText(required=True, min_length=1, max_length=300,
                        metadata={"description": "Searched instead of the usual queries", "example": "sigur ros"})
+
+
+class DownloadPickSchema(Schema):
+    key = DOWNLOAD_KEY
+    candidate = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{12}$"),
+                              metadata={"description": "The candidate's id (12 hexadecimal digits), from the "
+                                                       "latest search's candidates", "example": "3f2a9c0d41be"})
 
 
 class DownloadRemoveSchema(Schema):
