@@ -31,6 +31,7 @@ import yaml
 from marshmallow import ValidationError, fields, validate
 
 from app.fields import Secret, Text, WholeNumber, text_problem, validation_messages
+from app.masking import notification_url_secrets
 from app.text import strip_blanks
 from app.vocabulary import AUDIO_EXTENSIONS, SECONDARY_TYPES
 
@@ -127,6 +128,45 @@ class StringList(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return list(value)
+
+
+class NotificationUrls(StringList):
+    """Apprise URLs (``ntfy://host/topic``, ``json://host/hook``, ``mailto://user:pass@host``...), one per entry.
+
+    Only their form is checked here (Apprise itself is loaded when a message goes out); an
+    entry is a secret, so no message quotes it.
+    """
+
+    def _entry(self, entry: str) -> str:
+        if text_problem(entry) or len(entry) > 2000:
+            raise ValidationError("A notification URL holds control characters or is longer than 2000 characters.")
+        if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]{0,31}://\S+$", entry):
+            raise ValidationError("Not an Apprise URL (scheme://..., e.g. ntfy://ntfy.example.com/topic).")
+        return entry
+
+
+#: What a notification can be about; every one is on unless notifications.events leaves it out.
+NOTIFICATION_EVENTS = ("new_suggestions", "album_ready", "album_given_up", "job_failing", "credentials_rejected")
+_QUIET_HOURS = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])\s*-\s*([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def parse_quiet_hours(text: str) -> tuple[int, int] | None:
+    """"22:00-07:00" -> (start, end) in minutes after midnight; None for "" (no quiet hours)."""
+    match = _QUIET_HOURS.match(strip_blanks(text or ""))
+    if not match:
+        return None
+    hour1, minute1, hour2, minute2 = map(int, match.groups())
+    return hour1 * 60 + minute1, hour2 * 60 + minute2
+
+
+def _quiet_hours(value: str) -> None:
+    if not value:
+        return
+    span = parse_quiet_hours(value)
+    if span is None:
+        raise ValidationError('Not a span of hours: write HH:MM-HH:MM, e.g. "22:00-07:00".')
+    if span[0] == span[1]:
+        raise ValidationError("The quiet hours start and end at the same minute.")
 
 
 def _secret(max_length: int) -> fields.Field:
@@ -325,6 +365,21 @@ SETTINGS: tuple[Setting, ...] = (
       "Wait before an entry without an acceptable result is searched again; doubles after each search."),
     S("slskd", "remote_queue_timeout", Duration(), 1800, "Give up on a peer that keeps us queued this long."),
     S("slskd", "stall_timeout", Duration(), 3600, "Give up on a transfer that makes no progress this long."),
+    # notifications (through Apprise: ntfy, Gotify, Discord, Telegram, Matrix, e-mail, webhooks...)
+    S("notifications", "urls", NotificationUrls(metadata={"item_pattern": r"^[A-Za-z][A-Za-z0-9+.-]{0,31}://\S+$"}), [],
+      "Apprise URLs that get the household's messages, e.g. ntfy://ntfy.example.com/TOPIC, "
+      "json://hooks.example/resonance (see Notifications); each member may have their own too.", secret=True),
+    S("notifications", "base_url", _url(), "",
+      "Resonance's own address for the links in messages, e.g. https://resonance.example; without it, no links."),
+    S("notifications", "events", StringList(choices=NOTIFICATION_EVENTS), list(NOTIFICATION_EVENTS),
+      "What sends a message: new_suggestions (one digest per run and member), album_ready (in the library, or "
+      "downloaded), album_given_up, job_failing, credentials_rejected. Leave one out to switch it off."),
+    S("notifications", "quiet_hours", Text(max_length=20, validate=_quiet_hours), "",
+      'HH:MM-HH:MM in the household\'s time zone (TZ), e.g. "22:00-07:00": messages wait until it ends. '
+      "Empty: none."),
+    S("notifications", "failing_runs", _int(1, 100), 3, "A job failing this many runs in a row sends a message."),
+    S("notifications", "timeout", _int(1, 120), 10,
+      "Seconds one delivery may take to connect, and again to be answered; it is not tried again."),
 )
 del S
 
@@ -364,7 +419,18 @@ class Settings:
         return self.source(name).startswith("env:")
 
     def secret_values(self) -> list[str]:
-        return [str(self.values[s.name]) for s in SETTINGS if s.secret and self.values[s.name]]
+        found: list[str] = []
+        for s in SETTINGS:
+            value = self.values[s.name]
+            if not s.secret or not value:
+                continue
+            if isinstance(s.field, NotificationUrls):  # a log line may quote only a URL's token or topic
+                found += [part for url in value for part in notification_url_secrets(url)]
+            elif isinstance(value, (list, tuple)):
+                found += [str(item) for item in value]
+            else:
+                found.append(str(value))
+        return found
 
     def redacted(self) -> dict[str, dict[str, Any]]:
         """Section -> key -> value, with secrets shown only as set (MASK) or unset ("")."""

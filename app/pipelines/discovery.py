@@ -15,6 +15,7 @@ from typing import Protocol
 
 from marshmallow import ValidationError
 
+from app import notifications
 from app.library import Library, load_library
 from app.matching import artist_key
 from app.pipelines import JobContext
@@ -105,6 +106,7 @@ def publish(ctx: JobContext, suggestions: list[Suggestion], library: Library | N
             log.warning("left out %s - %s: %s", suggestion.artist, suggestion.album, exc.messages)
     if mode == "manual":
         repository.add_pending(records)
+        notifications.suggestions_waiting(ctx, records)
     else:
         repository.add_to_wishlist([WishlistEntry.create(s.artist, s.album, s.type) for s in valid])
     repository.mark_processed([s.mbid for s in valid])

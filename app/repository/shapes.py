@@ -369,10 +369,23 @@ LAST_RUN = Record(optional={
 })
 JOB_STATUS = MapOf(Record(optional={
     "state": Maybe(TEXT), "started_at": Maybe(TEXT), "trigger": Maybe(TEXT), "next_run": Maybe(TEXT),
-    "runner_started_at": Maybe(TEXT), "last_run": Maybe(LAST_RUN),
+    "runner_started_at": Maybe(TEXT), "last_run": Maybe(LAST_RUN), "failed_in_a_row": Maybe(NUMBER),
 }))
 
 RUN_REQUESTS = MapOf(TEXT)
+
+NOTIFICATION_MESSAGE = Record(
+    required={"id": TEXT, "event": TEXT, "target": TEXT, "title": TEXT, "body": TEXT},
+    optional={"created_at": Maybe(TEXT), "taken_at": Maybe(TEXT), "key": Maybe(TEXT)},
+)
+NOTIFICATION_DELIVERY = Record(
+    required={"at": TEXT, "target": TEXT, "url": TEXT, "ok": FLAG},
+    optional={"event": Maybe(TEXT), "title": Maybe(TEXT), "error": Maybe(TEXT)},
+)
+NOTIFICATIONS = Record(optional={
+    "held": ListOf(NOTIFICATION_MESSAGE), "sending": ListOf(NOTIFICATION_MESSAGE),
+    "deliveries": ListOf(NOTIFICATION_DELIVERY), "sent_keys": MapOf(TEXT),
+})
 
 JOB_LOG = ListOf(Record(required={"time": TEXT, "level": TEXT, "message": TEXT}, optional={"logger": TEXT}))
 
