@@ -143,7 +143,7 @@ def deliver(repository, settings, messages: list[dict], now: datetime | None = N
             target = by_id.get(message["target"])
             if target is None:  # a member who has left since the message was held
                 continue
-            for outcome, record in _send_message(message, target, settings.notifications.timeout, _now(None), send):
+            for outcome, record in _send_message(message, target, settings.notifications.timeout, now, send):
                 outcomes.append(outcome)
                 records.append(record)
     finally:

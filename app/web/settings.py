@@ -24,6 +24,9 @@ from app.config import (
     StringList,
     validate_changes,
 )
+from app.masking import mask_notification_url
+from app.notifications.delivery import send_test
+from app.notifications.targets import targets
 from app.web import connection_checks
 from app.web.auth import basic_configured, from_trusted_proxy
 from app.web.context import (
@@ -43,6 +46,7 @@ SECTION_TITLES = {
     "general": "General", "web": "Web UI and sign-in", "schedule": "Schedules", "listenbrainz": "ListenBrainz",
     "musicbrainz": "MusicBrainz", "coverart": "Cover Art Archive", "lastfm": "Last.fm",
     "subsonic": "Subsonic / Navidrome", "catalog": "Catalog discovery", "slskd": "slskd downloads",
+    "notifications": "Notifications",
 }
 RESTART_NEEDED = {"web.host", "web.port", "web.workers", "web.threads"}
 
@@ -112,9 +116,17 @@ def form_sections(current: Settings, raw: dict | None = None, errors: dict | Non
     return [
         {"name": section, "title": SECTION_TITLES.get(section, section),
          "fields": [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section],
-         "testable": section in connection_checks.CHECKS}
+         "testable": section in connection_checks.CHECKS,
+         "notification_targets": notification_target_views(current) if section == "notifications" else None}
         for section in SECTIONS
     ]
+
+
+def notification_target_views(current: Settings) -> list[dict]:
+    """The household and each member: where their messages go (URLs masked), for the test buttons."""
+    return [{"id": target.id, "label": target.label, "urls": [mask_notification_url(url) for url in target.urls],
+             "slug": target.id.replace(":", "-")}
+            for target in targets(current)]
 
 
 def changes_from_form(form, current: Settings, sections: tuple[str, ...] = SECTIONS) -> dict[str, dict]:
@@ -218,3 +230,17 @@ def test_connection(service: str):
     if is_htmx():
         return render_template("partials/connection_result.html", service=service, ok=ok, message=message)
     return _page(tested={"service": service, "ok": ok, "message": message})
+
+
+@bp.post("/settings/notifications/test/<target>")
+def test_notification(target: str):
+    """Send a test message to every URL of one target (the saved settings), answered in place."""
+    current = settings()
+    outcomes = send_test(repository(), current, target)
+    if outcomes is None:
+        raise Problem(404, f"There is no notification target {target}.")
+    label = next(view["label"] for view in notification_target_views(current) if view["id"] == target)
+    result = {"target": target, "label": label, "outcomes": outcomes}
+    if is_htmx():
+        return render_template("partials/notification_test_result.html", result=result)
+    return _page(notified=result)
