@@ -4,6 +4,8 @@ The sandbox plays ListenBrainz, MusicBrainz, Cover Art Archive, Last.fm, a
 Navidrome library and slskd with Soulseek peers. Both discovery pipelines run
 once so the queue is full when the page opens; the downloader runs every
 minute, so an approved album is searched, queued and downloaded while you watch.
+Notifications go to a small ntfy-like receiver started with the demo
+(app/sandbox/notify_receiver.py); the Jobs page shows what was sent.
 """
 
 from __future__ import annotations
@@ -43,9 +45,16 @@ def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault-seed", type=int, default=None, help="seed of the faults' RNG (repeatable runs)")
 
 
-def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
+#: The demo receiver's topic (a topic is a secret to ntfy: whoever knows it reads the messages).
+DEMO_TOPIC = "household-demo-4f9c"
+
+
+def demo_environment(sandbox, data_dir: Path, port: int, receiver=None) -> dict[str, str]:
     """Settings pointing every service at the sandbox (environment variables win over any file)."""
+    notifications = {"RESONANCE_NOTIFICATIONS__URLS": receiver.ntfy_url(DEMO_TOPIC),
+                     "RESONANCE_NOTIFICATIONS__BASE_URL": f"http://127.0.0.1:{port}"} if receiver else {}
     return {
+        **notifications,
         **sandbox.resonance_environment(),
         DATA_DIR_ENV: str(data_dir),
         "RESONANCE_CONFIG": str(data_dir / "demo-config.yaml"),  # the user's own config stays out of it
@@ -70,6 +79,7 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
     from app.cli import serve_all
     from app.sandbox import Sandbox, SandboxSettings
     from app.sandbox.core import parse_fault_kinds
+    from app.sandbox.notify_receiver import NotificationReceiver
     from jobs.runner import JobRunner
 
     try:
@@ -83,12 +93,12 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
     # MusicBrainz needs no politeness, so the demo lifts its 1 request/s (see demo_environment).
     sandbox_settings = SandboxSettings(slskd_search_seconds=3.0, slskd_queue_seconds=3.0, slskd_transfer_seconds=20.0,
                                        musicbrainz_rate=0)
-    with Sandbox(settings=sandbox_settings) as sandbox:
+    with Sandbox(settings=sandbox_settings) as sandbox, NotificationReceiver() as receiver:
         if fault_rate:
             # A misbehaving world (--fault-rate): held requests give up after a few seconds.
             sandbox.settings.hang_seconds = 5.0
             sandbox.inject_faults(fault_rate, kinds, seed=fault_seed)
-        os.environ.update(demo_environment(sandbox, folder, port))
+        os.environ.update(demo_environment(sandbox, folder, port, receiver))
         repository = Repository(folder)
         try:
             settings = load_settings(repository.saved_settings())
@@ -103,5 +113,6 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
                 if result:
                     print(f"  {job}: {result.summary}", flush=True)
         banner = (f"Resonance demo is running on http://127.0.0.1:{port} (data in {folder}).\n"
-                  "Approve a few albums, then watch them on the Downloads page. Ctrl-C stops it.")
+                  "Approve a few albums, then watch them on the Downloads page. Ctrl-C stops it.\n"
+                  f"Notifications go to a receiver at {receiver.url}/messages; the Jobs page lists them.")
         return serve_all(settings, repository, run_on_start=False, banner=banner)

@@ -31,9 +31,16 @@ def test_it_starts_with_a_filled_queue_and_no_sign_in(python, subprocess_env, tm
         assert queue["pending"][0]["album"] in page.text or len(queue["pending"]) > 20
         api = requests.get(f"http://127.0.0.1:{port}/api/v1/queue", timeout=5).json()
         assert api["total"] == len(queue["pending"])
+        # The discovery runs told the demo's notification receiver, once per run, and the Jobs page says so.
+        sent = json.loads((data / "notifications.json").read_text(encoding="utf-8"))["deliveries"]
+        assert [d["ok"] for d in sent] == [True, True]
+        assert all(d["title"].endswith("new suggestions waiting") for d in sent)
+        jobs = requests.get(f"http://127.0.0.1:{port}/jobs", timeout=5).text
+        assert "new suggestions waiting" in jobs and "household-demo" not in jobs
     finally:
         demo.send_signal(signal.SIGTERM)
         out, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, out
     assert f"Resonance demo is running on http://127.0.0.1:{port}" in out
     assert "lb-fetch:" in out and "catalog-discovery:" in out
+    assert "Notifications go to a receiver at http://127.0.0.1:" in out
