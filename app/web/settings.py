@@ -24,6 +24,7 @@ from app.config import (
     StringList,
     validate_changes,
 )
+from app import household
 from app.web import connection_checks
 from app.web.auth import basic_configured, from_trusted_proxy
 from app.web.context import (
@@ -40,7 +41,7 @@ from app.web.present import duration_text
 bp = Blueprint("settings", __name__)
 
 SECTION_TITLES = {
-    "general": "General", "web": "Web UI and sign-in", "schedule": "Schedules", "listenbrainz": "ListenBrainz",
+    "general": "General", "household": "Household", "web": "Web UI and sign-in", "schedule": "Schedules", "listenbrainz": "ListenBrainz",
     "musicbrainz": "MusicBrainz", "coverart": "Cover Art Archive", "lastfm": "Last.fm",
     "subsonic": "Subsonic / Navidrome", "catalog": "Catalog discovery", "slskd": "slskd downloads",
 }
@@ -108,20 +109,29 @@ def field_view(setting: Setting, current: Settings, raw: dict, errors: dict) -> 
 
 
 def form_sections(current: Settings, raw: dict | None = None, errors: dict | None = None) -> list[dict]:
+    """The editable settings by section (file-only ones, such as the household, are shown on their own)."""
     raw, errors = raw or {}, errors or {}
-    return [
+    sections = [
         {"name": section, "title": SECTION_TITLES.get(section, section),
-         "fields": [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section],
+         "fields": [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section and not s.file_only],
          "testable": section in connection_checks.CHECKS}
         for section in SECTIONS
     ]
+    return [section for section in sections if section["fields"]]
+
+
+def household_view(current: Settings) -> dict:
+    """The household as the settings page shows it: read-only, secrets masked."""
+    listed = bool(current.get("household.members"))
+    return {"members": household.members(current), "listed": listed,
+            "source": current.source("household.members"), "config_path": current.config_path}
 
 
 def changes_from_form(form, current: Settings, sections: tuple[str, ...] = SECTIONS) -> dict[str, dict]:
     """section -> key -> raw text for every editable field the form sent."""
     changes: dict[str, dict] = {}
     for setting in SETTINGS:
-        if setting.section not in sections or current.from_env(setting.name) or setting.name not in form:
+        if setting.file_only or setting.section not in sections or current.from_env(setting.name) or setting.name not in form:
             continue
         values = form.getlist(setting.name)
         changes.setdefault(setting.section, {})[setting.key] = values[-1]  # a checkbox comes after its hidden "false"
@@ -178,6 +188,7 @@ def lockout_errors(clean: dict, current: Settings) -> dict:
 def _page(status: int = 200, raw: dict | None = None, errors: dict | None = None, **context):
     return render("pages/settings.html", "partials/settings_form.html", status=status,
                   sections=form_sections(settings(), raw, errors), errors=errors or {},
+                  household=household_view(settings()),
                   restart_needed=RESTART_NEEDED, **context)
 
 
