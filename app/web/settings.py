@@ -26,7 +26,7 @@ from app.config import (
 )
 from app import household
 from app.web import connection_checks
-from app.web.auth import basic_configured, from_trusted_proxy
+from app.web.auth import admin_only, any_api_key, any_password_account, from_trusted_proxy
 from app.web.context import (
     is_htmx,
     load_request_settings,
@@ -180,7 +180,8 @@ def lockout_errors(clean: dict, current: Settings) -> dict:
     if web.auth == "proxy" and not (from_trusted_proxy(web) and request.headers.get(web.proxy_user_header)):
         return {"web.auth": ["This request did not come through a trusted proxy with a signed-in user "
                              "(web.trusted_proxies, web.proxy_user_header): switching would lock you out."]}
-    if web.auth in ("basic", "api_key") and not basic_configured(web) and not web.api_key:
+    changed = Settings(values, current.sources, current.config_path)
+    if web.auth in ("basic", "api_key") and not any_password_account(changed) and not any_api_key(changed):
         return {"web.auth": ["Set web.username and a password (or an API key) first."]}
     return {}
 
@@ -198,6 +199,7 @@ def index():
 
 
 @bp.post("/settings")
+@admin_only
 def save():
     current = settings()
     raw_changes = changes_from_form(request.form, current)
@@ -212,6 +214,7 @@ def save():
 
 
 @bp.post("/settings/test/<service>")
+@admin_only
 def test_connection(service: str):
     if service not in connection_checks.CHECKS:
         raise Problem(404, f"There is no connection test for {service}.")

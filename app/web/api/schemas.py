@@ -206,6 +206,20 @@ class BlocklistSchema(Schema):
     artists = fields.List(fields.String())
 
 
+# --- who is asking -------------------------------------------------------------------------
+
+
+class MeSchema(Schema):
+    name = fields.String(metadata={"description": "The member's name (household.members, or the single-user admin)"})
+    role = fields.String(validate=validate.OneOf(["admin", "member"]),
+                         metadata={"description": "admin: may change settings and credentials; member: may decide, "
+                                                  "add to the wishlist and run jobs"})
+    admin = fields.Boolean(metadata={"description": "Whether the role is admin"})
+    auth_method = fields.String(validate=validate.OneOf(["basic", "api_key", "proxy", "none"]),
+                                metadata={"description": "How the request signed in"})
+    listenbrainz_user = fields.String(metadata={"description": "The member's ListenBrainz user, or empty"})
+
+
 # --- settings: built from the SETTINGS table, so the document lists every key ---------
 #
 # What the API returns and what it takes differ for some settings, and the document says
