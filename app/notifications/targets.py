@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.household import members
+
 HOUSEHOLD = "household"
 
 
@@ -18,18 +20,14 @@ class Target:
     admin: bool = True  # hears about failing jobs and rejected credentials
 
 
-def _members(settings) -> list:
-    return []
-
-
 def targets(settings) -> list[Target]:
     """The household first, then each member with URLs of their own. A member's URL that is also
     the household's is left out of theirs: that address already gets every message."""
     household = tuple(settings.notifications.urls)
     found = [Target(HOUSEHOLD, "Household", household)]
-    for member in _members(settings):
-        urls = tuple(url for url in getattr(member, "notify_urls", ()) if url not in household)
-        found.append(Target(f"member:{member.name}", member.name, urls, member.name, member.role == "admin"))
+    for member in members(settings):
+        urls = tuple(url for url in member.notify_urls if url not in household)
+        found.append(Target(f"member:{member.name}", member.name, urls, member.name, member.is_admin))
     return found
 
 

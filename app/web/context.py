@@ -175,6 +175,7 @@ def init_app(app: Flask) -> None:
             "auth_off_cookie": AUTH_OFF_COOKIE,
             "signed_in": signed_in,
             "user": g.get("user"),
+            "current_member": g.get("member"),
             "auth_method": g.get("auth_method"),
             "version": __version__,
             "name_max_length": NAME_MAX_LENGTH,

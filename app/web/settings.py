@@ -24,11 +24,12 @@ from app.config import (
     StringList,
     validate_changes,
 )
+from app import household
 from app.masking import mask_notification_url
 from app.notifications.delivery import send_test
 from app.notifications.targets import targets
 from app.web import connection_checks
-from app.web.auth import basic_configured, from_trusted_proxy
+from app.web.auth import admin_only, any_api_key, any_password_account, from_trusted_proxy
 from app.web.context import (
     is_htmx,
     load_request_settings,
@@ -43,7 +44,7 @@ from app.web.present import duration_text
 bp = Blueprint("settings", __name__)
 
 SECTION_TITLES = {
-    "general": "General", "web": "Web UI and sign-in", "schedule": "Schedules", "listenbrainz": "ListenBrainz",
+    "general": "General", "household": "Household", "web": "Web UI and sign-in", "schedule": "Schedules", "listenbrainz": "ListenBrainz",
     "musicbrainz": "MusicBrainz", "coverart": "Cover Art Archive", "lastfm": "Last.fm",
     "subsonic": "Subsonic / Navidrome", "catalog": "Catalog discovery", "slskd": "slskd downloads",
     "notifications": "Notifications",
@@ -112,14 +113,23 @@ def field_view(setting: Setting, current: Settings, raw: dict, errors: dict) -> 
 
 
 def form_sections(current: Settings, raw: dict | None = None, errors: dict | None = None) -> list[dict]:
+    """The editable settings by section (file-only ones, such as the household, are shown on their own)."""
     raw, errors = raw or {}, errors or {}
-    return [
+    sections = [
         {"name": section, "title": SECTION_TITLES.get(section, section),
-         "fields": [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section],
+         "fields": [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section and not s.file_only],
          "testable": section in connection_checks.CHECKS,
          "notification_targets": notification_target_views(current) if section == "notifications" else None}
         for section in SECTIONS
     ]
+    return [section for section in sections if section["fields"]]
+
+
+def household_view(current: Settings) -> dict:
+    """The household as the settings page shows it: read-only, secrets masked."""
+    listed = bool(current.get("household.members"))
+    return {"members": household.members(current), "listed": listed,
+            "source": current.source("household.members"), "config_path": current.config_path}
 
 
 def notification_target_views(current: Settings) -> list[dict]:
@@ -133,7 +143,7 @@ def changes_from_form(form, current: Settings, sections: tuple[str, ...] = SECTI
     """section -> key -> raw text for every editable field the form sent."""
     changes: dict[str, dict] = {}
     for setting in SETTINGS:
-        if setting.section not in sections or current.from_env(setting.name) or setting.name not in form:
+        if setting.file_only or setting.section not in sections or current.from_env(setting.name) or setting.name not in form:
             continue
         values = form.getlist(setting.name)
         changes.setdefault(setting.section, {})[setting.key] = values[-1]  # a checkbox comes after its hidden "false"
@@ -182,7 +192,8 @@ def lockout_errors(clean: dict, current: Settings) -> dict:
     if web.auth == "proxy" and not (from_trusted_proxy(web) and request.headers.get(web.proxy_user_header)):
         return {"web.auth": ["This request did not come through a trusted proxy with a signed-in user "
                              "(web.trusted_proxies, web.proxy_user_header): switching would lock you out."]}
-    if web.auth in ("basic", "api_key") and not basic_configured(web) and not web.api_key:
+    changed = Settings(values, current.sources, current.config_path)
+    if web.auth in ("basic", "api_key") and not any_password_account(changed) and not any_api_key(changed):
         return {"web.auth": ["Set web.username and a password (or an API key) first."]}
     return {}
 
@@ -190,6 +201,7 @@ def lockout_errors(clean: dict, current: Settings) -> dict:
 def _page(status: int = 200, raw: dict | None = None, errors: dict | None = None, **context):
     return render("pages/settings.html", "partials/settings_form.html", status=status,
                   sections=form_sections(settings(), raw, errors), errors=errors or {},
+                  household=household_view(settings()),
                   restart_needed=RESTART_NEEDED, **context)
 
 
@@ -199,6 +211,7 @@ def index():
 
 
 @bp.post("/settings")
+@admin_only
 def save():
     current = settings()
     raw_changes = changes_from_form(request.form, current)
@@ -213,6 +226,7 @@ def save():
 
 
 @bp.post("/settings/test/<service>")
+@admin_only
 def test_connection(service: str):
     if service not in connection_checks.CHECKS:
         raise Problem(404, f"There is no connection test for {service}.")
@@ -233,6 +247,7 @@ def test_connection(service: str):
 
 
 @bp.post("/settings/notifications/test/<target>")
+@admin_only
 def test_notification(target: str):
     """Send a test message to every URL of one target (the saved settings), answered in place."""
     current = settings()

@@ -206,6 +206,20 @@ class BlocklistSchema(Schema):
     artists = fields.List(fields.String())
 
 
+# --- who is asking -------------------------------------------------------------------------
+
+
+class MeSchema(Schema):
+    name = fields.String(metadata={"description": "The member's name (household.members, or the single-user admin)"})
+    role = fields.String(validate=validate.OneOf(["admin", "member"]),
+                         metadata={"description": "admin: may change settings and credentials; member: may decide, "
+                                                  "add to the wishlist and run jobs"})
+    admin = fields.Boolean(metadata={"description": "Whether the role is admin"})
+    auth_method = fields.String(validate=validate.OneOf(["basic", "api_key", "proxy", "none"]),
+                                metadata={"description": "How the request signed in"})
+    listenbrainz_user = fields.String(metadata={"description": "The member's ListenBrainz user, or empty"})
+
+
 # --- settings: built from the SETTINGS table, so the document lists every key ---------
 #
 # What the API returns and what it takes differ for some settings, and the document says
@@ -266,9 +280,10 @@ class _SettingsSchema(Schema):
     error_messages = {"unknown": "Not a Resonance setting."}
 
 
-def _section_schema(section: str, field: type[fields.Field], suffix: str) -> type[Schema]:
-    return _SettingsSchema.from_dict({s.key: field(s) for s in SETTINGS if s.section == section},
-                                     name=f"{section.capitalize()}{suffix}Schema")
+def _section_schema(section: str, field: type[fields.Field], suffix: str, editable_only: bool = False) -> type[Schema]:
+    return _SettingsSchema.from_dict(
+        {s.key: field(s) for s in SETTINGS if s.section == section and not (editable_only and s.file_only)},
+        name=f"{section.capitalize()}{suffix}Schema")
 
 
 SettingsValuesSchema = _SettingsSchema.from_dict(
@@ -276,7 +291,9 @@ SettingsValuesSchema = _SettingsSchema.from_dict(
      for section in SECTIONS}, name="SettingsValuesSchema")
 
 SettingsChangesSchema = _SettingsSchema.from_dict(
-    {section: fields.Nested(_section_schema(section, SettingValue, "SettingsChanges")) for section in SECTIONS},
+    # Settings set only in the config file (household.members) are not taken here.
+    {section: fields.Nested(_section_schema(section, SettingValue, "SettingsChanges", editable_only=True))
+     for section in SECTIONS if any(s.section == section and not s.file_only for s in SETTINGS)},
     name="SettingsChangesSchema")
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask import g
 from marshmallow import ValidationError
 
 from app.web.api import answer, bp, doc, load_body, load_json_object, load_query
 from app.web.api import schemas as s
+from app.web.auth import admin_only, current_member
 from app.web.context import load_request_settings, repository, settings
 from app.web.errors import Problem
 from app.web.jobs import LOG_LINES, job_names, job_views
@@ -165,6 +167,17 @@ def job_run(job: str):
     return answer(s.RunRequestedSchema(), {"job": job, "requested_at": repo.run_requests().get(job)}, 202)
 
 
+# --- who is asking -------------------------------------------------------------------------------
+
+
+@bp.get("/me")
+@doc("Who the request signed in as: the member's name and role", tag="household", responses={200: s.MeSchema})
+def me():
+    member = current_member()
+    return answer(s.MeSchema(), {"name": member.name, "role": member.role, "admin": member.is_admin,
+                                 "auth_method": g.auth_method, "listenbrainz_user": member.listenbrainz_user})
+
+
 # --- settings -------------------------------------------------------------------------------------
 
 
@@ -182,11 +195,15 @@ def settings_read():
 
 
 @bp.patch("/settings")
-@doc("Change settings: {section: {key: value}}; a blank secret keeps its value", tag="settings",
-     body=s.SettingsChangesSchema, responses={200: s.SettingsSchema, **INVALID, 409: s.ErrorSchema},
-     description="400 when a value is wrong (details: 'section.key' -> messages); 409 (code `not_changeable`) "
+@doc("Change settings: {section: {key: value}}; a blank secret keeps its value (admins only)", tag="settings",
+     body=s.SettingsChangesSchema, responses={200: s.SettingsSchema, **INVALID, 403: s.ErrorSchema,
+                                              409: s.ErrorSchema},
+     description="400 when a value is wrong (details: 'section.key' -> messages); 403 (code `admin_only`) when "
+                 "the caller is a member, not an admin; 409 (code `not_changeable`) "
                  "when every value is right but a setting is fixed by the environment, or the change would "
-                 "shut out the person making it. Nothing is saved in either case.")
+                 "shut out the person making it. Nothing is saved in any of these cases. household.members is "
+                 "set in the config file only.")
+@admin_only
 def settings_update():
     try:
         changes = s.SettingsChangesSchema().load(load_json_object())

@@ -64,12 +64,6 @@ def basic_configured(web) -> bool:
     return bool(web.username and (web.password or web.password_hash))
 
 
-def password_matches(web, password: str) -> bool:
-    if web.password_hash:
-        return hash_checks.check(web.password_hash, password)
-    return secret_equals(password, web.password)
-
-
 def any_credential_set(web) -> bool:
     """Any part of a sign-in is configured: a username, a password or its hash, an API key."""
     return any(getattr(web, key) for key in CREDENTIAL_KEYS)
