@@ -109,8 +109,9 @@ def mask_secrets(text: str, secrets: Iterable[str | None], mask: str = MESSAGE_M
 
 URL_MASK = "***"
 _SCHEME_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31})://(?P<rest>.*)$", re.DOTALL)
-_SHOWN_HOST = re.compile(
-    r"^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*)(?::\d{1,5})?$")
+_SHOWN_HOST = re.compile(  # localhost, an IPv4 or IPv6 address, a dotted name ending in a letter; a port
+    r"^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*)"
+    r"(?::\d{1,5})?$")
 _SHOWN_USER = re.compile(r"^[A-Za-z0-9._-]{1,16}$")
 #: Query keys whose values only tune delivery; every other value may be a secret.
 _HARMLESS_QUERY_KEYS = {"format", "overflow", "cto", "rto", "priority", "mode", "method", "image", "verify",

@@ -111,7 +111,8 @@ def test_there_is_a_test_button_per_member(app, household):
     client.authorization, client.user = basic_auth("root", PASSWORD), "root"
     page = parse(client.get("/settings").data)
     assert {node.get("id") for node in page.select(".notification-targets .test-row")} == {
-        "notify-target-household", "notify-target-member-Alice", "notify-target-member-Bob", "notify-target-member-root"}
+        "notify-target-household", "notify-target-member-Alice", "notify-target-member-Bob",
+        "notify-target-member-root"}  # root: the single-user login, an admin of its own
     assert "alice-5d2c9e" not in client.get("/settings").text
 
     answer = client.form("/settings/notifications/test/member:Alice", htmx=True)

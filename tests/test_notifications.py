@@ -248,3 +248,35 @@ def test_an_unknown_scheme_is_a_failed_delivery_not_a_crash(repository, monkeypa
 def test_no_url_no_message_and_no_file(repository, data_dir):
     JobRunner("lb-fetch", repository, run_once=publishing(2)).run()
     assert not (data_dir / "notifications.json").exists()
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("ntfy://127.0.0.1:8090/household-4f9c2a", "ntfy://127.0.0.1:8090/***"),
+    ("ntfys://ntfy.example.com/topic-8c1d?priority=high&token=tk_abcdef",
+     "ntfys://ntfy.example.com/***?priority=high&token=***"),
+    ("mailtos://bob:app-password-42@example.com", "mailtos://bob:***@example.com"),
+    ("tgram://123456789:ABCdefGHIjkl/987654", "tgram://***/***"),
+    ("discord://112233445566/webhook-token-xyz", "discord://***/***"),
+    ("pover://uQiRzpo4DXghDmr9QzzfQu27cmVRsG@azGDORePK8gMaC0QOYAMyEEuzJnyUi", "pover://***@***"),
+    ("json://hooks.example/resonance/TOKEN123", "json://hooks.example/***"),
+    ("not a url at all", "***"),
+])
+def test_it_masks_the_secrets_of_every_kind_of_apprise_url(url, shown):
+    from app.masking import mask_notification_url, mask_notification_urls_in
+
+    assert mask_notification_url(url) == shown
+    token = url.rsplit("/", 1)[-1].split("?")[0]  # what a service's error may quote on its own
+    masked = mask_notification_urls_in(f"could not reach {url} (token {token})", [url])
+    assert url not in masked and token not in masked
+
+
+def test_the_settings_mask_a_notification_url_s_parts_in_any_message(monkeypatch):
+    from app.masking import mask_secrets
+
+    monkeypatch.setenv("RESONANCE_NOTIFICATIONS__URLS",
+                       "gotify://gotify.example/AbCdEf123456,mailto://me:pw-9876543@mail.example")
+    secrets = load_settings().secret_values()
+
+    assert mask_secrets("gotify said: bad token AbCdEf123456", secrets) == "gotify said: bad token ***"
+    assert mask_secrets("login pw-9876543 refused", secrets) == "login *** refused"
+    assert mask_secrets("gotify.example answered", secrets) == "gotify.example answered"  # where it goes stays
