@@ -86,6 +86,7 @@ class JobRunner:
         self.interval: int | None = None
         self.log_handler: JobLogHandler | None = None
         self._last_request_error: str | None = None
+        self._last_release_error: str | None = None
         self._requests_seen: tuple | None = None
         # Files the store moved aside before this runner existed are not its runs' doing.
         self._moved_aside_reported = len(repository.store.moved_aside)
@@ -310,8 +311,11 @@ class JobRunner:
         """Messages held through the quiet hours go out once they end, even with no run due."""
         try:
             release_held(self.repository, self.load_settings)
-        except Exception as exc:  # noqa: BLE001  (tried again at the next poll)
-            log.error("held notifications not sent: %s", exc)
+            self._last_release_error = None
+        except Exception as exc:  # noqa: BLE001  (tried again at the next poll; said once)
+            if str(exc) != self._last_release_error:
+                log.error("held notifications not sent: %s", exc)
+            self._last_release_error = str(exc)
 
     def _stand_by(self) -> bool:
         """Hand over to the standby when nothing is due soon and no download is followed: True when done."""

@@ -280,3 +280,24 @@ def test_the_settings_mask_a_notification_url_s_parts_in_any_message(monkeypatch
     assert mask_secrets("gotify said: bad token AbCdEf123456", secrets) == "gotify said: bad token ***"
     assert mask_secrets("login pw-9876543 refused", secrets) == "login *** refused"
     assert mask_secrets("gotify.example answered", secrets) == "gotify.example answered"  # where it goes stays
+
+
+def test_a_waiting_runner_sends_what_was_held_once_the_quiet_hours_are_over(household, repository):
+    import threading
+
+    from conditions import wait_for
+
+    message = {"id": "m1", "event": "album_ready", "target": "household", "title": "1 album downloaded",
+               "body": "Artist – Album"}
+    repository.hold_notifications([message], datetime.now(timezone.utc), delivery.REPEAT_AFTER)  # held last night
+    runner = JobRunner("lb-fetch", repository, run_once=publishing(0), poll_seconds=0.05)
+    serving = threading.Thread(target=runner.serve, kwargs={"run_on_start": False})
+    serving.start()
+    try:
+        wait_for(lambda: household.messages(TOPIC), what="the held message")
+    finally:
+        runner.stop_event.set()
+        serving.join(timeout=10)
+
+    assert [m["title"] for m in household.messages(TOPIC)] == ["1 album downloaded"]
+    assert repository.held_notifications() == []
