@@ -130,6 +130,10 @@ class StringList(fields.Field):
         return list(value)
 
 
+NOTIFICATION_URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]{0,31}://[!-~]+$"
+NOTIFICATION_URL_MAX = 2000
+
+
 class NotificationUrls(StringList):
     """Apprise URLs (``ntfy://host/topic``, ``json://host/hook``, ``mailto://user:pass@host``...), one per entry.
 
@@ -138,21 +142,24 @@ class NotificationUrls(StringList):
     """
 
     def _entry(self, entry: str) -> str:
-        if text_problem(entry) or len(entry) > 2000:
-            raise ValidationError("A notification URL holds control characters or is longer than 2000 characters.")
-        if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]{0,31}://\S+$", entry):
-            raise ValidationError("Not an Apprise URL (scheme://..., e.g. ntfy://ntfy.example.com/topic).")
+        if len(entry) > NOTIFICATION_URL_MAX:
+            raise ValidationError(f"A notification URL is longer than {NOTIFICATION_URL_MAX} characters.")
+        if not re.match(NOTIFICATION_URL_PATTERN, entry):
+            raise ValidationError("Not an Apprise URL: scheme://... in printable ASCII, no spaces "
+                                  "(e.g. ntfy://ntfy.example.com/topic; percent-encode other characters).")
         return entry
 
 
 #: What a notification can be about; every one is on unless notifications.events leaves it out.
 NOTIFICATION_EVENTS = ("new_suggestions", "album_ready", "album_given_up", "job_failing", "credentials_rejected")
-_QUIET_HOURS = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])\s*-\s*([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+QUIET_HOURS_PATTERN = r"^(([01]?[0-9]|2[0-3]):[0-5][0-9]-([01]?[0-9]|2[0-3]):[0-5][0-9])?$"
+_QUIET_HOURS = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])-([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 
 
 def parse_quiet_hours(text: str) -> tuple[int, int] | None:
-    """"22:00-07:00" -> (start, end) in minutes after midnight; None for "" (no quiet hours)."""
-    match = _QUIET_HOURS.match(strip_blanks(text or ""))
+    """"22:00-07:00" -> (start, end) in minutes after midnight; None for "" (no quiet hours).
+    A span that ends where it starts ("22:00-22:00") holds nothing."""
+    match = _QUIET_HOURS.match(text or "")
     if not match:
         return None
     hour1, minute1, hour2, minute2 = map(int, match.groups())
@@ -160,13 +167,8 @@ def parse_quiet_hours(text: str) -> tuple[int, int] | None:
 
 
 def _quiet_hours(value: str) -> None:
-    if not value:
-        return
-    span = parse_quiet_hours(value)
-    if span is None:
+    if value and parse_quiet_hours(value) is None:
         raise ValidationError('Not a span of hours: write HH:MM-HH:MM, e.g. "22:00-07:00".')
-    if span[0] == span[1]:
-        raise ValidationError("The quiet hours start and end at the same minute.")
 
 
 def _secret(max_length: int) -> fields.Field:
@@ -488,7 +490,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("slskd", "remote_queue_timeout", Duration(), 1800, "Give up on a peer that keeps us queued this long."),
     S("slskd", "stall_timeout", Duration(), 3600, "Give up on a transfer that makes no progress this long."),
     # notifications (through Apprise: ntfy, Gotify, Discord, Telegram, Matrix, e-mail, webhooks...)
-    S("notifications", "urls", NotificationUrls(metadata={"item_pattern": r"^[A-Za-z][A-Za-z0-9+.-]{0,31}://\S+$"}), [],
+    S("notifications", "urls",
+      NotificationUrls(metadata={"item_pattern": NOTIFICATION_URL_PATTERN, "item_max_length": NOTIFICATION_URL_MAX}), [],
       "Apprise URLs that get the household's messages, e.g. ntfy://ntfy.example.com/TOPIC, "
       "json://hooks.example/resonance (see Notifications); each member may have their own too.", secret=True),
     S("notifications", "base_url", _url(), "",
@@ -496,7 +499,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("notifications", "events", StringList(choices=NOTIFICATION_EVENTS), list(NOTIFICATION_EVENTS),
       "What sends a message: new_suggestions (one digest per run and member), album_ready (in the library, or "
       "downloaded), album_given_up, job_failing, credentials_rejected. Leave one out to switch it off."),
-    S("notifications", "quiet_hours", Text(max_length=20, validate=_quiet_hours), "",
+    S("notifications", "quiet_hours",
+      Text(max_length=20, validate=_quiet_hours, metadata={"pattern": QUIET_HOURS_PATTERN}), "",
       'HH:MM-HH:MM in the household\'s time zone (TZ), e.g. "22:00-07:00": messages wait until it ends. '
       "Empty: none."),
     S("notifications", "failing_runs", _int(1, 100), 3, "A job failing this many runs in a row sends a message."),

@@ -41,6 +41,8 @@ def in_quiet_hours(quiet_hours: str, now: datetime) -> bool:
     local = now.astimezone()
     minute = local.hour * 60 + local.minute
     start, end = span
+    if start == end:
+        return False
     return start <= minute < end if start < end else minute >= start or minute < end
 
 

@@ -119,7 +119,7 @@ def _setting_taken(self, field, **kwargs) -> dict:
                            {"type": "string", "pattern": duration_pattern()}]}
         note = ' Seconds, or text with a unit: "90s", "30m", "6h", "7d", "1w" (answers give seconds).'
     elif isinstance(inner, StringList):
-        item = {"type": "string", "maxLength": 200}
+        item = {"type": "string", "maxLength": inner.metadata.get("item_max_length", 200)}
         if inner.choices:
             item["enum"] = list(inner.choices)
         else:
