@@ -15,6 +15,9 @@ from app.notifications.targets import Target, targets
 
 #: Albums named in one message; the rest are counted.
 LISTED = 8
+#: The services' own names, for people (the clients name them in lower case).
+SERVICE_NAMES = {"listenbrainz": "ListenBrainz", "musicbrainz": "MusicBrainz", "lastfm": "Last.fm",
+                 "subsonic": "Subsonic", "slskd": "slskd", "deezer": "Deezer", "coverart": "Cover Art Archive"}
 
 
 def _plural(count: int, word: str) -> str:
@@ -81,7 +84,8 @@ def _job_failing(target: Target, notice: Notice, settings, failed_in_a_row: int 
 def _rejected(target: Target, notice: Notice, settings) -> dict:
     page = link(settings, "/settings")
     body = notice.detail + (f"\n\nCheck the settings: {page}" if page else "")
-    return _message("credentials_rejected", target, f"{notice.subject} rejected Resonance's credentials",
+    service = SERVICE_NAMES.get(notice.subject, notice.subject)
+    return _message("credentials_rejected", target, f"{service} rejected Resonance's credentials",
                     body.strip(), key=notice.key)
 
 
