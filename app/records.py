@@ -50,6 +50,8 @@ class QueueItemSchema(Schema):
     source_track = fields.String(load_default=None, allow_none=True)
     cover_url = fields.String(load_default=None, allow_none=True)
     year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1000, max=3000))
+    for_members = fields.List(fields.String(), load_default=list,
+                              metadata={"description": "The household members it was recommended to (lb-fetch)"})
 
     @validates_schema
     def check_added_at(self, data, **kwargs):

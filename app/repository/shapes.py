@@ -317,7 +317,7 @@ QUEUE_ITEM = Record(
     required={"artist": TEXT, "album": TEXT, "mbid": TEXT},
     optional={"type": TEXT, "added_at": Maybe(TEXT), "score": Maybe(NUMBER), "source": Maybe(TEXT),
               "similar_to": Maybe(ListOf(TEXT)), "source_track": Maybe(TEXT), "cover_url": Maybe(TEXT),
-              "year": Maybe(NUMBER)},
+              "year": Maybe(NUMBER), "for_members": Maybe(ListOf(TEXT))},
 )
 PENDING_QUEUE = Record(optional={
     "pending": ListOf(QUEUE_ITEM),
@@ -333,7 +333,7 @@ PENDING_QUEUE = Record(optional={
 
 #: One line of a history/YYYY-MM.jsonl segment: a decision and the album's record.
 HISTORY_LINE = Record(required={"action": Choice("approve", "reject"), "item": QUEUE_ITEM},
-                      optional={"at": Maybe(TEXT)})
+                      optional={"at": Maybe(TEXT), "decided_by": Maybe(TEXT)})
 
 QUEUE_UNDO = MapOf(Record(
     required={"action": Choice("approve", "reject"), "at": TEXT, "expires_at": TEXT, "mbids": ListOf(TEXT)},

@@ -47,6 +47,8 @@ class HealthSchema(Schema):
 class QueueQuerySchema(Schema):
     source = Text(load_default=None, max_length=50, metadata={"description": "listenbrainz, catalog or manual"})
     q = Text(load_default=None, max_length=200, metadata={"description": "Text in the artist or album"})
+    for_ = fields.String(load_default=None, data_key="for", validate=validate.OneOf(("me",)),
+                         metadata={"description": "me: only albums recommended to the signed-in member"})
     sort = fields.String(load_default="date", validate=validate.OneOf(SORTS))
     order = fields.String(load_default=None, validate=validate.OneOf(("asc", "desc")),
                           metadata={"description": "Default: desc, except asc for artist"})
@@ -57,6 +59,7 @@ class QueueQuerySchema(Schema):
 class QueueItemOutSchema(QueueItemSchema):
     approved_at = fields.String(dump_only=True)
     rejected_at = fields.String(dump_only=True)
+    decided_by = fields.String(dump_only=True, metadata={"description": "The member who decided (when known)"})
 
 
 class QueuePageSchema(Schema):

@@ -33,7 +33,7 @@ def queue_list():
     order = query["order"] or DEFAULT_ORDER[query["sort"]]
     items, total = repository().pending_page(
         offset=query["offset"], limit=query["limit"], sort=query["sort"], descending=order == "desc",
-        source=query["source"], text=query["q"],
+        source=query["source"], text=query["q"], member=_for_member(query["for_"]),
     )
     return answer(s.QueuePageSchema(), {"items": items, "total": total, "offset": query["offset"],
                                         "limit": query["limit"]})
@@ -49,8 +49,12 @@ def _decide(action: str):
     else:
         requested = list(dict.fromkeys(selection["mbids"]))
     refused = _not_approvable(requested) if action == "approve" else {}
-    act = {"approve": repo.approve, "reject": repo.reject, "remove": repo.remove_pending}[action]
-    moved = act([mbid for mbid in requested if mbid not in refused])
+    chosen = [mbid for mbid in requested if mbid not in refused]
+    if action == "remove":
+        moved = repo.remove_pending(chosen)
+    else:
+        decide = repo.approve if action == "approve" else repo.reject
+        moved = decide(chosen, decided_by=current_member().name)
     done = {item["mbid"] for item in moved}
     not_pending = [mbid for mbid in requested if mbid not in done and mbid not in refused]
     refusals = [{"mbid": mbid, "reason": reason} for mbid, reason in refused.items()]
@@ -61,6 +65,11 @@ def _decide(action: str):
         raise Problem(404, "None of these MBIDs is pending.", details={"not_pending": not_pending})
     return answer(s.DecisionSchema(), {"count": len(moved), "items": moved, "not_pending": not_pending,
                                        "refused": refusals})
+
+
+def _for_member(value: str | None) -> str | None:
+    """``for=me``: the signed-in member's name."""
+    return current_member().name if value == "me" else None
 
 
 def _not_approvable(mbids: list[str]) -> dict[str, str]:

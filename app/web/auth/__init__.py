@@ -156,7 +156,7 @@ def authenticate():
         if is_loopback_name(host_without_port(web.host)) and not addressed_to_loopback():
             return error_response(403, "forbidden", "This Resonance answers only requests addressed to localhost.")
         g.member = no_sign_in_member(g.settings)
-        g.user, g.auth_method = g.member.name, "none"
+        g.user, g.auth_method = "anonymous", "none"  # nobody signed in: the household's admin acts
         return None
     if request.endpoint in ("auth.setup", "auth.setup_save"):
         g.user = None
