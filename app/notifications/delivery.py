@@ -60,21 +60,27 @@ def _with_timeouts(url: str, seconds: int) -> str:
     return f"{url}{'&' if query else '?' if '?' not in url else ''}{extra}"
 
 
-class _ThreadLog(logging.Handler):
-    """Apprise's warnings for one thread: Apprise says why a delivery failed only in its log."""
+class _AppriseLines(logging.Filter):
+    """While one delivery runs: Apprise's log lines of this thread with the URL's secrets masked
+    (a topic, a token), whatever the process's own log masks, and its warnings kept, since
+    Apprise says why a delivery failed only in its log."""
 
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
         self.thread = threading.get_ident()
-        self.lines: list[str] = []
+        self.warnings: list[str] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def filter(self, record: logging.LogRecord) -> bool:
         if record.thread == self.thread:
-            self.lines.append(record.getMessage())
+            record.msg, record.args = mask_notification_urls_in(record.getMessage(), [self.url]), None
+            if record.levelno >= logging.WARNING:
+                self.warnings.append(record.msg)
+        return True
 
 
 def send_one(url: str, title: str, body: str, timeout: int) -> str | None:
-    """Send one message to one Apprise URL: None when it was accepted, else why not (not masked)."""
+    """Send one message to one Apprise URL: None when it was accepted, else why not."""
     import apprise  # loaded only when a message goes out
 
     asset = apprise.AppriseAsset(storage_mode=apprise.PersistentStoreMode.MEMORY)
@@ -83,18 +89,18 @@ def send_one(url: str, title: str, body: str, timeout: int) -> str | None:
     sender = apprise.Apprise.instantiate(_with_timeouts(url, timeout), asset=asset)
     if sender is None:
         return "Apprise does not know this URL (check its scheme and form)"
-    catcher = _ThreadLog()
+    lines = _AppriseLines(url)
     apprise_log = logging.getLogger("apprise")
-    apprise_log.addHandler(catcher)
+    apprise_log.addFilter(lines)
     try:
         accepted = sender.notify(title=title, body=body)
     except Exception as exc:  # noqa: BLE001  (a plugin's own failure is this delivery's failure)
         return f"{type(exc).__name__}: {exc}"
     finally:
-        apprise_log.removeHandler(catcher)
+        apprise_log.removeFilter(lines)
     if accepted:
         return None
-    return " ".join(catcher.lines[-2:]) or "the service did not accept the message"
+    return " ".join(lines.warnings[-2:]) or "the service did not accept the message"
 
 
 @dataclass(frozen=True)

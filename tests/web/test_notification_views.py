@@ -100,3 +100,16 @@ def test_the_jobs_page_shows_the_last_deliveries_and_the_last_failure(receiver, 
 def test_the_jobs_page_says_when_nothing_was_sent(client):
     box = parse(client.get("/jobs").data).one("#notifications")
     assert "No notification sent yet" in box.text
+
+
+def test_a_url_saved_after_the_start_is_masked_in_the_log_too(client, caplog):
+    with NotificationReceiver() as receiver:
+        receiver.refuse_with(500)
+        topic = "saved-later-6e2f0b"
+        saved = client.form("/settings", {"notifications.urls": receiver.ntfy_url(topic)})
+        assert saved.status_code == 303
+
+        answer = client.form("/settings/notifications/test/household", htmx=True).text
+
+    assert "✗" in answer and topic not in answer
+    assert "Failed to send ntfy notification" in caplog.text and topic not in caplog.text
