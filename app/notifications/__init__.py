@@ -105,7 +105,7 @@ def send_run_notices(ctx: Any, *, failed_in_a_row: int | None = None, error: str
     try:
         settings = ctx.settings
         if failed_in_a_row and failed_in_a_row == settings.notifications.failing_runs:
-            notices.append(Notice("job_failing", ctx.job, error or "", key=None))
+            notices.append(Notice("job_failing", ctx.job, error or ""))
         if not notices and not ctx.repository.held_notifications():
             return
         from app.notifications import delivery, messages

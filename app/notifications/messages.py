@@ -78,7 +78,8 @@ def _job_failing(target: Target, notice: Notice, settings, failed_in_a_row: int 
     runs = failed_in_a_row or settings.notifications.failing_runs
     jobs = link(settings, "/jobs")
     body = (f"Last error: {notice.detail}" if notice.detail else "") + (f"\n\n{jobs}" if jobs else "")
-    return _message("job_failing", target, f"{notice.subject} failed {runs} runs in a row", body.strip())
+    title = f"{notice.subject} failed {_plural(runs, 'run')} in a row" if runs > 1 else f"{notice.subject} failed"
+    return _message("job_failing", target, title, body.strip())
 
 
 def _rejected(target: Target, notice: Notice, settings) -> dict:
