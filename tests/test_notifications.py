@@ -301,3 +301,21 @@ def test_a_waiting_runner_sends_what_was_held_once_the_quiet_hours_are_over(hous
 
     assert [m["title"] for m in household.messages(TOPIC)] == ["1 album downloaded"]
     assert repository.held_notifications() == []
+
+
+def test_a_download_is_told_of_while_the_import_is_off_and_an_album_in_the_library_always(household, repository):
+    from app import notifications
+
+    def completing(ctx):
+        notifications.album_ready(ctx, "Portishead - Dummy")  # as the transfers know it: the wishlist key
+        ctx.settings.values["library.mode"] = "import"  # the import stage will say when it is in the library
+        notifications.album_ready(ctx, "Air - Moon Safari")
+        notifications.album_ready(ctx, {"artist": "Björk", "title": "Homogenic"}, imported=True)
+        return RunResult("done")
+
+    JobRunner("slskd-downloader", repository, run_once=completing).run()
+
+    [message] = household.messages(TOPIC)
+    assert message["title"] == "2 albums downloaded"
+    assert message["message"].splitlines()[:2] == ["Portishead - Dummy", "Björk – Homogenic"]
+    assert "Moon Safari" not in message["message"]

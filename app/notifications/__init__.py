@@ -47,12 +47,17 @@ def _notices(ctx: Any) -> list[Notice] | None:
 
 
 def _album_name(record: Any) -> str:
+    """"Artist – Album" of a queue record, a download record, or a wishlist key ("Artist - Album")."""
+    if isinstance(record, str):
+        return record
     get = record.get if isinstance(record, dict) else lambda key, default=None: getattr(record, key, default)
     artist, album = get("artist") or "", get("album") or get("title") or ""
     return f"{artist} – {album}" if artist and album else artist or album or "an album"
 
 
 def _members_of(record: Any) -> tuple[str, ...]:
+    if isinstance(record, str):
+        return ()
     get = record.get if isinstance(record, dict) else lambda key, default=None: getattr(record, key, default)
     return tuple(get("for_members") or ())
 
@@ -65,9 +70,11 @@ def suggestions_waiting(ctx: Any, records: Iterable[Any]) -> None:
 
 
 def album_ready(ctx: Any, record: Any, imported: bool = False) -> None:
-    """An album downloaded (``imported``: and in the library)."""
+    """An album in the library (``imported``), or downloaded: said only while the import is off,
+    since with it on the album is told of once it is in the library."""
     notices = _notices(ctx)
-    if notices is not None:
+    importing = getattr(getattr(ctx, "settings", None), "values", {}).get("library.mode", "off") == "import"
+    if notices is not None and (imported or not importing):
         notices.append(Notice("album_ready", _album_name(record), "in the library" if imported else "downloaded",
                               _members_of(record)))
 
