@@ -129,3 +129,19 @@ def test_a_member_who_is_not_an_admin_may_not_send_a_test(app, household):
 
     assert response.status_code == 403
     assert household.messages() == []
+
+
+def test_the_digest_s_link_shows_the_queue_for_that_member(app, repository):
+    from factories import make_queue_item
+
+    repository.add_pending([make_queue_item(artist="Only Alice", album="A", for_members=["Alice"]),
+                            make_queue_item(artist="Only Bob", album="B", for_members=["Bob"]),
+                            make_queue_item(artist="Both of them", album="C", for_members=["Alice", "Bob"])])
+    client = app.test_client()
+    client.authorization, client.user = basic_auth("root", PASSWORD), "root"  # whoever opens the link
+
+    for_bob = client.get("/?for=Bob").text
+    everyone = client.get("/?for=Nobody").text  # not a member: no filter
+
+    assert "Only Bob" in for_bob and "Both of them" in for_bob and "Only Alice" not in for_bob
+    assert "Only Alice" in everyone and "Only Bob" in everyone

@@ -14,11 +14,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, render_template, request, url_for
 
+from app.household import member_named
 from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
 from app.text import count_of
 from app.web.auth import current_member
 from app.web.blocklist import form_artist
-from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other
+from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other, settings
 from app.web.errors import Problem
 from app.web.security import csrf_token
 from app.wishlist import entry_for_item, why_not_approvable
@@ -37,11 +38,20 @@ DEFAULT_ORDER = {"date": "desc", "score": "desc", "artist": "asc", "year": "desc
 SORT_LABELS = {"date": "Added", "score": "Score", "artist": "Artist", "year": "Year"}
 
 
+def _for_value(value: str | None) -> str:
+    """``for``: "me", or a member's name as written in household.members (a notification's link
+    to the queue names whom its albums are for); anything else is no filter."""
+    if value == "me" or not value:
+        return value or ""
+    member = member_named(settings(), value)
+    return member.name if member else ""
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     source: str = ""
     q: str = ""
-    for_: str = ""  # "me": only albums recommended to the signed-in member (?for=me)
+    for_: str = ""  # "me": only albums recommended to the signed-in member (?for=me); or a member's name
     sort: str = "date"
     order: str = "desc"
     offset: int = 0
@@ -55,7 +65,7 @@ class QueueFilter:
         return cls(
             source=(values.get("source") or "").strip()[:50],
             q=(values.get("q") or "").strip()[:200],
-            for_="me" if values.get("for") == "me" else "",
+            for_=_for_value(values.get("for")),
             sort=sort,
             order=order,
             offset=int_arg(values, "offset", 0, 0, 10_000_000),
@@ -70,9 +80,11 @@ class QueueFilter:
 
     @property
     def member(self) -> str | None:
-        """The member name ``for=me`` stands for."""
+        """The member name ``for=me`` stands for, or the one ``for=NAME`` names."""
+        if self.for_ != "me":
+            return self.for_ or None
         member = current_member()
-        return member.name if self.for_ == "me" and member else None
+        return member.name if member else None
 
     def query(self, **changes) -> dict:
         """Query-string values for a link to this filter (defaults left out)."""
