@@ -49,7 +49,7 @@ def test_it_shows_progress_from_slskd_without_a_runner(sandbox, sandbox_client, 
     sandbox.settings.update(slskd_queue_seconds=0.2, slskd_transfer_seconds=0.25)
     wish(repository, ("Sigur Rós", "( )"))
     run_once(slskd_context())
-    assert repository.download_record(KEY)["state"] == "queued"
+    assert repository.download_record(KEY).state == "queued"
     seen, statuses = set(), []
     signature = parse(sandbox_client.get("/downloads").text).one("#downloads-active").get("hx-vals").split('"')[3]
     deadline = time.monotonic() + 15
@@ -65,7 +65,7 @@ def test_it_shows_progress_from_slskd_without_a_runner(sandbox, sandbox_client, 
         assert time.monotonic() < deadline, f"still active; saw {seen}"
         time.sleep(0.2)
     assert len(seen) >= 3 and "0 of 8 files" in seen  # it moved, poll after poll
-    assert repository.download_record(KEY)["state"] == "completed"
+    assert repository.download_record(KEY).state == "completed"
     # the last answer stops the polling and moves the album to "Completed", out of band
     assert page.one("#downloads-active").get("hx-trigger") is None
     completed = page.one("#downloads-completed")
@@ -133,6 +133,6 @@ def test_it_says_why_the_progress_stands_still(sandbox, live_app, repository, ch
     seed_download(repository, state="downloading", updated_at="2026-01-01T00:00:00Z")
     response = client.get("/downloads/active", headers=POLL)
     assert parse(response.text).one("#downloads-active .notice.bad").text == f"Progress may be out of date: {message}"
-    assert repository.download_record(KEY)["state"] == "downloading"  # an outage is not a stall
+    assert repository.download_record(KEY).state == "downloading"  # an outage is not a stall
     api = client.get("/api/v1/downloads/?group=active")
     assert api.json["live"]["problem"] == message
