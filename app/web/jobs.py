@@ -84,8 +84,11 @@ def notifications_view() -> dict:
     """The Notifications box: the last deliveries (newest first), the last failure, what is held."""
     state = repository().notification_state()
     deliveries = list(reversed(state.get("deliveries", [])))
+    latest: dict[str, dict] = {}  # each URL's newest delivery: a failure since made good is not news
+    for record in deliveries:
+        latest.setdefault(record.get("url") or record.get("target", ""), record)
     return {"deliveries": deliveries[:NOTIFICATIONS_SHOWN],
-            "last_failure": next((d for d in deliveries if not d.get("ok")), None),
+            "last_failure": next((d for d in latest.values() if not d.get("ok")), None),
             "held": len(state.get("held", []))}
 
 

@@ -113,3 +113,19 @@ def test_a_url_saved_after_the_start_is_masked_in_the_log_too(client, caplog):
 
     assert "✗" in answer and topic not in answer
     assert "Failed to send ntfy notification" in caplog.text and topic not in caplog.text
+
+
+def test_a_failure_made_good_by_a_later_delivery_is_not_news(receiver, client, repository):
+    from app.config import load_settings
+
+    settings = load_settings()
+    message = {"id": "m1", "event": "album_ready", "target": "household", "title": "1 album downloaded", "body": "…"}
+    receiver.refuse_with(503)
+    delivery.deliver(repository, settings, [message], now=datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc))
+    receiver.refuse_with(None)
+    delivery.deliver(repository, settings, [{**message, "id": "m2"}],
+                     now=datetime(2026, 12, 7, 13, 0, tzinfo=timezone.utc))
+
+    box = parse(client.get("/jobs").data).one("#notifications")
+    assert "last delivery failed" not in box.text
+    assert "✗ “1 album downloaded”" in box.text and "✓ “1 album downloaded”" in box.text  # both listed
