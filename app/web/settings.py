@@ -127,6 +127,13 @@ def household_view(current: Settings) -> dict:
             "source": current.source("household.members"), "config_path": current.config_path}
 
 
+def member_sign_in(member: household.Member) -> str:
+    """How a member can sign in, without a secret: "password set, API key set, proxy user bob"."""
+    ways = ["password set"] if member.password_hash or member.password else []
+    ways += ["API key set"] if member.api_key else []
+    return ", ".join([*ways, f"proxy user {member.proxy_name}"])
+
+
 def changes_from_form(form, current: Settings, sections: tuple[str, ...] = SECTIONS) -> dict[str, dict]:
     """section -> key -> raw text for every editable field the form sent."""
     changes: dict[str, dict] = {}
@@ -190,6 +197,7 @@ def _page(status: int = 200, raw: dict | None = None, errors: dict | None = None
     return render("pages/settings.html", "partials/settings_form.html", status=status,
                   sections=form_sections(settings(), raw, errors), errors=errors or {},
                   household=household_view(settings()),
+                  member_sign_in=member_sign_in,
                   restart_needed=RESTART_NEEDED, **context)
 
 

@@ -164,7 +164,7 @@ def test_it_shows_the_household_read_only_with_secrets_masked(repository, write_
     app.test_client_class = Client
     response = app.test_client().get("/settings")
     page = parse(response.data)
-    rows = {row.get("data-member"): row.text for row in page.select("#section-household tr.member")}
+    rows = {row.get("data-member"): row.text for row in page.select("#section-household .member")}
     assert set(rows) == {"Alice", "Bob"}  # web.username "alice" is Alice
     assert "admin" in rows["Alice"] and "alice_lb" in rows["Alice"] and "token set" in rows["Alice"]
     assert "ntfy://" in rows["Alice"] and "API key set" in rows["Bob"] and "member" in rows["Bob"]
