@@ -303,7 +303,8 @@ class MemberList(fields.Field):
                     continue
                 if value.casefold() in seen:
                     shown = "" if key == "api_key" else f" {value!r}"
-                    problems.append(f"members[{index}].{key}: the same {what}{shown} as members[{seen[value.casefold()]}].")
+                    first = seen[value.casefold()]
+                    problems.append(f"members[{index}].{key}: the same {what}{shown} as members[{first}].")
                 seen.setdefault(value.casefold(), index)
         return problems
 

@@ -168,7 +168,8 @@ def _on_wishlist(item: dict) -> bool:
 
 def _head_context(queue_filter: QueueFilter) -> dict:
     """What the list's head ("N pending", "Approve all N") needs, for an out-of-band swap."""
-    filtered = queue_filter.source or queue_filter.q or queue_filter.for_  # without a filter, no need to sort 10,000 items
+    # without a filter, no need to sort 10,000 items
+    filtered = queue_filter.source or queue_filter.q or queue_filter.for_
     total = queue_filter.page()[1] if filtered else repository().pending_count()
     return {"f": replace(queue_filter, offset=0), "total": total}
 

@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, g, render_template, request
 from marshmallow import fields, validate
 from werkzeug.security import generate_password_hash
 
+from app import household
 from app.config import (
     MASK,
     SECTIONS,
@@ -24,7 +25,6 @@ from app.config import (
     StringList,
     validate_changes,
 )
-from app import household
 from app.web import connection_checks
 from app.web.auth import admin_only, any_api_key, any_password_account, from_trusted_proxy
 from app.web.context import (
@@ -41,7 +41,7 @@ from app.web.present import duration_text
 bp = Blueprint("settings", __name__)
 
 SECTION_TITLES = {
-    "general": "General", "household": "Household", "web": "Web UI and sign-in", "schedule": "Schedules", "listenbrainz": "ListenBrainz",
+    "general": "General", "web": "Web UI and sign-in", "schedule": "Schedules", "listenbrainz": "ListenBrainz",
     "musicbrainz": "MusicBrainz", "coverart": "Cover Art Archive", "lastfm": "Last.fm",
     "subsonic": "Subsonic / Navidrome", "catalog": "Catalog discovery", "slskd": "slskd downloads",
 }
@@ -138,7 +138,8 @@ def changes_from_form(form, current: Settings, sections: tuple[str, ...] = SECTI
     """section -> key -> raw text for every editable field the form sent."""
     changes: dict[str, dict] = {}
     for setting in SETTINGS:
-        if setting.file_only or setting.section not in sections or current.from_env(setting.name) or setting.name not in form:
+        if setting.file_only or setting.section not in sections or current.from_env(setting.name) \
+                or setting.name not in form:
             continue
         values = form.getlist(setting.name)
         changes.setdefault(setting.section, {})[setting.key] = values[-1]  # a checkbox comes after its hidden "false"

@@ -153,3 +153,14 @@ def test_it_lets_a_member_decide_and_run_jobs(household_app, repository):
     assert client.post("/api/v1/jobs/lb-fetch/run", headers=key).status_code == 202
     assert client.post("/api/v1/wishlist", json={"artist": "Air", "title": "Talkie Walkie"},
                        headers=key).status_code in (200, 201)
+
+
+def test_it_offers_no_first_run_setup_once_members_are_listed(household_app):
+    client = household_app(username="", password="", api_key="").test_client()
+    client.authorization = None
+    local = {"environ_base": {"REMOTE_ADDR": "127.0.0.1"}, "headers": {"Host": "localhost"}}
+    response = client.get("/", **local)
+    assert response.status_code == 401  # members sign in with their passwords: not a fresh install
+    assert client.get("/setup", **local).status_code == 404
+    assert me(client, headers={"Authorization": basic_auth("Alice", ALICE_PASSWORD), "Host": "localhost"},
+              environ_base={"REMOTE_ADDR": "127.0.0.1"}) == (200, "Alice", "admin")
