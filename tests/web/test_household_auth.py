@@ -164,3 +164,15 @@ def test_it_offers_no_first_run_setup_once_members_are_listed(household_app):
     assert client.get("/setup", **local).status_code == 404
     assert me(client, headers={"Authorization": basic_auth("Alice", ALICE_PASSWORD), "Host": "localhost"},
               environ_base={"REMOTE_ADDR": "127.0.0.1"}) == (200, "Alice", "admin")
+
+
+def test_it_shows_members_in_the_settings_api_masked_and_never_changes_them(household_app, repository):
+    client = household_app().test_client()
+    client.authorization = basic_auth("Alice", ALICE_PASSWORD)
+    shown = client.get("/api/v1/settings").json
+    alice, bob = shown["settings"]["household"]["members"]
+    assert (alice["name"], alice["role"], alice["password_hash"]) == ("Alice", "admin", "••••••••")
+    assert bob["api_key"] == "••••••••" and BOB_KEY not in client.get("/api/v1/settings").text
+    refused = client.patch("/api/v1/settings", json={"household": {"members": [{"name": "Mallory", "role": "admin"}]}})
+    assert refused.status_code == 400 and "household" in refused.json["error"]["details"]
+    assert "household" not in repository.saved_settings()
