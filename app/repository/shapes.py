@@ -411,6 +411,9 @@ DOWNLOAD_RECORD = Record(optional={
     "cancel": Maybe(ListOf(Record(optional={"user": Maybe(TEXT), "filename": Maybe(TEXT), "id": Maybe(TEXT)}))),
     "failover_requested": Maybe(FLAG),
     "events": Maybe(ListOf(Record(optional={"time": Maybe(TEXT), "text": Maybe(TEXT)}))),
+    # What the import stage reports (app.downloads.Download).
+    "import_reason": Maybe(TEXT), "import_failed_track": Maybe(TEXT), "import_note": Maybe(TEXT),
+    "library_path": Maybe(TEXT), "library_url": Maybe(TEXT),
 })
 DOWNLOAD_HISTORY = Record(optional={
     "entries": MapOf(DOWNLOAD_RECORD),

@@ -18,9 +18,10 @@ from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
 from app.text import count_of
 from app.web.auth import current_member
 from app.web.blocklist import form_artist
-from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other
+from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other, settings
 from app.web.errors import Problem
 from app.web.security import csrf_token
+from app.web.welcome import readiness
 from app.wishlist import entry_for_item, why_not_approvable
 
 bp = Blueprint("queue", __name__)
@@ -95,11 +96,15 @@ def card_context(back: str | None = None) -> dict:
 
 def _list_context(queue_filter: QueueFilter) -> dict:
     items, total = queue_filter.page()
+    show_head = queue_filter.offset == 0 or not is_htmx()
+    filtered = queue_filter.source or queue_filter.q
     return {
         "items": items,
         "total": total,
         "f": queue_filter,
-        "show_head": queue_filter.offset == 0 or not is_htmx(),
+        "show_head": show_head,
+        # An empty queue says what is missing: services not set up, jobs not run or failed.
+        "ready": readiness(settings()) if show_head and not items and not filtered else None,
         **card_context(),
     }
 
