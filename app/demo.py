@@ -117,6 +117,10 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
         print(f"resonance demo: {exc}", file=sys.stderr)
         return 2
 
+    from app.cli import EXIT_BUSY, refuse_taken_port
+
+    if refuse_taken_port("demo", "127.0.0.1", port):  # before the fake world starts and the discovery runs
+        return EXIT_BUSY
     folder = Path(data_dir).absolute()
     # Searches and transfers take a few seconds, so progress is visible but quick. The fake
     # MusicBrainz needs no politeness, so the demo lifts its 1 request/s (see demo_environment).

@@ -4,6 +4,7 @@ a blocked artist) keep working with households: the same sign-in, the same admin
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from app.config import load_settings
 from app.household import ADMIN, members
 from app.pipelines import JobContext
 from app.pipelines.lb_fetch import run_once
-from app.repository import Repository
+from app.repository import NothingToUndo, Repository
 from app.sandbox import Sandbox, SandboxSettings
 
 SAVED = Path(__file__).parent / "data" / "single-user-2026-12"
@@ -76,9 +77,11 @@ def test_it_keeps_the_data_dir_and_sign_in_working(old_home):
     client.form("/queue/approve", {"mbid": "4aaaaaaa-0000-0000-0000-000000000000"})
     shown = [node.text for node in parse(client.get("/history/approved").data).select(".row-item .decided")]
     assert shown[0].startswith("Approved by rob, ") and shown[1].startswith("approved ")
-    # the older bulk decision can still be undone
-    undo_id = next(iter(__import__("json").loads((old_home / "data" / "queue_undo.json").read_text())))
-    assert repository.undo_decision(undo_id)[0] == "approve"
+    # the saved bulk decision's undo record is still read (it is long expired: known, not "unknown")
+    undo_id = next(iter(json.loads((old_home / "data" / "queue_undo.json").read_text())))
+    with pytest.raises(NothingToUndo) as refused:
+        repository.undo_decision(undo_id)
+    assert refused.value.reason == "expired"
 
 
 def test_it_fetches_for_the_single_user_as_before(old_home, monkeypatch):

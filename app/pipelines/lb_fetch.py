@@ -311,6 +311,21 @@ def _member_scores(items: list[Resolved]) -> dict[str, float]:
     return {name: max(scores) + EXTRA_RECORDING_POINTS * (len(scores) - 1) for name, scores in per_member.items()}
 
 
+def _widen_pending(ctx: JobContext, suggestions: list[Suggestion]) -> int:
+    """An album still pending from an earlier run, now recommended to another member too: one item for
+    them all (publish leaves it out as seen), ranked higher as if they had come in one run."""
+    pending = {item["mbid"]: item for item in ctx.repository.queue()["pending"]}
+    wanted = {}
+    for suggestion in suggestions:
+        item = pending.get(suggestion.mbid)
+        if item is None or item.get("source") != SOURCE:
+            continue
+        known = {name.casefold() for name in item.get("for_members") or []}
+        if known and any(name.casefold() not in known for name in suggestion.for_members):
+            wanted[suggestion.mbid] = suggestion.for_members
+    return ctx.repository.add_pending_members(wanted, EXTRA_MEMBER_POINTS) if wanted else 0
+
+
 def listening_members(settings) -> list[Member]:
     """The members with a ListenBrainz user, each user once."""
     seen: set[str] = set()
@@ -339,9 +354,12 @@ def run_once(ctx: JobContext, source: ListenBrainzSource | None = None) -> RunRe
         log.info("upstream requests: %s", http_stats.describe())
     if outcome.no_recommendations and not suggestions and not outcome.errors:
         return RunResult("ListenBrainz has no recommendations for this user yet", skipped=True)
+    widened = _widen_pending(ctx, suggestions)
     report = publish(ctx, suggestions)
     ctx.repository.mark_processed(outcome.on_no_album)
     summary = report.summary()
+    if widened:
+        summary += f"; {count_of(widened, 'pending album')} now for more members"
     left = list(outcome.left)
     if outcome.unresolved:
         left.append(count_of(outcome.unresolved, "recording"))

@@ -143,6 +143,27 @@ class QueueRecords:
                     added.append(item)
         return added
 
+    def add_pending_members(self, members_by_mbid: dict[str, list[str]], points_per_member: float = 0.0) -> int:
+        """Add household members to pending items' ``for_members`` (an album recommended again, now to
+        someone else too), raising the score by ``points_per_member`` for each one added (at most 100).
+        Returns how many items changed."""
+        changed = 0
+        with self._queue_transaction() as queue:
+            pending = []
+            for item in queue["pending"]:
+                have = list(item.get("for_members") or [])
+                known = {name.casefold() for name in have}
+                added = [name for name in members_by_mbid.get(item["mbid"], []) if name.casefold() not in known]
+                if added:
+                    # A new record, not a change to the one read: readers may hold the file as it was.
+                    item = {**item, "for_members": have + added}
+                    if points_per_member and item.get("score") is not None:
+                        item["score"] = round(min(100.0, item["score"] + points_per_member * len(added)), 1)
+                    changed += 1
+                pending.append(item)
+            queue["pending"] = pending
+        return changed
+
     def pending_page(
         self,
         *,

@@ -22,6 +22,7 @@ from app.web.blocklist import form_artist
 from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other, settings
 from app.web.errors import Problem
 from app.web.security import csrf_token
+from app.web.welcome import readiness
 from app.wishlist import entry_for_item, why_not_approvable
 
 bp = Blueprint("queue", __name__)
@@ -107,11 +108,15 @@ def card_context(back: str | None = None) -> dict:
 
 def _list_context(queue_filter: QueueFilter) -> dict:
     items, total = queue_filter.page()
+    show_head = queue_filter.offset == 0 or not is_htmx()
+    filtered = queue_filter.source or queue_filter.q
     return {
         "items": items,
         "total": total,
         "f": queue_filter,
-        "show_head": queue_filter.offset == 0 or not is_htmx(),
+        "show_head": show_head,
+        # An empty queue says what is missing: services not set up, jobs not run or failed.
+        "ready": readiness(settings()) if show_head and not items and not filtered else None,
         **card_context(),
     }
 
@@ -180,7 +185,8 @@ def _on_wishlist(item: dict) -> bool:
 
 def _head_context(queue_filter: QueueFilter) -> dict:
     """What the list's head ("N pending", "Approve all N") needs, for an out-of-band swap."""
-    filtered = queue_filter.source or queue_filter.q or queue_filter.for_  # without a filter, no need to sort 10,000 items
+    # without a filter, no need to sort 10,000 items
+    filtered = queue_filter.source or queue_filter.q or queue_filter.for_
     total = queue_filter.page()[1] if filtered else repository().pending_count()
     return {"f": replace(queue_filter, offset=0), "total": total}
 

@@ -178,3 +178,16 @@ def test_it_sends_only_what_the_build_copies(parsed):
     assert sources <= allowed, f"copied but ignored: {sources - allowed}"
     for secret in ("config.yaml", "data", ".venv", ".git"):
         assert not any(fnmatch.fnmatch(secret, p) for p in allowed), secret
+
+
+def test_it_installs_the_zone_files_for_tz(parsed):
+    """TZ is the household's time zone (the Jobs page's times); without tzdata the slim image ignores it."""
+    rootfs = stages(parsed)[-2]
+    installs = [arg for keyword, arg in rootfs if keyword == "RUN" and "apt-get install" in arg]
+    assert installs, "the image installs no Debian package"
+    command = installs[0]
+    words = shlex.split(command.split("apt-get install", 1)[1].split("&&", 1)[0])
+    assert "tzdata" in words, command
+    assert "--no-install-recommends" in words
+    assert command.index("apt-get update") < command.index("apt-get install")
+    assert "rm -rf /var/lib/apt/lists/*" in command  # the package lists stay out of the image

@@ -374,3 +374,17 @@ def test_it_keeps_one_members_recommendations_when_anothers_fail(run, repository
     assert "CF recommendations of Rob" in result.left
     assert {item["album"] for item in repository.queue()["pending"]} == {"Teen Dream", "Ágætis byrjun"}
     assert all(item["for_members"] == ["Alice"] for item in repository.queue()["pending"])
+
+
+def test_it_adds_a_member_to_an_album_still_pending_from_an_earlier_run(run, repository, sandbox):
+    assert run(RESONANCE_HOUSEHOLD__MEMBERS='[{"name": "Rob", "listenbrainz_user": "rob"}]').outcome == "ok"
+    before = next(item for item in repository.queue()["pending"] if item["album"] == "Teen Dream")
+    count = len(repository.queue()["pending"])
+    add_alice(sandbox)
+    result = run(RESONANCE_HOUSEHOLD__MEMBERS=HOUSEHOLD)
+    assert result.outcome == "ok", result
+    after = [item for item in repository.queue()["pending"] if item["album"] == "Teen Dream"]
+    assert len(after) == 1 and after[0]["for_members"] == ["Rob", "Alice"]
+    assert after[0]["score"] > before["score"]
+    assert len(repository.queue()["pending"]) == count + 1  # Ágætis byrjun, for Alice
+    assert "1 pending album now for more members" in result.summary

@@ -116,6 +116,9 @@ def test_it_refuses_a_member_the_settings_page_save_and_changes_nothing(househol
     assert htmx.status_code == 403 and htmx.headers["HX-Retarget"] == "#toast"
     tested = client.form("/settings/test/lastfm", {"lastfm.base_url": "http://127.0.0.1:9/"})
     assert tested.status_code == 403
+    assert client.form("/settings/secret-key").status_code == 403
+    assert client.form("/welcome/lastfm", {"lastfm.api_key": "k" * 32}).status_code == 403
+    assert client.form("/welcome/lastfm/test", {"lastfm.api_key": "k" * 32}).status_code == 403
     assert repository.saved_settings() == before
 
 
@@ -153,3 +156,26 @@ def test_it_lets_a_member_decide_and_run_jobs(household_app, repository):
     assert client.post("/api/v1/jobs/lb-fetch/run", headers=key).status_code == 202
     assert client.post("/api/v1/wishlist", json={"artist": "Air", "title": "Talkie Walkie"},
                        headers=key).status_code in (200, 201)
+
+
+def test_it_offers_no_first_run_setup_once_members_are_listed(household_app):
+    client = household_app(username="", password="", api_key="").test_client()
+    client.authorization = None
+    local = {"environ_base": {"REMOTE_ADDR": "127.0.0.1"}, "headers": {"Host": "localhost"}}
+    response = client.get("/", **local)
+    assert response.status_code == 401  # members sign in with their passwords: not a fresh install
+    assert client.get("/setup", **local).status_code == 404
+    assert me(client, headers={"Authorization": basic_auth("Alice", ALICE_PASSWORD), "Host": "localhost"},
+              environ_base={"REMOTE_ADDR": "127.0.0.1"}) == (200, "Alice", "admin")
+
+
+def test_it_shows_members_in_the_settings_api_masked_and_never_changes_them(household_app, repository):
+    client = household_app().test_client()
+    client.authorization = basic_auth("Alice", ALICE_PASSWORD)
+    shown = client.get("/api/v1/settings").json
+    alice, bob = shown["settings"]["household"]["members"]
+    assert (alice["name"], alice["role"], alice["password_hash"]) == ("Alice", "admin", "••••••••")
+    assert bob["api_key"] == "••••••••" and BOB_KEY not in client.get("/api/v1/settings").text
+    refused = client.patch("/api/v1/settings", json={"household": {"members": [{"name": "Mallory", "role": "admin"}]}})
+    assert refused.status_code == 400 and "household" in refused.json["error"]["details"]
+    assert "household" not in repository.saved_settings()

@@ -45,7 +45,8 @@ class HashCheckCache:
         try:
             ok = check_password_hash(stored_hash, password)
         except (ValueError, TypeError):
-            current_app.logger.error("web.password_hash is not a werkzeug password hash")
+            current_app.logger.error("a password hash (web.password_hash, or a member's password_hash) "
+                                     "is not a werkzeug hash")
             ok = False
         if ok:
             with self._lock:
