@@ -42,6 +42,8 @@ class Suggestion:
     source_track: str | None = None
     artist_mbid: str | None = None
     for_members: list[str] = field(default_factory=list)  # the household members it was recommended to
+    release_date: str | None = None  # new releases: when it came or comes out
+    library_gap: dict | None = None  # missing albums: {"owned", "total", "rank"}
 
     def as_record(self) -> dict:
         """The queue record, names normalised as the wishlist writes them (a name of control characters is empty)."""
@@ -50,6 +52,7 @@ class Suggestion:
             "score": self.score, "source": self.source, "year": self.year, "cover_url": self.cover_url,
             "similar_to": self.similar_to, "source_track": self.source_track,
             "for_members": self.for_members or None,
+            "release_date": self.release_date, "library_gap": self.library_gap,
         }
         return {k: v for k, v in record.items() if v is not None}
 
