@@ -24,7 +24,7 @@ def test_it_sends_a_test_notification_and_shows_it_went(receiver, watched_page, 
 
     expect(page.locator("#notify-test-household")).to_contain_text("✓ Sent to ntfy://127.0.0.1:")
     assert [m["title"] for m in receiver.messages("household-e2e-3c4d")] == ["Resonance test notification"]
-    expect(page.locator("#f-web-port")).to_be_visible()  # answered in place: the form is still there
+    expect(page.get_by_role("button", name="Save settings")).to_be_visible()  # answered in place: the form stays
 
     page.goto(f"{live_server.url}/jobs")
     expect(page.locator("#notifications")).to_contain_text("“Resonance test notification” to ntfy://127.0.0.1:")
