@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     web.set_defaults(func=cmd_web)
 
     job = commands.add_parser("job", help="run one pipeline on its schedule, or once")
-    job.add_argument("name", help="lb-fetch, catalog-discovery or slskd-downloader")
+    job.add_argument("name", help="lb-fetch, catalog-discovery, library-discovery or slskd-downloader")
     job.add_argument("--once", action="store_true", help="run once now and exit")
     job.add_argument("--between", action="store_true",
                      help="make the job's light check between runs once (slskd-downloader: follow transfers)")

@@ -8,7 +8,7 @@ config, the settings form and the API all come from that table.
 
 Environment: ``RESONANCE_<SECTION>__<KEY>`` for any setting (e.g.
 ``RESONANCE_SLSKD__API_KEY``), the architecture's names (``LB_FETCH_INTERVAL``,
-``CATALOG_INTERVAL``, ``SLSKD_INTERVAL``, ``LOG_LEVEL``), and ``<NAME>_FILE``
+``CATALOG_INTERVAL``, ``LIBRARY_INTERVAL``, ``SLSKD_INTERVAL``, ``LOG_LEVEL``), and ``<NAME>_FILE``
 for either form to read the value from a file (Docker secrets).
 
 A wrong value raises ``ConfigError`` whose messages name the key, the reason
@@ -480,6 +480,26 @@ SETTINGS: tuple[Setting, ...] = (
     S("catalog", "include_secondary_types", StringList(choices=SECONDARY_TYPES), [],
       "MusicBrainz secondary types to keep (Live, Compilation, Remix, Soundtrack, Demo...; see Value formats); "
       "all are left out by default.", label="Keep album types"),
+    # library-discovery: new releases and missing albums of the library's artists
+    S("schedule", "library_discovery", Duration(), 86400, "How often library-discovery runs.",
+      env_aliases=("LIBRARY_INTERVAL",), label="Run library-discovery every"),
+    S("library_discovery", "artists_per_run", _int(1, 10000), 100,
+      "Library artists whose discography is read from MusicBrainz per run (one request each, about 1 per "
+      "second); a large library is covered over several runs.", label="Discographies read per run"),
+    S("library_discovery", "refresh_days", _int(1, 3650), 14,
+      "Days before a library artist's discography is read again.", label="Read a discography again after (days)"),
+    S("new_releases", "enabled", _bool(), True, "Suggest new albums of library artists (source: new release).",
+      label="Suggest new albums"),
+    S("new_releases", "window", _int(1, 365), 90,
+      "Days: albums first released at most this long ago, or announced for at most this far ahead.",
+      label="New means within (days)"),
+    S("library_gaps", "enabled", _bool(), True,
+      "Suggest the studio albums missing from library artists you own some albums of (source: missing).",
+      label="Suggest missing albums"),
+    S("library_gaps", "per_artist", _int(1, 50), 2, "Missing albums suggested per artist, most listened first.",
+      label="Missing albums per artist"),
+    S("library_gaps", "per_run", _int(1, 1000), 20, "Missing albums suggested per run, at most.",
+      label="Missing albums per run"),
     # slskd-downloader
     S("slskd", "base_url", _url(), "http://localhost:5030", "slskd web address.", label="slskd address"),
     S("slskd", "url_base", _text(200), "/", "slskd's URL base path (web.url_base), e.g. /slskd.",

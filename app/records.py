@@ -50,6 +50,11 @@ class QueueItemSchema(Schema):
     source_track = fields.String(load_default=None, allow_none=True)
     cover_url = fields.String(load_default=None, allow_none=True)
     year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1000, max=3000))
+    # library-discovery's reasons: a new album's (first) release date, YYYY[-MM[-DD]], possibly ahead;
+    # a missing album's place in the artist's discography.
+    release_date = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Regexp(r"^\d{4}(-\d{2}(-\d{2})?)?$"))
+    library_gap = fields.Nested(lambda: LibraryGapSchema(), load_default=None, allow_none=True)
     for_members = fields.List(fields.String(), load_default=list,
                               metadata={"description": "The household members it was recommended to (lb-fetch)"})
 
@@ -64,6 +69,15 @@ class QueueItemSchema(Schema):
             raise ValidationError("Not an ISO-8601 date and time.", "added_at") from None
 
 
+class LibraryGapSchema(Schema):
+    """Why a missing album is suggested: the household owns ``owned`` of the artist's ``total`` studio
+    albums, and this one is the ``rank``-th most listened of them on ListenBrainz (None: not known)."""
+
+    owned = fields.Integer(required=True, validate=validate.Range(min=0))
+    total = fields.Integer(required=True, validate=validate.Range(min=1))
+    rank = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+
+
 queue_item_schema = QueueItemSchema()
 
 
@@ -74,7 +88,7 @@ def load_queue_items(raw_items: list[dict]) -> list[dict]:
     for item in items:
         item["added_at"] = item["added_at"] or now
         # Keep the file lean: optional fields that carry nothing are left out.
-        for key in ("score", "source_track", "cover_url", "year"):
+        for key in ("score", "source_track", "cover_url", "year", "release_date", "library_gap"):
             if item.get(key) is None:
                 item.pop(key, None)
         if not item["similar_to"]:

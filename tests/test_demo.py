@@ -21,7 +21,7 @@ def test_it_starts_with_a_filled_queue_for_two_members(python, subprocess_env, t
     demo = subprocess.Popen([python, "-m", "app.cli", "demo", "--port", str(port), "--data-dir", str(data)],
                             env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120  # both discovery pipelines run before the web starts
+        deadline = time.monotonic() + 120  # the discovery pipelines run before the web starts
         while True:
             try:
                 page = requests.get(f"http://127.0.0.1:{port}/", auth=ALICE, timeout=5)
@@ -34,7 +34,7 @@ def test_it_starts_with_a_filled_queue_for_two_members(python, subprocess_env, t
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 401
         queue = json.loads((data / "pending_queue.json").read_text(encoding="utf-8"))
         sources = {item["source"] for item in queue["pending"]}
-        assert sources == {"listenbrainz", "catalog"}
+        assert sources == {"listenbrainz", "catalog", "new release", "missing"}
         assert queue["pending"][0]["album"] in page.text or len(queue["pending"]) > 20
         api = requests.get(f"http://127.0.0.1:{port}/api/v1/queue", auth=BOB, timeout=5).json()
         assert api["total"] == len(queue["pending"])
@@ -50,7 +50,7 @@ def test_it_starts_with_a_filled_queue_for_two_members(python, subprocess_env, t
         out, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, out
     assert f"Resonance demo is running on http://127.0.0.1:{port}" in out
-    assert "lb-fetch:" in out and "catalog-discovery:" in out
+    assert "lb-fetch:" in out and "catalog-discovery:" in out and "library-discovery:" in out
     assert "Sign in as Alice / alice-demo (admin); Bob / bob-demo (member)" in out
 
 
@@ -78,11 +78,11 @@ def test_its_first_three_cards_are_albums_its_soulseek_delivers(repository, data
         def all_completed():
             downloader.check_between_runs()  # follows the transfers, as the runner does between runs
             records = repository.download_records()
-            return len(records) == 3 and all(record["state"] == "completed" for record in records)
+            return len(records) == 3 and all(record.state == "completed" for record in records)
 
         wait_for(all_completed, timeout=60, what="the three albums downloaded")
     names = {(item["artist"], item["album"]) for item in first_three}
-    assert {(r["artist"], r["title"]) for r in repository.download_records()} == names
+    assert {(r.artist, r.title) for r in repository.download_records()} == names
 
 
 def test_it_says_when_its_port_is_taken_and_suggests_another(python, subprocess_env, tmp_path):

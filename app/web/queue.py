@@ -122,7 +122,7 @@ def index():
     notice = _notice_from_args()
     return render(
         "pages/queue.html", "partials/queue_list.html",
-        sources=sorted(set(repository().pending_sources()) | {"listenbrainz", "catalog"}),
+        sources=sorted(set(repository().pending_sources()) | {"listenbrainz", "catalog", "new release", "missing"}),
         sort_labels=SORT_LABELS, notice=notice, **_list_context(queue_filter),
     )
 

@@ -117,7 +117,7 @@ def test_it_runs_nothing_of_resonance_as_root(parsed):
     assert not users or users[-1].split(":")[0] not in ("root", "0")
     # Without USER, /init starts as root and each service drops privileges itself.
     assert "s6-setuidgid" in DOCKERFILE.read_text(encoding="utf-8")
-    for service in ("lb-fetch", "catalog-discovery", "slskd-downloader", "web-ui"):
+    for service in ("lb-fetch", "catalog-discovery", "library-discovery", "slskd-downloader", "web-ui"):
         assert "exec s6-setuidgid" in (S6_RC / service / "run").read_text(encoding="utf-8")
     rootfs = "\n".join(arg for keyword, arg in stages(parsed)[-2] if keyword == "RUN")
     assert "useradd --uid 1000 --gid resonance" in rootfs
