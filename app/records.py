@@ -50,13 +50,13 @@ class QueueItemSchema(Schema):
     source_track = fields.String(load_default=None, allow_none=True)
     cover_url = fields.String(load_default=None, allow_none=True)
     year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1000, max=3000))
-    for_members = fields.List(fields.String(), load_default=list,
-                              metadata={"description": "The household members it was recommended to (lb-fetch)"})
     # library-discovery's reasons: a new album's (first) release date, YYYY[-MM[-DD]], possibly ahead;
     # a missing album's place in the artist's discography.
     release_date = fields.String(load_default=None, allow_none=True,
                                  validate=validate.Regexp(r"^\d{4}(-\d{2}(-\d{2})?)?$"))
     library_gap = fields.Nested(lambda: LibraryGapSchema(), load_default=None, allow_none=True)
+    for_members = fields.List(fields.String(), load_default=list,
+                              metadata={"description": "The household members it was recommended to (lb-fetch)"})
 
     @validates_schema
     def check_added_at(self, data, **kwargs):

@@ -41,9 +41,9 @@ class Suggestion:
     similar_to: list[str] = field(default_factory=list)
     source_track: str | None = None
     artist_mbid: str | None = None
-    for_members: list[str] = field(default_factory=list)  # the household members it was recommended to
     release_date: str | None = None  # new releases: when it came or comes out
     library_gap: dict | None = None  # missing albums: {"owned", "total", "rank"}
+    for_members: list[str] = field(default_factory=list)  # the household members it was recommended to
 
     def as_record(self) -> dict:
         """The queue record, names normalised as the wishlist writes them (a name of control characters is empty)."""
@@ -51,8 +51,8 @@ class Suggestion:
             "artist": normalise_name(self.artist), "album": normalise_name(self.album), "mbid": self.mbid, "type": self.type,
             "score": self.score, "source": self.source, "year": self.year, "cover_url": self.cover_url,
             "similar_to": self.similar_to, "source_track": self.source_track,
-            "for_members": self.for_members or None,
             "release_date": self.release_date, "library_gap": self.library_gap,
+            "for_members": self.for_members or None,
         }
         return {k: v for k, v in record.items() if v is not None}
 
