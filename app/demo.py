@@ -4,6 +4,16 @@ The sandbox plays ListenBrainz, MusicBrainz, Cover Art Archive, Last.fm, a
 Navidrome library and slskd with Soulseek peers. The discovery pipelines run
 once so the queue is full when the page opens; the downloader runs every
 minute, so an approved album is searched, queued and downloaded while you watch.
+
+The household has two members, each with a ListenBrainz user of the sandbox:
+Alice (admin) and Bob (member). Sign-in is plain HTTP Basic with the demo
+passwords below, printed when the demo starts: the demo runs the same sign-in
+code as a real install, with no switch of its own. To be the other member, use
+a private window (a browser keeps one Basic login per site).
+
+Notifications go to a small ntfy-like receiver started with the demo
+(app/sandbox/notify_receiver.py): the household's topic and one per member.
+The Jobs page lists what was sent where.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ from app.repository import DATA_DIR_ENV, Repository
 # library-discovery first: the queue opens newest first, so its cards (an announced album among
 # them, which no one can download yet) come after those of the other two.
 DISCOVERY_JOBS = ("library-discovery", "lb-fetch", "catalog-discovery")
+#: name, role, the sandbox's ListenBrainz user, the demo password (shown when the demo starts)
+DEMO_MEMBERS = (("Alice", "admin", "rob", "alice-demo"), ("Bob", "member", "mia", "bob-demo"))
 
 
 def fault_rate(text: str) -> float:
@@ -57,15 +69,41 @@ def share_folders(sandbox, data_dir: Path) -> None:
     sandbox.settings.subsonic_library_dir = str(data_dir / DEMO_LIBRARY)
 
 
-def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
+#: The demo receiver's topics (a topic is a secret to ntfy: whoever knows it reads the messages).
+DEMO_TOPIC = "household-demo-4f9c"
+
+
+def member_topic(name: str) -> str:
+    return f"{name.lower()}-demo-4f9c"
+
+
+def demo_household(receiver=None) -> str:
+    """household.members of the demo (as the environment gives it: JSON); with the notification
+    receiver, each member's messages go to a topic of their own there."""
+    import json
+
+    from werkzeug.security import generate_password_hash
+
+    return json.dumps([{"name": name, "role": role, "listenbrainz_user": user,
+                        # a cheap hash: these passwords are printed on the screen anyway
+                        "password_hash": generate_password_hash(password, "pbkdf2:sha256:1000"),
+                        **({"notify": [receiver.ntfy_url(member_topic(name))]} if receiver else {})}
+                       for name, role, user, password in DEMO_MEMBERS])
+
+
+def demo_environment(sandbox, data_dir: Path, port: int, receiver=None) -> dict[str, str]:
     """Settings pointing every service at the sandbox (environment variables win over any file)."""
+    notifications = {"RESONANCE_NOTIFICATIONS__URLS": receiver.ntfy_url(DEMO_TOPIC),
+                     "RESONANCE_NOTIFICATIONS__BASE_URL": f"http://127.0.0.1:{port}"} if receiver else {}
     return {
+        **notifications,
         **sandbox.resonance_environment(),
         DATA_DIR_ENV: str(data_dir),
         "RESONANCE_CONFIG": str(data_dir / "demo-config.yaml"),  # the user's own config stays out of it
         "RESONANCE_WEB__HOST": "127.0.0.1",
         "RESONANCE_WEB__PORT": str(port),
-        "RESONANCE_WEB__AUTH": "none",
+        "RESONANCE_WEB__AUTH": "basic",
+        "RESONANCE_HOUSEHOLD__MEMBERS": demo_household(receiver),
         "RESONANCE_WEB__WORKERS": "1",
         "RESONANCE_GENERAL__CONTACT": "resonance-demo@example.invalid",
         "RESONANCE_LISTENBRAINZ__SOURCE": "both",
@@ -90,6 +128,7 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
     from app.cli import serve_all
     from app.sandbox import Sandbox, SandboxSettings
     from app.sandbox.core import parse_fault_kinds
+    from app.sandbox.notify_receiver import NotificationReceiver
     from jobs.runner import JobRunner
 
     try:
@@ -107,13 +146,13 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
     # MusicBrainz needs no politeness, so the demo lifts its 1 request/s (see demo_environment).
     sandbox_settings = SandboxSettings(slskd_search_seconds=3.0, slskd_queue_seconds=3.0, slskd_transfer_seconds=20.0,
                                        musicbrainz_rate=0)
-    with Sandbox(settings=sandbox_settings) as sandbox:
+    with Sandbox(settings=sandbox_settings) as sandbox, NotificationReceiver() as receiver:
         share_folders(sandbox, folder)
         if fault_rate:
             # A misbehaving world (--fault-rate): held requests give up after a few seconds.
             sandbox.settings.hang_seconds = 5.0
             sandbox.inject_faults(fault_rate, kinds, seed=fault_seed)
-        os.environ.update(demo_environment(sandbox, folder, port))
+        os.environ.update(demo_environment(sandbox, folder, port, receiver))
         repository = Repository(folder)
         try:
             settings = load_settings(repository.saved_settings())
@@ -127,6 +166,9 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
                 result = JobRunner(job, repository).run(trigger="demo")
                 if result:
                     print(f"  {job}: {result.summary}", flush=True)
+        sign_in = "; ".join(f"{name} / {password} ({role})" for name, role, _, password in DEMO_MEMBERS)
         banner = (f"Resonance demo is running on http://127.0.0.1:{port} (data in {folder}).\n"
-                  "Approve a few albums, then watch them on the Downloads page. Ctrl-C stops it.")
+                  f"Sign in as {sign_in}; a private window lets you be the other one.\n"
+                  "Approve a few albums, then watch them on the Downloads page. Ctrl-C stops it.\n"
+                  f"Notifications go to a receiver at {receiver.url}/messages; the Jobs page lists them.")
         return serve_all(settings, repository, run_on_start=False, banner=banner)

@@ -55,6 +55,8 @@ class QueueItemSchema(Schema):
     release_date = fields.String(load_default=None, allow_none=True,
                                  validate=validate.Regexp(r"^\d{4}(-\d{2}(-\d{2})?)?$"))
     library_gap = fields.Nested(lambda: LibraryGapSchema(), load_default=None, allow_none=True)
+    for_members = fields.List(fields.String(), load_default=list,
+                              metadata={"description": "The household members it was recommended to (lb-fetch)"})
 
     @validates_schema
     def check_added_at(self, data, **kwargs):

@@ -29,10 +29,11 @@ from typing import Callable
 
 import schedule
 
-from app import pipelines
+from app import notifications, pipelines
 from app.config import ConfigError, Settings, load_settings
 from app.logs import JobLogHandler, current_job
 from app.masking import mask_secrets
+from app.notifications.delivery import release_held
 from app.pipelines import JobContext, RunResult
 from app.paths import file_version
 from app.records import utc_now_iso
@@ -86,6 +87,7 @@ class JobRunner:
         self.interval: int | None = None
         self.log_handler: JobLogHandler | None = None
         self._last_request_error: str | None = None
+        self._last_release_error: str | None = None
         self._requests_seen: tuple | None = None
         # Files the store moved aside before this runner existed are not its runs' doing.
         self._moved_aside_reported = len(repository.store.moved_aside)
@@ -119,6 +121,7 @@ class JobRunner:
         started = utc_now_iso()
         clock = time.monotonic()
         secrets: list[str] = []
+        context: JobContext | None = None
         try:
             # A run that could not record its start could not record what it did either.
             self.repository.update_job_status(self.job, state="running", started_at=started, trigger=trigger)
@@ -128,7 +131,8 @@ class JobRunner:
             context = JobContext(self.job, settings, self.repository, self.stop_event.is_set,
                                  logging.getLogger(f"resonance.{self.job}"))
             run_once = self._run_once or pipelines.load(self.job)  # imported on first use only
-            result = run_once(context)
+            with notifications.listening_for_rejected_credentials(context):
+                result = run_once(context)
         except ConfigError as exc:
             result = RunResult("not run: the settings are wrong", error=str(exc))
         except StorageError as exc:  # what is wrong is the disk, not the code: no traceback
@@ -146,8 +150,10 @@ class JobRunner:
         log.log(level, "%s run %s in %.1f s: %s%s%s", self.job, result.outcome, seconds, result.summary,
                 f" (error: {result.error})" if result.error else "",
                 f"; left for the next run: {result.left}" if result.left else "")
+        failed_in_a_row = (previous.get("failed_in_a_row") or 0) + 1 if result.error else 0
         self._record_status(
             state="idle",
+            failed_in_a_row=failed_in_a_row,
             last_run={
                 "started_at": started,
                 "finished_at": utc_now_iso(),
@@ -159,6 +165,8 @@ class JobRunner:
                 "left": result.left,
             },
         )
+        if context is not None:  # after the status: a slow delivery does not hold up what the page shows
+            notifications.send_run_notices(context, failed_in_a_row=failed_in_a_row, error=result.error)
         return result
 
     def _record_status(self, **changes) -> None:
@@ -199,7 +207,9 @@ class JobRunner:
         try:
             context = JobContext(self.job, self.load_settings(), self.repository, self.stop_event.is_set,
                                  logging.getLogger(f"resonance.{self.job}"))
-            result = pipelines.load(self.job, between_runs=True)(context)
+            with notifications.listening_for_rejected_credentials(context):
+                result = pipelines.load(self.job, between_runs=True)(context)
+            notifications.send_run_notices(context)
         except StorageError as exc:
             log.error("%s check between runs failed: %s", self.job, exc)
             result = RunResult("check failed", error=str(exc))
@@ -291,11 +301,22 @@ class JobRunner:
                 self._publish_next_run()
                 quiet_since = time.monotonic()
             self._maybe_check_between_runs()
+            self._release_held_notifications()
             if until_idle and time.monotonic() - quiet_since >= STANDBY_AFTER and self._stand_by():
                 return
             self.stop_event.wait(self.poll_seconds)
         log.info("%s runner stopped", self.job)
         self._update_runner_state("stopped", next_run=None)
+
+    def _release_held_notifications(self) -> None:
+        """Messages held through the quiet hours go out once they end, even with no run due."""
+        try:
+            release_held(self.repository, self.load_settings)
+            self._last_release_error = None
+        except Exception as exc:  # noqa: BLE001  (tried again at the next poll; said once)
+            if str(exc) != self._last_release_error:
+                log.error("held notifications not sent: %s", exc)
+            self._last_release_error = str(exc)
 
     def _stand_by(self) -> bool:
         """Hand over to the standby when nothing is due soon and no download is followed: True when done."""

@@ -1,4 +1,5 @@
-"""`resonance demo`: the app wired to the sandbox, with a filled queue, no account needed."""
+"""`resonance demo`: the app wired to the sandbox, with a filled queue for a household of two
+(Alice, admin, and Bob, member), signed in with the demo passwords it prints."""
 
 import json
 import re
@@ -11,7 +12,16 @@ import requests
 from test_cli import free_port
 
 
-def test_it_starts_with_a_filled_queue_and_no_sign_in(python, subprocess_env, tmp_path):
+ALICE, BOB = ("Alice", "alice-demo"), ("Bob", "bob-demo")
+
+
+def for_bob_from_lb_fetch(queue) -> int:
+    """lb-fetch's items for Bob (or for nobody in particular): its digest for Bob counts them."""
+    return sum(1 for item in queue["pending"]
+               if item["source"] == "listenbrainz" and "Bob" in (item.get("for_members") or ["Bob"]))
+
+
+def test_it_starts_with_a_filled_queue_for_two_members(python, subprocess_env, tmp_path):
     port = free_port()
     data = tmp_path / "demo-data"
     demo = subprocess.Popen([python, "-m", "app.cli", "demo", "--port", str(port), "--data-dir", str(data)],
@@ -20,25 +30,43 @@ def test_it_starts_with_a_filled_queue_and_no_sign_in(python, subprocess_env, tm
         deadline = time.monotonic() + 120  # the discovery pipelines run before the web starts
         while True:
             try:
-                page = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+                page = requests.get(f"http://127.0.0.1:{port}/", auth=ALICE, timeout=5)
                 break
             except requests.ConnectionError:
                 assert demo.poll() is None, demo.stdout.read()
                 assert time.monotonic() < deadline, "the demo did not start in time"
                 time.sleep(0.5)
-        assert page.status_code == 200  # no credentials asked
+        assert page.status_code == 200
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 401
         queue = json.loads((data / "pending_queue.json").read_text(encoding="utf-8"))
         sources = {item["source"] for item in queue["pending"]}
         assert sources == {"listenbrainz", "catalog", "new release", "missing"}
         assert queue["pending"][0]["album"] in page.text or len(queue["pending"]) > 20
-        api = requests.get(f"http://127.0.0.1:{port}/api/v1/queue", timeout=5).json()
+        api = requests.get(f"http://127.0.0.1:{port}/api/v1/queue", auth=BOB, timeout=5).json()
         assert api["total"] == len(queue["pending"])
+        # both members' recommendations, an album they share as one item for both
+        whose = [tuple(item.get("for_members") or ()) for item in queue["pending"] if item["source"] == "listenbrainz"]
+        assert {("Alice",), ("Bob",), ("Alice", "Bob")} <= set(whose)
+        me = requests.get(f"http://127.0.0.1:{port}/api/v1/me", auth=BOB, timeout=5).json()
+        assert (me["name"], me["role"]) == ("Bob", "member")
+        for_bob = requests.get(f"http://127.0.0.1:{port}/api/v1/queue?for=me", auth=BOB, timeout=5).json()
+        assert 0 < for_bob["total"] < api["total"]
+        # Each discovery run told the household and each member once, and the Jobs page says where.
+        sent = json.loads((data / "notifications.json").read_text(encoding="utf-8"))["deliveries"]
+        assert all(d["ok"] for d in sent) and {d["target"] for d in sent} == {"household", "member:Alice",
+                                                                               "member:Bob"}
+        bobs = [d["title"] for d in sent if d["target"] == "member:Bob"]
+        assert f"{for_bob_from_lb_fetch(queue)} new suggestions waiting for Bob" in bobs  # lb-fetch's digest for him
+        jobs = requests.get(f"http://127.0.0.1:{port}/jobs", auth=BOB, timeout=5).text
+        assert "new suggestions waiting for Bob" in jobs and "demo-4f9c" not in jobs
     finally:
         demo.send_signal(signal.SIGTERM)
         out, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, out
     assert f"Resonance demo is running on http://127.0.0.1:{port}" in out
     assert "lb-fetch:" in out and "catalog-discovery:" in out and "library-discovery:" in out
+    assert "Sign in as Alice / alice-demo (admin); Bob / bob-demo (member)" in out
+    assert "Notifications go to a receiver at http://127.0.0.1:" in out
 
 
 def test_its_first_three_cards_are_albums_its_soulseek_delivers(repository, data_dir, monkeypatch):

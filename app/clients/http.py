@@ -105,6 +105,11 @@ class AuthError(UpstreamError):
     """Credentials or API key rejected: permanent until the user fixes the settings."""
 
 
+#: Told of every AuthError a service answers with: a pipeline run listens (app.notifications) to tell
+#: the household that a service rejects Resonance's credentials; the web UI's own checks do not.
+credentials_rejected_listeners: list[Callable[[AuthError], None]] = []
+
+
 class NotFound(UpstreamError):
     """The requested resource does not exist upstream."""
 
@@ -716,6 +721,9 @@ class HttpClient:
                 if found is None:
                     return response
                 error = found
+                if isinstance(found, AuthError):
+                    for listener in list(credentials_rejected_listeners):
+                        listener(found)
                 if not (response.status_code in RETRY_STATUSES or isinstance(found, _CutShort)):
                     raise error
                 refused = response.status_code in REFUSED_STATUSES

@@ -54,6 +54,8 @@ class JobContext:
     repository: Repository
     stop_requested: Callable[[], bool] = lambda: False
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("resonance.pipeline"))
+    #: What the run noticed for the household (app.notifications), sent when the run ends.
+    notices: list = field(default_factory=list)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from marshmallow import ValidationError
 
+from app import notifications
 from app.library import Library, load_library
 from app.matching import artist_key
 from app.pipelines import JobContext
@@ -42,6 +43,7 @@ class Suggestion:
     artist_mbid: str | None = None
     release_date: str | None = None  # new releases: when it came or comes out
     library_gap: dict | None = None  # missing albums: {"owned", "total", "rank"}
+    for_members: list[str] = field(default_factory=list)  # the household members it was recommended to
 
     def as_record(self) -> dict:
         """The queue record, names normalised as the wishlist writes them (a name of control characters is empty)."""
@@ -50,6 +52,7 @@ class Suggestion:
             "score": self.score, "source": self.source, "year": self.year, "cover_url": self.cover_url,
             "similar_to": self.similar_to, "source_track": self.source_track,
             "release_date": self.release_date, "library_gap": self.library_gap,
+            "for_members": self.for_members or None,
         }
         return {k: v for k, v in record.items() if v is not None}
 
@@ -108,6 +111,7 @@ def publish(ctx: JobContext, suggestions: list[Suggestion], library: Library | N
             log.warning("left out %s - %s: %s", suggestion.artist, suggestion.album, exc.messages)
     if mode == "manual":
         repository.add_pending(records)
+        notifications.suggestions_waiting(ctx, records)
     else:
         repository.add_to_wishlist([WishlistEntry.create(s.artist, s.album, s.type) for s in valid])
     repository.mark_processed([s.mbid for s in valid])

@@ -45,6 +45,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from app import notifications
 from app.clients.http import (
     AuthError,
     NotFound,
@@ -799,6 +800,8 @@ class Downloader:
 
         self.repository.update_download_record(key, change, now=iso(now))
         log.info("%s: %s", key, reason)
+        if result.get("outcome") == "given_up":
+            notifications.album_given_up(self.ctx, key, reason)
         return EntryOutcome(key, result.get("outcome", "no_result"), reason)
 
     def _end_attempt(self, key: str, outcome: str, detail: str, previous: str) -> None:

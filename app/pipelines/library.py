@@ -43,6 +43,7 @@ from typing import Any
 
 from app.clients.http import NotFound, Unavailable, UpstreamError, safe_url
 from app.clients.http import stats as http_stats
+from app.household import listening_members
 from app.library import Library
 from app.matching import artist_key, title_key
 from app.pipelines import JobContext, RunResult, upstream
@@ -70,8 +71,9 @@ class LibraryArtist:
 
 
 def listenbrainz_users(settings: Any) -> list[str]:
-    """The household's ListenBrainz users whose fresh releases are read: the configured user."""
-    return [settings.listenbrainz.username] if settings.listenbrainz.username else []
+    """The household's ListenBrainz users whose fresh releases are read: every member's (app.household;
+    listenbrainz.username alone for a single-user install), each once."""
+    return [member.listenbrainz_user for member in listening_members(settings)]
 
 
 def library_artists(snapshot: Mapping[str, Any]) -> list[LibraryArtist]:

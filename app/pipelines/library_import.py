@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from app import notifications
 from app.clients.http import UpstreamError
 from app.downloads import Download, DownloadError, add_event, into_library, quarantine, set_state, start_importing, start_verifying
 from app.pipelines import JobContext, RunResult, upstream
@@ -184,6 +185,7 @@ def _import_one(ctx: JobContext, client, record: Download, clock, report: Transf
     repository.update_download_record(key, change, now=now)
     if outcome.state == IN_LIBRARY:
         report.imported += 1
+        notifications.album_ready(ctx, key, imported=True)
     log.info("%s: import %s: %s", key, outcome.state, outcome.note)
 
 
@@ -279,3 +281,4 @@ def _look_again(ctx: JobContext, record: Download, clock) -> None:
                      found.note)
     ctx.repository.update_download_record(record.key, change, now=now)
     log.info("%s: now in the library", record.key)
+    notifications.album_ready(ctx, record.key, imported=True)

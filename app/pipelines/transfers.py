@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from app import notifications
 from app.clients.http import UpstreamError
 from app.clients.slskd import EnqueueResult, NotConnected, PeerOffline, SlskdClient, Transfer
 from app.downloads import FALLBACKS_KEPT, Download, add_event, set_state
@@ -522,6 +523,7 @@ def _complete(ctx: JobContext, key: str, download: dict, status: AlbumStatus, no
     ctx.repository.update_download_record(key, change, now=iso(now))
     ctx.repository.note_download_user(download["user"], ok=True, now=iso(now))
     log.info("%s: download completed from %s", key, download["user"])
+    notifications.album_ready(ctx, key)
 
 
 def _fail_over(ctx: JobContext, client: SlskdClient, record: Download, download: dict, status: AlbumStatus,
@@ -574,6 +576,7 @@ def _fail_over(ctx: JobContext, client: SlskdClient, record: Download, download:
     ctx.repository.update_download_record(key, search_again, now=iso(now))
     if attempts >= s.max_attempts:
         report.given_up += 1
+        notifications.album_given_up(ctx, key, f"{user}: {reason}")
     else:
         report.searching_again += 1
 

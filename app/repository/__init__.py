@@ -17,6 +17,7 @@ parts of one ``Repository``:
     library_sources  library-discovery's discographies and listen counts
     downloads   download_history.json
     pacing      the next free request slot of a rate-limited service, shared by every process
+    notifications  messages held through quiet hours or being sent, the last deliveries
     previews    the preview cache (cache/previews/, not a data file) and which album an MBID names
 
 Operations that change two files or more (approve: the queue and the
@@ -67,6 +68,7 @@ from app.repository.history import History
 from app.repository.jobs import JobRecords
 from app.repository.library_sources import LibrarySourceRecords
 from app.repository.lists import ListRecords
+from app.repository.notifications import NotificationRecords
 from app.repository.pacing import PacingRecords
 from app.repository.previews import PreviewRecords
 from app.repository.queue import SORTS, UNDO_SECONDS, NothingToUndo, QueueRecords
@@ -77,6 +79,7 @@ from app.repository.store import (
     DOWNLOAD_HISTORY,
     DOWNLOADED,
     JOB_STATUS,
+    NOTIFICATIONS,
     PENDING_QUEUE,
     PROCESSED,
     QUEUE_UNDO,
@@ -94,7 +97,8 @@ from app.repository.store import (
 __all__ = [
     "ACTIVE_DOWNLOAD_STATES", "BLOCKED_ARTISTS", "CATALOG_ARTISTS", "CATALOG_DISCOVERED", "DATA_DIR_ENV",
     "DEFAULT_DATA_DIR", "DOWNLOADED", "DOWNLOAD_GROUPS", "DOWNLOAD_HISTORY", "DOWNLOAD_STATES", "JOB_STATUS",
-    "PENDING_QUEUE", "PROCESSED", "QUEUE_UNDO", "RUN_REQUESTS", "SETTINGS", "SORTS", "UNDO_SECONDS", "WISHLIST",
+    "NOTIFICATIONS", "PENDING_QUEUE", "PROCESSED", "QUEUE_UNDO", "RUN_REQUESTS", "SETTINGS", "SORTS", "UNDO_SECONDS",
+    "WISHLIST",
     "AlreadyLocked", "CorruptFileError", "DataFile", "NothingToUndo", "Repository", "StorageError", "Store",
     "add_download_event", "cancel_current_download", "data_dir_from_env", "default_repository", "job_log_file",
     "needs_following", "new_download_record", "set_download_state",
@@ -102,7 +106,7 @@ __all__ = [
 
 
 class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords, PacingRecords,
-                 PreviewRecords, LibrarySourceRecords):
+                 PreviewRecords, LibrarySourceRecords, NotificationRecords):
     """Domain operations on the data dir, each one transaction (or a fixed order of them)."""
 
     #: How long a write probe's answer is reused: /health is public and may be asked often.

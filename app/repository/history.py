@@ -70,8 +70,12 @@ def segment_for(at: str | None) -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m.jsonl")
 
 
-def history_line(action: str, at: str | None, item: dict) -> dict:
-    return {"action": action, "at": at, "item": item}
+def history_line(action: str, at: str | None, item: dict, decided_by: str | None = None) -> dict:
+    """One decision: what, when, the album's record, and which member made it (when known)."""
+    line = {"action": action, "at": at, "item": item}
+    if decided_by:
+        line["decided_by"] = decided_by
+    return line
 
 
 def lines_bytes(lines: list[dict]) -> bytes:

@@ -317,7 +317,7 @@ QUEUE_ITEM = Record(
     required={"artist": TEXT, "album": TEXT, "mbid": TEXT},
     optional={"type": TEXT, "added_at": Maybe(TEXT), "score": Maybe(NUMBER), "source": Maybe(TEXT),
               "similar_to": Maybe(ListOf(TEXT)), "source_track": Maybe(TEXT), "cover_url": Maybe(TEXT),
-              "year": Maybe(NUMBER), "release_date": Maybe(TEXT),
+              "year": Maybe(NUMBER), "for_members": Maybe(ListOf(TEXT)), "release_date": Maybe(TEXT),
               "library_gap": Maybe(Record(optional={"owned": NUMBER, "total": NUMBER, "rank": Maybe(NUMBER)}))},
 )
 PENDING_QUEUE = Record(optional={
@@ -334,7 +334,7 @@ PENDING_QUEUE = Record(optional={
 
 #: One line of a history/YYYY-MM.jsonl segment: a decision and the album's record.
 HISTORY_LINE = Record(required={"action": Choice("approve", "reject"), "item": QUEUE_ITEM},
-                      optional={"at": Maybe(TEXT)})
+                      optional={"at": Maybe(TEXT), "decided_by": Maybe(TEXT)})
 
 QUEUE_UNDO = MapOf(Record(
     required={"action": Choice("approve", "reject"), "at": TEXT, "expires_at": TEXT, "mbids": ListOf(TEXT)},
@@ -383,10 +383,23 @@ LAST_RUN = Record(optional={
 })
 JOB_STATUS = MapOf(Record(optional={
     "state": Maybe(TEXT), "started_at": Maybe(TEXT), "trigger": Maybe(TEXT), "next_run": Maybe(TEXT),
-    "runner_started_at": Maybe(TEXT), "last_run": Maybe(LAST_RUN),
+    "runner_started_at": Maybe(TEXT), "last_run": Maybe(LAST_RUN), "failed_in_a_row": Maybe(NUMBER),
 }))
 
 RUN_REQUESTS = MapOf(TEXT)
+
+NOTIFICATION_MESSAGE = Record(
+    required={"id": TEXT, "event": TEXT, "target": TEXT, "title": TEXT, "body": TEXT},
+    optional={"created_at": Maybe(TEXT), "taken_at": Maybe(TEXT), "key": Maybe(TEXT)},
+)
+NOTIFICATION_DELIVERY = Record(
+    required={"at": TEXT, "target": TEXT, "url": TEXT, "ok": FLAG},
+    optional={"event": Maybe(TEXT), "title": Maybe(TEXT), "error": Maybe(TEXT)},
+)
+NOTIFICATIONS = Record(optional={
+    "held": ListOf(NOTIFICATION_MESSAGE), "sending": ListOf(NOTIFICATION_MESSAGE),
+    "deliveries": ListOf(NOTIFICATION_DELIVERY), "sent_keys": MapOf(TEXT),
+})
 
 JOB_LOG = ListOf(Record(required={"time": TEXT, "level": TEXT, "message": TEXT}, optional={"logger": TEXT}))
 

@@ -297,6 +297,7 @@ RUN_REQUESTS = _json_file(RUN_REQUESTS_FILE, shapes.RUN_REQUESTS, dict)
 SETTINGS = DataFile("settings.json", dict, _decode_settings, _json_encode, _json_pieces)
 DOWNLOAD_HISTORY = _json_file("download_history.json", shapes.DOWNLOAD_HISTORY, dict, large=True)
 QUEUE_UNDO = _json_file("queue_undo.json", shapes.QUEUE_UNDO, dict)
+NOTIFICATIONS = _json_file("notifications.json", shapes.NOTIFICATIONS, dict)
 
 
 def job_log_file(job: str) -> DataFile:

@@ -1,4 +1,4 @@
-"""The pipelines: state, last run, next run, "Run now", recent log lines.
+"""The pipelines: state, last run, next run, "Run now", recent log lines; where notifications went.
 
 The page polls itself every few seconds while a job runs or a run is asked
 for; once nothing is going on, the poll is answered 286 with the final state,
@@ -25,6 +25,7 @@ JOBS = {
     "slskd-downloader": ("Downloads from Soulseek", "schedule.slskd_downloader"),
 }
 LOG_LINES = 40
+NOTIFICATIONS_SHOWN = 10
 STOP_POLLING = 286  # htmx: swap this answer, then stop polling
 REQUEST_PATIENCE = 120  # seconds a "Run now" waits for a runner before the page stops polling for it
 
@@ -76,7 +77,20 @@ def index():
     logs = {job["name"]: repository().job_log(job["name"])[-LOG_LINES:] for job in jobs}
     polled = is_htmx() and request.headers.get("HX-Trigger") == "jobs"
     status = STOP_POLLING if polled and not active else 200
-    return render("pages/jobs.html", "partials/jobs.html", status=status, jobs=jobs, logs=logs, active=active)
+    return render("pages/jobs.html", "partials/jobs.html", status=status, jobs=jobs, logs=logs, active=active,
+                  notifications=notifications_view())
+
+
+def notifications_view() -> dict:
+    """The Notifications box: the last deliveries (newest first), the last failure, what is held."""
+    state = repository().notification_state()
+    deliveries = list(reversed(state.get("deliveries", [])))
+    latest: dict[str, dict] = {}  # each URL's newest delivery: a failure since made good is not news
+    for record in deliveries:
+        latest.setdefault(record.get("url") or record.get("target", ""), record)
+    return {"deliveries": deliveries[:NOTIFICATIONS_SHOWN],
+            "last_failure": next((d for d in latest.values() if not d.get("ok")), None),
+            "held": len(state.get("held", []))}
 
 
 @bp.post("/jobs/<job>/run")

@@ -14,8 +14,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, render_template, request, url_for
 
+from app.household import member_named
 from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
 from app.text import count_of
+from app.web.auth import current_member
 from app.web.blocklist import form_artist
 from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other, settings
 from app.web.errors import Problem
@@ -37,10 +39,20 @@ DEFAULT_ORDER = {"date": "desc", "score": "desc", "artist": "asc", "year": "desc
 SORT_LABELS = {"date": "Added", "score": "Score", "artist": "Artist", "year": "Year"}
 
 
+def _for_value(value: str | None) -> str:
+    """``for``: "me", or a member's name as written in household.members (a notification's link
+    to the queue names whom its albums are for); anything else is no filter."""
+    if value == "me" or not value:
+        return value or ""
+    member = member_named(settings(), value)
+    return member.name if member else ""
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     source: str = ""
     q: str = ""
+    for_: str = ""  # "me": only albums recommended to the signed-in member (?for=me); or a member's name
     sort: str = "date"
     order: str = "desc"
     offset: int = 0
@@ -54,6 +66,7 @@ class QueueFilter:
         return cls(
             source=(values.get("source") or "").strip()[:50],
             q=(values.get("q") or "").strip()[:200],
+            for_=_for_value(values.get("for")),
             sort=sort,
             order=order,
             offset=int_arg(values, "offset", 0, 0, 10_000_000),
@@ -63,14 +76,23 @@ class QueueFilter:
     def page(self):
         return repository().pending_page(
             offset=self.offset, limit=self.limit, sort=self.sort, descending=self.order == "desc",
-            source=self.source or None, text=self.q or None,
+            source=self.source or None, text=self.q or None, member=self.member,
         )
+
+    @property
+    def member(self) -> str | None:
+        """The member name ``for=me`` stands for, or the one ``for=NAME`` names."""
+        if self.for_ != "me":
+            return self.for_ or None
+        member = current_member()
+        return member.name if member else None
 
     def query(self, **changes) -> dict:
         """Query-string values for a link to this filter (defaults left out)."""
-        values = {"source": self.source, "q": self.q, "sort": self.sort, "order": self.order,
+        values = {"source": self.source, "q": self.q, "for": self.for_, "sort": self.sort, "order": self.order,
                   "offset": self.offset, **changes}
-        defaults = {"source": "", "q": "", "sort": "date", "order": DEFAULT_ORDER[values["sort"]], "offset": 0}
+        defaults = {"source": "", "q": "", "for": "", "sort": "date", "order": DEFAULT_ORDER[values["sort"]],
+                    "offset": 0}
         return {k: v for k, v in values.items() if v != defaults.get(k)}
 
 
@@ -140,6 +162,12 @@ def count():
                            **(_head_context(QueueFilter.parse(request.args)) if on_queue_page else {}))
 
 
+def _decider() -> str | None:
+    """The signed-in member's name, kept with each decision."""
+    member = current_member()
+    return member.name if member else None
+
+
 def _pending_item(mbid: str) -> dict:
     item = repository().find_pending(mbid) if mbid else None
     if item is None:
@@ -157,7 +185,8 @@ def _on_wishlist(item: dict) -> bool:
 
 def _head_context(queue_filter: QueueFilter) -> dict:
     """What the list's head ("N pending", "Approve all N") needs, for an out-of-band swap."""
-    filtered = queue_filter.source or queue_filter.q  # without a filter, no need to sort 10,000 items
+    # without a filter, no need to sort 10,000 items
+    filtered = queue_filter.source or queue_filter.q or queue_filter.for_
     total = queue_filter.page()[1] if filtered else repository().pending_count()
     return {"f": replace(queue_filter, offset=0), "total": total}
 
@@ -178,7 +207,7 @@ def approve():
     if refused:
         raise Problem(422, f"This album cannot be approved: {refused}.", code="not_approvable")
     keep = _on_wishlist(item)  # Undo must not take off an entry that was there before
-    moved = repository().approve([item["mbid"]])
+    moved = repository().approve([item["mbid"]], decided_by=_decider())
     if not moved:
         raise Problem(404, "This album is no longer in the queue.")
     return _decided(moved[0], "approved", keep)
@@ -187,7 +216,7 @@ def approve():
 @bp.post("/queue/reject")
 def reject():
     item = _pending_item(request.form.get("mbid", ""))
-    moved = repository().reject([item["mbid"]])
+    moved = repository().reject([item["mbid"]], decided_by=_decider())
     if not moved:
         raise Problem(404, "This album is no longer in the queue.")
     return _decided(moved[0], "rejected")
@@ -237,7 +266,7 @@ def _decide_items(action: str, items: list[dict]):
     refused = [item for item in items if action == "approve" and why_not_approvable(item)]
     refused_mbids = {item["mbid"] for item in refused}
     wanted = [item["mbid"] for item in items if item["mbid"] not in refused_mbids]
-    moved, undo_id = repository().decide_many(action, wanted) if wanted else ([], None)
+    moved, undo_id = repository().decide_many(action, wanted, decided_by=_decider()) if wanted else ([], None)
     return _after_many(_decided_many(action, moved, refused), undo_id)
 
 
@@ -253,7 +282,8 @@ def bulk(action: str):
 def all_matching(action: str):
     queue_filter = QueueFilter.parse(request.form)
     return _decide_items(action, repository().matching_pending(source=queue_filter.source or None,
-                                                                text=queue_filter.q or None))
+                                                                text=queue_filter.q or None,
+                                                                member=queue_filter.member))
 
 
 @bp.post("/queue/bulk/undo")

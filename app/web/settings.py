@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, g, render_template, request
 from marshmallow import fields, validate
 from werkzeug.security import generate_password_hash
 
+from app import household
 from app.config import (
     MASK,
     SECTIONS,
@@ -25,8 +26,11 @@ from app.config import (
     StringList,
     validate_changes,
 )
+from app.masking import mask_notification_url
+from app.notifications.delivery import send_test
+from app.notifications.targets import targets
 from app.web import connection_checks
-from app.web.auth import basic_configured, from_trusted_proxy
+from app.web.auth import admin_only, any_api_key, any_password_account, from_trusted_proxy
 from app.web.context import (
     is_htmx,
     load_request_settings,
@@ -44,7 +48,7 @@ SECTION_TITLES = {
     "general": "General", "web": "Web UI and sign-in", "schedule": "Schedules", "listenbrainz": "ListenBrainz",
     "musicbrainz": "MusicBrainz", "coverart": "Cover Art Archive", "lastfm": "Last.fm",
     "subsonic": "Subsonic / Navidrome", "catalog": "Catalog discovery", "slskd": "slskd downloads",
-    "previews": "Previews", "library": "Library import",
+    "previews": "Previews", "library": "Library import", "notifications": "Notifications",
 }
 #: The page's order: the four services a person connects first, how albums are found and fetched,
 #: then any other section, and the web server and sign-in details last.
@@ -59,6 +63,7 @@ ESSENTIAL = {
     "slskd": ("base_url", "api_key"),
     "general": ("approval_mode", "contact"),
     "web": ("auth", "username", "password", "password_hash", "api_key"),
+    "notifications": ("urls", "base_url", "quiet_hours"),
 }
 #: Secrets a person never types: shown as set or not, with a way to replace them where that helps.
 NOT_TYPED = {"web.secret_key", "web.password_hash"}
@@ -150,17 +155,20 @@ def page_order() -> list[str]:
 
 def section_view(section: str, current: Settings, raw: dict | None = None, errors: dict | None = None) -> dict:
     raw, errors = raw or {}, errors or {}
-    views = [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section]
+    views = [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section and not s.file_only]
     has_essentials = any(view.essential for view in views)
     essential = [view for view in views if view.essential or not has_essentials]
     more = [view for view in views if view not in essential]
     return {"name": section, "title": SECTION_TITLES.get(section, section.replace("_", " ").capitalize()),
             "service": section in SERVICES, "fields": views, "essential": essential, "more": more,
-            "more_open": any(view.errors for view in more), "testable": section in connection_checks.CHECKS}
+            "more_open": any(view.errors for view in more), "testable": section in connection_checks.CHECKS,
+            "notification_targets": notification_target_views(current) if section == "notifications" else None}
 
 
 def form_sections(current: Settings, raw: dict | None = None, errors: dict | None = None) -> list[dict]:
-    return [section_view(section, current, raw, errors) for section in page_order()]
+    """The editable settings by section (file-only ones, such as the household, are shown on their own)."""
+    sections = [section_view(section, current, raw, errors) for section in page_order()]
+    return [section for section in sections if section["fields"]]
 
 
 def first_error(sections: list[dict]) -> str | None:
@@ -172,11 +180,33 @@ def first_error(sections: list[dict]) -> str | None:
     return None
 
 
+def household_view(current: Settings) -> dict:
+    """The household as the settings page shows it: read-only, secrets masked."""
+    listed = bool(current.get("household.members"))
+    return {"members": household.members(current), "listed": listed,
+            "source": current.source("household.members"), "config_path": current.config_path}
+
+
+def notification_target_views(current: Settings) -> list[dict]:
+    """The household and each member: where their messages go (URLs masked), for the test buttons."""
+    return [{"id": target.id, "label": target.label, "urls": [mask_notification_url(url) for url in target.urls],
+             "slug": target.id.replace(":", "-")}
+            for target in targets(current)]
+
+
+def member_sign_in(member: household.Member) -> str:
+    """How a member can sign in, without a secret: "password set, API key set, proxy user bob"."""
+    ways = ["password set"] if member.password_hash or member.password else []
+    ways += ["API key set"] if member.api_key else []
+    return ", ".join([*ways, f"proxy user {member.proxy_name}"])
+
+
 def changes_from_form(form, current: Settings, sections: tuple[str, ...] = SECTIONS) -> dict[str, dict]:
     """section -> key -> raw text for every editable field the form sent."""
     changes: dict[str, dict] = {}
     for setting in SETTINGS:
-        if setting.section not in sections or current.from_env(setting.name) or setting.name not in form:
+        if setting.file_only or setting.section not in sections or current.from_env(setting.name) \
+                or setting.name not in form:
             continue
         values = form.getlist(setting.name)
         changes.setdefault(setting.section, {})[setting.key] = values[-1]  # a checkbox comes after its hidden "false"
@@ -225,7 +255,8 @@ def lockout_errors(clean: dict, current: Settings) -> dict:
     if web.auth == "proxy" and not (from_trusted_proxy(web) and request.headers.get(web.proxy_user_header)):
         return {"web.auth": ["This request did not come through a trusted proxy with a signed-in user "
                              "(web.trusted_proxies, web.proxy_user_header): switching would lock you out."]}
-    if web.auth in ("basic", "api_key") and not basic_configured(web) and not web.api_key:
+    changed = Settings(values, current.sources, current.config_path)
+    if web.auth in ("basic", "api_key") and not any_password_account(changed) and not any_api_key(changed):
         return {"web.auth": ["Set web.username and a password (or an API key) first."]}
     return {}
 
@@ -235,6 +266,7 @@ def _page(status: int = 200, raw: dict | None = None, errors: dict | None = None
     return render("pages/settings.html", "partials/settings_form.html", status=status,
                   sections=sections, errors=errors or {}, first_error=first_error(sections),
                   labels={s.name: s.title for s in SETTINGS},
+                  household=household_view(settings()), member_sign_in=member_sign_in,
                   restart_needed=RESTART_NEEDED, **context)
 
 
@@ -245,6 +277,7 @@ def index():
 
 
 @bp.post("/settings")
+@admin_only
 def save():
     current = settings()
     raw_changes = changes_from_form(request.form, current)
@@ -259,6 +292,7 @@ def save():
 
 
 @bp.post("/settings/secret-key")
+@admin_only
 def new_secret_key():
     """Replace web.secret_key: the pages' signed tokens change with it, so the page is loaded anew."""
     if settings().from_env("web.secret_key"):
@@ -287,8 +321,24 @@ def check_connection(service: str, form) -> tuple[bool, str]:
 
 
 @bp.post("/settings/test/<service>")
+@admin_only
 def test_connection(service: str):
     ok, message = check_connection(service, request.form)
     if is_htmx():
         return render_template("partials/connection_result.html", service=service, ok=ok, message=message)
     return _page(tested={"service": service, "ok": ok, "message": message})
+
+
+@bp.post("/settings/notifications/test/<target>")
+@admin_only
+def test_notification(target: str):
+    """Send a test message to every URL of one target (the saved settings), answered in place."""
+    current = settings()
+    outcomes = send_test(repository(), current, target)
+    if outcomes is None:
+        raise Problem(404, f"There is no notification target {target}.")
+    label = next(view["label"] for view in notification_target_views(current) if view["id"] == target)
+    result = {"target": target, "label": label, "outcomes": outcomes}
+    if is_htmx():
+        return render_template("partials/notification_test_result.html", result=result)
+    return _page(notified=result)

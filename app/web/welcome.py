@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import Blueprint, render_template, request, url_for
 
 from app.config import Settings
+from app.web.auth import admin_only
 from app.web.context import is_htmx, render, repository, see_other, settings
 from app.web.errors import Problem
 from app.web.jobs import STOP_POLLING, job_views, waiting_for_runner
@@ -122,6 +123,7 @@ def step(service: str):
 
 
 @bp.post("/welcome/<service>")
+@admin_only
 def save_step(service: str):
     step_ = _step(service)
     current = settings()
@@ -134,6 +136,7 @@ def save_step(service: str):
 
 
 @bp.post("/welcome/<service>/test")
+@admin_only
 def test_step(service: str):
     step_ = _step(service)
     ok, message = check_connection(service, request.form)

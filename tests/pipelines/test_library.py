@@ -308,3 +308,12 @@ def test_it_keeps_to_musicbrainz_rate(repository, monkeypatch):
     assert result.outcome == "ok", result.error
     assert len(mb) == 3 and {r.status for r in mb} == {200}  # no 503
     assert mb[1].time - mb[0].time >= 0.9 and mb[2].time - mb[1].time >= 0.9
+
+
+def test_it_reads_the_fresh_releases_of_every_member_with_a_listenbrainz_user(run, repository, sandbox):
+    members = '[{"name": "Alice", "role": "admin", "listenbrainz_user": "rob"}, {"name": "Bob", "listenbrainz_user": "mia"}]'
+    result = run(household__members=members)
+    assert result.outcome == "ok", result.error
+    fresh = sorted(r.path for r in sandbox.requests("listenbrainz") if r.path.endswith("/fresh_releases"))
+    assert fresh == ["/1/user/mia/fresh_releases", "/1/user/rob/fresh_releases"]
+    assert ("Radiohead", "Signal Fires") in pending(repository, "new release")  # rob's, as before

@@ -165,3 +165,13 @@ def test_the_check_between_runs_imports_an_album_as_soon_as_it_completes(sandbox
     assert "1 imported into the library" in result.summary
     assert repository.download_record(KEY).state == "in_library"
     assert not needed(repository)
+
+
+def test_an_imported_album_is_told_as_in_the_library_not_as_downloaded(sandbox, repository, tmp_path, folders):
+    sandbox.slskd_state.set_behaviour("stalled_sam", "normal")
+    wish(repository, ("Slowdive", "Souvlaki"))
+    ctx = context(sandbox, repository, tmp_path, folders)
+    run_once(ctx)
+    until(ctx, lambda r: r.state in ("in_library", "quarantined", "failed"))
+    told = [(n.event, n.subject, n.detail) for n in ctx.notices if n.event == "album_ready"]
+    assert told == [("album_ready", KEY, "in the library")]  # once, and never "downloaded" while importing

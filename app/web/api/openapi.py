@@ -23,7 +23,7 @@ from flask import Flask
 from marshmallow import fields, validate
 
 from app import __version__
-from app.config import _DURATION_UNITS, MASK, MAX_DURATION, Duration, StringList
+from app.config import _DURATION_UNITS, MASK, MAX_DURATION, MEMBER_KEYS, Duration, MemberList, StringList
 from app.fields import Name, Secret, Text
 from app.text import CONTROL_CHARACTERS
 from app.web.api.schemas import ErrorSchema, SettingShown, SettingValue
@@ -119,7 +119,7 @@ def _setting_taken(self, field, **kwargs) -> dict:
                            {"type": "string", "pattern": duration_pattern()}]}
         note = ' Seconds, or text with a unit: "90s", "30m", "6h", "7d", "1w" (answers give seconds).'
     elif isinstance(inner, StringList):
-        item = {"type": "string", "maxLength": 200}
+        item = {"type": "string", "maxLength": inner.metadata.get("item_max_length", 200)}
         if inner.choices:
             item["enum"] = list(inner.choices)
         else:
@@ -145,6 +145,11 @@ def _setting_shown(self, field, **kwargs) -> dict:
         return {"type": "integer", "minimum": 1, "description": description + " In seconds."}
     if isinstance(inner, StringList):
         return {"type": "array", "items": {"type": "string"}, "description": description}
+    if isinstance(inner, MemberList):
+        member = {key: ({"type": "array", "items": {"type": "string"}} if key == "notify" else {"type": "string"})
+                  for key in MEMBER_KEYS}
+        return {"type": "array", "items": {"type": "object", "properties": member},
+                "description": description + " Secrets shown only as set or empty; notify URLs as their scheme."}
     if isinstance(inner, fields.Boolean):
         return {"type": "boolean", "description": description}
     if isinstance(inner, fields.Integer):
