@@ -104,10 +104,13 @@ class ImportServices:
 
 class Importer:
     def __init__(self, settings: ImportSettings, services: ImportServices,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None,
+                 planned: Callable[[list[tuple[Path, Path]]], None] | None = None) -> None:
         self.settings = settings
         self.services = services
         self.progress = progress or (lambda state: None)
+        # Told the moves before any file is moved, so a process stopped half-way can be finished or undone.
+        self.planned = planned or (lambda moves: None)
 
     def run(self, job: ImportJob) -> ImportOutcome:
         located = locate.locate_all(self.settings.downloads_dir, list(job.remote_files))
@@ -147,6 +150,7 @@ class Importer:
         try:
             tagging.tag_all(pairs, edition)
             moves = filing.plan(self.settings.library_dir, self.settings.path_template, edition, pairs)
+            self.planned(moves)
             filing.transfer(moves, self.settings.transfer, self.services.owner)
         except filing.FilingError as exc:
             return self._quarantine(job, outcome, present, str(exc), "")

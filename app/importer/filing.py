@@ -113,6 +113,35 @@ def transfer(moves: list[tuple[Path, Path]], mode: str, owner: Owner | None = No
         raise FilingError(f"could not {mode} {source.name} to {destination}: {exc.strerror or exc}") from None
 
 
+def resume_interrupted(moves: list[tuple[Path, Path]], mode: str, library_dir: Path) -> bool:
+    """After a process stopped while ``transfer`` ran: True when every file had reached the library (the
+    filing is complete); otherwise what was placed is taken back out, the sources made whole again, the
+    folders it made removed, and False. Each file is in one place or both at any moment, never none."""
+    placed = [destination.exists() for _, destination in moves]
+    if all(placed) and (mode != "move" or not any(source.exists() for source, _ in moves)):
+        return True
+    for (source, destination), there in zip(moves, placed):
+        for leftover in destination.parent.glob(".*.resonance-part"):
+            leftover.unlink(missing_ok=True)
+        if not there:
+            continue
+        if mode == "move" and not source.exists():  # moved: bring it back before letting go of it
+            source.parent.mkdir(parents=True, exist_ok=True)
+            if _same_fs(source.parent, destination):
+                os.link(destination, source)
+            else:
+                copy_verified(destination, source)
+        destination.unlink()
+    for folder in sorted({d.parent for _, d in moves}, key=lambda f: len(f.parts), reverse=True):
+        while folder != library_dir and library_dir in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or gone): what is left is not ours to remove
+                break
+            folder = folder.parent
+    return False
+
+
 def _place(source: Path, destination: Path, mode: str) -> None:
     if mode == "hardlink":
         try:

@@ -56,11 +56,16 @@ def mark_for_import(download: dict) -> None:
 
 def waiting_for_import(record: Download) -> bool:
     current = record.current_download or {}
-    return (record.state == "completed" and current.get("import") == PENDING) or record.state == "verifying" \
-        or (record.state == "importing" and bool(record.library_path))
+    return (record.state == "completed" and current.get("import") == PENDING) or record.state in ("verifying",
+                                                                                                 "importing")
 
 
-def build_importer(ctx: JobContext, progress: Callable[[str], None]):
+def interrupted(record: Download) -> bool:
+    """Importing but not yet filed: the process importing it stopped (the import lock rules out another)."""
+    return record.state == "importing" and not record.library_path
+
+
+def build_importer(ctx: JobContext, progress: Callable[[str], None], planned=None):
     from app.clients.acoustid import AcoustIdClient
     from app.clients.coverart import fetch_release_front
     from app.clients.http import HttpClient
@@ -82,7 +87,7 @@ def build_importer(ctx: JobContext, progress: Callable[[str], None]):
         acoustid=AcoustIdClient(lib.acoustid_key, lib.acoustid_url) if lib.acoustid_key else None,
         cover=lambda mbid: fetch_release_front(art, settings.coverart.base_url, mbid),
         learn_album=learn, owner=Owner.from_env())
-    return Importer(ImportSettings.from_settings(settings), services, progress)
+    return Importer(ImportSettings.from_settings(settings), services, progress, planned)
 
 
 def just_completed(record: Download) -> bool:
@@ -136,6 +141,11 @@ def _import_one(ctx: JobContext, client, record: Download, clock, report: Transf
     key = record.key
     repository = ctx.repository
     download = dict(record.current_download or {})
+    if interrupted(record):
+        record = _resume(ctx, record, clock)
+        if record.state != "completed":
+            return
+        download = dict(record.current_download or {})
     if record.state == "importing":
         _look_again(ctx, record, clock)
         return
@@ -162,7 +172,13 @@ def _import_one(ctx: JobContext, client, record: Download, clock, report: Transf
     job = ImportJob(group, record.artist, (record.album or {}).get("title") or record.title,
                     download.get("user") or "", tuple(files),
                     next_step=_next_step(record))
-    outcome = build_importer(ctx, progress).run(job)
+    def planned(moves) -> None:
+        def keep(r: Download) -> None:
+            r.current_download["filing"] = {"mode": ctx.settings.library.transfer,
+                                            "moves": [[str(a), str(b)] for a, b in moves]}
+        repository.update_download_record(key, keep, now=iso(clock()))
+
+    outcome = build_importer(ctx, progress, planned).run(job)
     now = iso(clock())
     if outcome.state == QUARANTINED:
         report.quarantined += 1
@@ -187,6 +203,33 @@ def _import_one(ctx: JobContext, client, record: Download, clock, report: Transf
         report.imported += 1
         notifications.album_ready(ctx, key, imported=True)
     log.info("%s: import %s: %s", key, outcome.state, outcome.note)
+
+
+def _resume(ctx: JobContext, record: Download, clock) -> Download:
+    """An import cut off while tagging or filing: a filing that had finished goes on to the rescan; one cut
+    off half-way is undone (every file back where slskd put it) and the album is imported again."""
+    from pathlib import Path
+
+    from app.importer.filing import resume_interrupted
+
+    filing = (record.current_download or {}).get("filing") or {}
+    moves = [(Path(a), Path(b)) for a, b in filing.get("moves") or []]
+    finished = bool(moves) and resume_interrupted(moves, filing.get("mode") or "move",
+                                                  Path(ctx.settings.library.library_dir))
+    now = iso(clock())
+
+    def change(r: Download) -> None:
+        r.current_download.pop("filing", None)
+        if finished:
+            r.library_path = str(moves[0][1].parent)
+            add_event(r, "importing: the filing cut off by a stop had finished; the server is asked next", now)
+        else:
+            r.current_download["import"] = PENDING
+            set_state(r, "completed", now, "the import was cut off by a stop; anything filed was taken back, "
+                      "and it is imported again")
+    log.warning("%s: an import cut off by a stop is %s", record.key, "finished" if finished else "started again")
+    saved = ctx.repository.update_download_record(record.key, change, now=now)
+    return saved if saved is not None else record
 
 
 def _next_step(record: Download) -> str:

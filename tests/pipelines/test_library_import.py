@@ -175,3 +175,69 @@ def test_an_imported_album_is_told_as_in_the_library_not_as_downloaded(sandbox, 
     until(ctx, lambda r: r.state in ("in_library", "quarantined", "failed"))
     told = [(n.event, n.subject, n.detail) for n in ctx.notices if n.event == "album_ready"]
     assert told == [("album_ready", KEY, "in the library")]  # once, and never "downloaded" while importing
+
+
+class Stopped(BaseException):
+    """The process importing is stopped (SIGKILL, power cut): nothing after this point runs."""
+
+
+def stop_after_placing(monkeypatch, count: int) -> None:
+    from app.importer import filing
+
+    placed = []
+    real_place = filing._place
+
+    def place(source, destination, mode):
+        if len(placed) == count:
+            raise Stopped()
+        real_place(source, destination, mode)
+        placed.append(destination)
+    monkeypatch.setattr(filing, "_place", place)
+
+
+def stopped_while_importing(sandbox, repository, tmp_path, folders, monkeypatch, stop):
+    sandbox.slskd_state.set_behaviour("stalled_sam", "normal")
+    wish(repository, ("Slowdive", "Souvlaki"))
+    ctx = context(sandbox, repository, tmp_path, folders)
+    run_once(ctx)
+    until_stopped = pytest.raises(Stopped)
+    stop()
+    with until_stopped:
+        until(ctx, lambda r: r.state in ("in_library", "quarantined", "failed"))
+    monkeypatch.undo()
+    record = repository.download_record(KEY)
+    assert record.state == "importing" and not record.library_path
+    return ctx
+
+
+def test_a_filing_cut_off_half_way_is_taken_back_and_imported_again(sandbox, repository, tmp_path, folders,
+                                                                    monkeypatch):
+    ctx = stopped_while_importing(sandbox, repository, tmp_path, folders, monkeypatch,
+                                  lambda: stop_after_placing(monkeypatch, 4))
+    assert len(list(folders["library"].rglob("*.flac"))) == 4  # four tracks reached the library, six did not
+
+    record = until(ctx, lambda r: r.state in ("in_library", "quarantined", "failed"))
+
+    assert record.state == "in_library", events(record)
+    assert len(list(Path(record.library_path).glob("*.flac"))) == 10
+    assert len(list(folders["library"].rglob("*.flac"))) == 10  # one album folder, no half-copy beside it
+    assert not list(folders["downloads"].rglob("*.flac"))
+    assert "cut off by a stop" in " | ".join(events(record))
+
+
+def test_a_filing_cut_off_after_its_last_file_goes_on_to_the_rescan(sandbox, repository, tmp_path, folders,
+                                                                   monkeypatch):
+    from app.importer import Importer
+
+    def stop_before_the_cover(self, *args):
+        raise Stopped()
+    ctx = stopped_while_importing(
+        sandbox, repository, tmp_path, folders, monkeypatch,
+        lambda: monkeypatch.setattr(Importer, "_save_cover", stop_before_the_cover))
+    assert len(list(folders["library"].rglob("*.flac"))) == 10
+
+    record = until(ctx, lambda r: r.state in ("in_library", "quarantined", "failed"))
+
+    assert record.state == "in_library", events(record)
+    assert len(list(folders["library"].rglob("*.flac"))) == 10
+    assert record.library_url.startswith(sandbox.urls["subsonic"] + "/app/#/album/")
