@@ -23,7 +23,6 @@ and the acceptable candidates ranked after it as the fallbacks.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,6 +242,8 @@ def ask_search_again(record: Download, query: str, now: str) -> None:
 def candidate_id(candidate: dict) -> str:
     """A considered folder's id on the page and in the API: stable across reads (user, folder, format)."""
     text = "\0".join(str(candidate.get(name) or "") for name in ("user", "folder", "format"))
+    import hashlib  # here, not at the top: the idle runners never load OpenSSL's hashes
+
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
