@@ -106,7 +106,9 @@ class StringList(fields.Field):
             entries = [part.strip() for part in value.split(",") if part.strip()]
         elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
                                                      for v in value):
-            entries = [str(v).strip() for v in value if str(v).strip()]
+            entries = [str(v).strip() for v in value]
+            if not all(entries):  # a list says each entry; only comma-separated text may have gaps
+                raise ValidationError("An entry is empty.")
         else:
             raise self.make_error("invalid")
         if len(entries) > 100:

@@ -188,3 +188,13 @@ def test_a_library_path_template_with_known_fields_is_accepted(tmp_path, templat
 def test_a_library_path_template_that_could_escape_or_break_is_refused(tmp_path, template):
     with pytest.raises(ConfigError, match="library.path_template"):
         load_settings(env=env_with(tmp_path, RESONANCE_LIBRARY__PATH_TEMPLATE=template))
+
+
+def test_a_list_with_an_empty_entry_is_refused_but_comma_text_may_have_gaps(tmp_path):
+    current = load_settings(env=env_with(tmp_path))
+    clean, errors = validate_changes({"web": {"trusted_proxies": ["10.0.0.0/8", ""]},
+                                      "notifications": {"urls": [""]}}, current)
+    assert clean == {} and set(errors) == {"web.trusted_proxies", "notifications.urls"}
+    assert errors["notifications.urls"] == ["An entry is empty."]
+    clean, errors = validate_changes({"web": {"trusted_proxies": "10.0.0.0/8, ,"}}, current)
+    assert errors == {} and clean["web"]["trusted_proxies"] == ["10.0.0.0/8"]
