@@ -50,6 +50,10 @@ class QueueItemSchema(Schema):
     source_track = fields.String(load_default=None, allow_none=True)
     cover_url = fields.String(load_default=None, allow_none=True)
     year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1000, max=3000))
+    # The ListenBrainz recording behind a listenbrainz suggestion (its feedback goes there).
+    source_recording = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    # How past decisions moved a catalog suggestion ("ranked lower: 3 of 4 albums similar to Muse were rejected").
+    ranking = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
 
     @validates_schema
     def check_added_at(self, data, **kwargs):
@@ -72,7 +76,7 @@ def load_queue_items(raw_items: list[dict]) -> list[dict]:
     for item in items:
         item["added_at"] = item["added_at"] or now
         # Keep the file lean: optional fields that carry nothing are left out.
-        for key in ("score", "source_track", "cover_url", "year"):
+        for key in ("score", "source_track", "cover_url", "year", "source_recording", "ranking"):
             if item.get(key) is None:
                 item.pop(key, None)
         if not item["similar_to"]:

@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
+from app.learning import REJECT_REASONS
 from app.matching import artist_key
 from app.records import utc_iso, utc_now_iso
 from app.repository.history import History, history_line
@@ -172,30 +173,74 @@ class QueueRecords:
             ]
         return items[offset : offset + limit], len(items)
 
-    def approve(self, mbids: list[str]) -> list[dict]:
+    def approve(self, mbids: list[str], *, feedback: bool = False) -> list[dict]:
         """Move pending items to approved and put them on the wishlist.
 
         The wishlist transaction is nested in the queue's (lock order:
         pending_queue, then wishlist), so both files are written together or
         neither is: a failed write leaves the item pending and off the wishlist.
+        ``feedback``: queue ListenBrainz feedback for them (feedback.py).
         """
         now = utc_now_iso()
         with self._decision_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
             self.add_to_wishlist([_wishlist_entry_for(item) for item in moved])
-            self._record_decided(queue, "approve", moved, now)
+            self._record_decided(queue, "approve", moved, now, feedback=feedback)
         return moved
 
-    def reject(self, mbids: list[str]) -> list[dict]:
-        """Move pending items to rejected; their mbids are never suggested again."""
+    def reject(self, mbids: list[str], *, reason: str | None = None, feedback: bool = False) -> list[dict]:
+        """Move pending items to rejected; their mbids are never suggested again.
+
+        ``reason``: one of ``app.learning.REJECT_REASONS``, kept in the decision's record.
+        """
+        _check_reason(reason)
         now = utc_now_iso()
         with self._decision_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
-            self._record_decided(queue, "reject", moved, now)
+            self._record_decided(queue, "reject", moved, now, reason=reason, feedback=feedback)
         return moved
 
-    def decide_many(self, action: str, mbids: list[str], *,
-                    now: datetime | None = None) -> tuple[list[dict], str | None]:
+    def give_reason(self, mbid: str, reason: str, *, feedback: bool = False) -> dict | None:
+        """The reason of a reject already made, added to its record; the record, or None when the album
+        is not rejected now (undone, or never).
+
+        The history is never rewritten: the decision's line is appended again, the
+        same but for its reason and ``noted_at`` (its ``at`` unchanged, so an undo still finds it);
+        every reader takes an album's newest line. Under the queue's lock.
+        """
+        _check_reason(reason)
+        with self._decision_transaction() as queue:
+            if mbid not in self._decided(queue)[1]:
+                return None
+            found, _ = self.history.find("reject", {mbid})
+            line = found.get(mbid)
+            if line is None:
+                return None
+            if line.get("reason") == reason:
+                return line
+            line = {**line, "reason": reason, "noted_at": utc_now_iso()}
+            self.history.append(queue, [line], [], rewritten=APPENDED_ONLY not in queue)
+            if feedback:
+                self._queue_feedback([("reject", line["item"], reason)], line.get("at") or utc_now_iso())
+        return line
+
+    def decision_records(self) -> list[dict]:
+        """The newest history line of every album decided now, newest first: what decisions teach
+        (app/learning.py). Reads the whole history; the lines of albums undone since are left out."""
+        approved, rejected = self._decided(self.queue())
+        seen: set[str] = set()
+        records = []
+        for line in self.history.lines():
+            mbid = line["item"]["mbid"]
+            if mbid in seen:
+                continue
+            seen.add(mbid)
+            if mbid in (approved if line["action"] == "approve" else rejected):
+                records.append(line)
+        return records
+
+    def decide_many(self, action: str, mbids: list[str], *, now: datetime | None = None,
+                    feedback: bool = False) -> tuple[list[dict], str | None]:
         """Approve or reject pending items as ``approve``/``reject`` do, and remember how to undo it.
 
         Returns the items moved and the id ``undo_decision`` takes (None when
@@ -218,7 +263,7 @@ class QueueRecords:
                 if action == "approve":
                     added = {entry.key for entry in self.add_to_wishlist([_wishlist_entry_for(i) for i in moved])}
                     kept_on_wishlist = [i["mbid"] for i in moved if _wishlist_entry_for(i).key not in added]
-                self._record_decided(queue, action, moved, at)
+                self._record_decided(queue, action, moved, at, feedback=feedback)
                 _forget_old_undos(undoable, at, room=1)
                 undo_id = os.urandom(8).hex()  # not secrets.token_hex: it drags OpenSSL into every runner (+2.5 MB)
                 undoable[undo_id] = {
@@ -228,10 +273,10 @@ class QueueRecords:
         return moved, undo_id
 
     def decide_matching(self, action: str, *, source: str | None = None, text: str | None = None,
-                        now: datetime | None = None) -> tuple[list[dict], str | None]:
+                        now: datetime | None = None, feedback: bool = False) -> tuple[list[dict], str | None]:
         """``decide_many`` for every pending item the filter matches now ("approve all" on the queue page)."""
         mbids = [item["mbid"] for item in self.matching_pending(source=source, text=text)]
-        return self.decide_many(action, mbids, now=now)
+        return self.decide_many(action, mbids, now=now, feedback=feedback)
 
     def undo_decision(self, undo_id: str, *, now: datetime | None = None) -> tuple[str, list[dict]]:
         """Undo a ``decide_many``: (``approve`` or ``reject``, the items back in the pending queue).
@@ -264,6 +309,7 @@ class QueueRecords:
                 _forget_old_undos(undoable, at)
                 if unwanted:
                     self.remove_from_wishlist(unwanted)
+                self._unqueue_feedback(item["mbid"] for item in restored)
         return record["action"], restored
 
     def find_pending(self, mbid: str) -> dict | None:
@@ -309,6 +355,7 @@ class QueueRecords:
                                                         kept_on_wishlist=wanted if keep_wishlist else set())
             if unwanted:
                 self.remove_from_wishlist(unwanted)
+            self._unqueue_feedback(item["mbid"] for item in restored)
         return restored
 
     def unreject(self, mbids: list[str]) -> list[dict]:
@@ -318,7 +365,9 @@ class QueueRecords:
         are returned; a bare MBID from an older file is only forgotten.
         """
         with self._queue_transaction() as queue:
-            return self._restore_rejected(queue, mbids)
+            restored = self._restore_rejected(queue, mbids)
+            self._unqueue_feedback(item["mbid"] for item in restored)
+            return restored
 
     def approved_page(self, *, offset: int = 0, limit: int = 50, text: str | None = None) -> tuple[list[dict], int]:
         """Approved items, newest first, and their total (older files may hold bare MBIDs)."""
@@ -367,7 +416,8 @@ class QueueRecords:
                     and needle not in (item.get("album") or "").casefold():
                 continue
             if offset <= matched < offset + limit:
-                page.append({**item, f"{key}_at": line.get("at")})
+                page.append({**item, f"{key}_at": line.get("at"),
+                             **({"reason": line["reason"]} if line.get("reason") else {})})
             matched += 1
             if needle is None and matched >= offset + limit:
                 return page, len(decided)
@@ -396,10 +446,14 @@ class QueueRecords:
             rejected = {**dict.fromkeys(queue["rejected"]), **rejected}
         return approved, rejected
 
-    def _record_decided(self, queue: dict, action: str, items: list[dict], at: str) -> None:
-        """In a queue transaction: the records to their segment, the MBIDs to decided.txt (appended)."""
-        self.history.append(queue, [history_line(action, at, item) for item in items],
+    def _record_decided(self, queue: dict, action: str, items: list[dict], at: str, *,
+                        reason: str | None = None, feedback: bool = False) -> None:
+        """In a queue transaction: the records to their segment, the MBIDs to decided.txt (appended), and
+        with ``feedback`` the ListenBrainz ratings they send queued (lock order: pending_queue, lb_feedback)."""
+        self.history.append(queue, [history_line(action, at, item, reason) for item in items],
                             [f"{action} {item['mbid']}" for item in items], rewritten=APPENDED_ONLY not in queue)
+        if feedback:
+            self._queue_feedback([(action, item, reason) for item in items], at)
 
     def _record_undone(self, queue: dict, verb: str, mbids: list[str]) -> None:
         self.history.append(queue, [], [f"{verb} {mbid}" for mbid in mbids], rewritten=True)
@@ -493,6 +547,11 @@ _SORT_KEYS: dict[str, Callable[[dict], Any]] = {
     "year": lambda item: item.get("year") or 0,
 }
 SORTS = tuple(_SORT_KEYS)
+
+def _check_reason(reason: str | None) -> None:
+    if reason is not None and reason not in REJECT_REASONS:
+        raise ValueError(f"unknown reject reason {reason!r}")
+
 
 def _sources(items: list[dict]) -> list[str]:
     return sorted({item.get("source") or "manual" for item in items})

@@ -296,6 +296,8 @@ RUN_REQUESTS = _json_file(RUN_REQUESTS_FILE, shapes.RUN_REQUESTS, dict)
 SETTINGS = DataFile("settings.json", dict, _decode_settings, _json_encode, _json_pieces)
 DOWNLOAD_HISTORY = _json_file("download_history.json", shapes.DOWNLOAD_HISTORY, dict, large=True)
 QUEUE_UNDO = _json_file("queue_undo.json", shapes.QUEUE_UNDO, dict)
+LB_FEEDBACK = _json_file("lb_feedback.json", shapes.LB_FEEDBACK, list)
+BLOCK_OFFERS_DISMISSED = _json_file("block_offers_dismissed.json", shapes.LIST_OF_TEXT, list)
 
 
 def job_log_file(job: str) -> DataFile:
