@@ -306,6 +306,13 @@ SETTINGS: tuple[Setting, ...] = (
     S("catalog", "include_secondary_types", StringList(choices=SECONDARY_TYPES), [],
       "MusicBrainz secondary types to keep (Live, Compilation, Remix, Soundtrack, Demo...; see Value formats); "
       "all are left out by default."),
+    # learning from decisions (docs/discovery.md, "Learning from decisions")
+    S("listenbrainz", "send_feedback", _bool(), False,
+      "Send approvals and rejections of ListenBrainz suggestions back to ListenBrainz as recommendation "
+      "feedback for the recording (needs listenbrainz.token; sent by lb-fetch)."),
+    S("general", "block_offer_after", _int(0, 100), 3,
+      "Rejected albums of one artist before Resonance offers to block them (\"don't like the artist\" "
+      "offers at once); 0 never offers."),
     # slskd-downloader
     S("slskd", "base_url", _url(), "http://localhost:5030", "slskd web address."),
     S("slskd", "url_base", _text(200), "/", "slskd's URL base path (web.url_base), e.g. /slskd."),

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 from app.learning import REJECT_REASONS
 from app.matching import artist_key
 from app.records import utc_iso, utc_now_iso
-from app.repository.history import History, history_line
+from app.repository.history import DECIDED, History, history_line
 from app.repository.store import BLOCKED_ARTISTS, PENDING_QUEUE, PROCESSED, QUEUE_UNDO, StorageError
 from app.wishlist import WishlistEntry, entry_for_item, normalise_name
 
@@ -226,8 +226,20 @@ class QueueRecords:
 
     def decision_records(self) -> list[dict]:
         """The newest history line of every album decided now, newest first: what decisions teach
-        (app/learning.py). Reads the whole history; the lines of albums undone since are left out."""
-        approved, rejected = self._decided(self.queue())
+        (app/learning.py). The lines of albums undone since are left out. Reads the whole history once per
+        change of it (kept per process: the queue page asks at every load). Shared and read-only."""
+        queue = self.queue()
+        version = (id(queue), _stat_key(self.history.folder / DECIDED),
+                   *(_stat_key(self.history.folder / name) for name in self.history.segments()[:1]))
+        kept = getattr(self, "_kept_records", None)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        records = self._read_decision_records(queue)
+        self._kept_records = (version, records)
+        return records
+
+    def _read_decision_records(self, queue: dict) -> list[dict]:
+        approved, rejected = self._decided(queue)
         seen: set[str] = set()
         records = []
         for line in self.history.lines():
@@ -547,6 +559,14 @@ _SORT_KEYS: dict[str, Callable[[dict], Any]] = {
     "year": lambda item: item.get("year") or 0,
 }
 SORTS = tuple(_SORT_KEYS)
+
+def _stat_key(path) -> tuple | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
 
 def _check_reason(reason: str | None) -> None:
     if reason is not None and reason not in REJECT_REASONS:

@@ -1,7 +1,9 @@
 """The pending queue (home page): filter, approve, reject, undo, bulk, block artist.
 
 A card's Approve/Reject replaces the card with an Undo notice (htmx), or
-answers 303 back to the queue with the same notice (plain form POST). Bulk
+answers 303 back to the queue with the same notice (plain form POST). A
+reject's notice offers its reasons in one tap each (none is required), and
+the offer to block an artist whose albums keep being rejected (app/learning.py). Bulk
 actions and "block artist" re-render the list for the filter in use; a bulk
 approve or reject (selected, or all matching) offers an Undo that posts only
 the id the repository recorded for it, however many albums it moved.
@@ -14,10 +16,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, render_template, request, url_for
 
+from app.learning import REJECT_REASONS, BlockOffer, block_offers
+from app.matching import artist_key
 from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
 from app.text import count_of
 from app.web.blocklist import form_artist
-from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other
+from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other, settings
 from app.web.errors import Problem
 from app.web.security import csrf_token
 from app.wishlist import entry_for_item, why_not_approvable
@@ -26,7 +30,7 @@ bp = Blueprint("queue", __name__)
 
 PAGE_SIZE = 50
 # Query parameters of the notice a plain form POST comes back with (see _notice_from_args).
-NOTICE_ARGS = frozenset({"done", "mbid", "name", "keep", "undo"})
+NOTICE_ARGS = frozenset({"done", "mbid", "name", "keep", "undo", "reason"})
 UNDO_REFUSALS = {
     "unknown": "Nothing to undo: that was already undone, or is too old to undo. Nothing was changed.",
     "expired": f"Too late to undo: a bulk action can be undone for {UNDO_SECONDS // 60} minutes. Nothing was changed.",
@@ -85,13 +89,22 @@ def card_context(back: str | None = None) -> dict:
 
 def _list_context(queue_filter: QueueFilter) -> dict:
     items, total = queue_filter.page()
+    show_head = queue_filter.offset == 0 or not is_htmx()
     return {
         "items": items,
         "total": total,
         "f": queue_filter,
-        "show_head": queue_filter.offset == 0 or not is_htmx(),
+        "show_head": show_head,
+        "block_offers": list(_block_offers().values()) if show_head else [],
         **card_context(),
     }
+
+
+def _block_offers() -> dict[str, BlockOffer]:
+    """Artists to offer for blocking now (app.learning.block_offers), by artist key."""
+    repo = repository()
+    return block_offers(repo.decision_records(), settings().general.block_offer_after,
+                        blocked=repo.blocked_artists(), dismissed=repo.dismissed_block_offers())
 
 
 def _back() -> str:
@@ -122,6 +135,7 @@ def _notice_from_args() -> dict | None:
         "name": request.args.get("name", "")[:300],
         "keep": request.args.get("keep") == "1",
         "undo": request.args.get("undo", "")[:64],
+        "reason": request.args.get("reason") if request.args.get("reason") in REJECT_REASONS else None,
     }
 
 
@@ -157,13 +171,16 @@ def _head_context(queue_filter: QueueFilter) -> dict:
     return {"f": replace(queue_filter, offset=0), "total": total}
 
 
-def _decided(item: dict, was: str, keep: bool = False):
-    """After one card's decision: the Undo notice in the card's place, or 303 back."""
+def _decided(item: dict, was: str, keep: bool = False, reason: str | None = None):
+    """After one card's decision: the Undo notice in the card's place (a reject's with its reasons, and
+    the offer to block the artist when it is due), or 303 back."""
     if is_htmx():
-        return render_template("partials/undo.html", item=item, was=was, keep=keep, next=_back(),
+        offer = _block_offers().get(artist_key(item.get("artist") or "")) if was == "rejected" else None
+        return render_template("partials/undo.html", item=item, was=was, keep=keep, next=_back(), reason=reason,
+                               offer=offer,
                                **_head_context(QueueFilter.parse(request.form)))
     return see_other(_back(), done=was, mbid=item["mbid"], name=f"{item['artist']} – {item['album']}",
-                     keep="1" if keep else None)
+                     keep="1" if keep else None, reason=reason)
 
 
 @bp.post("/queue/approve")
@@ -173,7 +190,7 @@ def approve():
     if refused:
         raise Problem(422, f"This album cannot be approved: {refused}.", code="not_approvable")
     keep = _on_wishlist(item)  # Undo must not take off an entry that was there before
-    moved = repository().approve([item["mbid"]])
+    moved = repository().approve([item["mbid"]], feedback=settings().listenbrainz.send_feedback)
     if not moved:
         raise Problem(404, "This album is no longer in the queue.")
     return _decided(moved[0], "approved", keep)
@@ -182,10 +199,41 @@ def approve():
 @bp.post("/queue/reject")
 def reject():
     item = _pending_item(request.form.get("mbid", ""))
-    moved = repository().reject([item["mbid"]])
+    reason = _form_reason(required=False)
+    moved = repository().reject([item["mbid"]], reason=reason, feedback=settings().listenbrainz.send_feedback)
     if not moved:
         raise Problem(404, "This album is no longer in the queue.")
-    return _decided(moved[0], "rejected")
+    return _decided(moved[0], "rejected", reason=reason)
+
+
+@bp.post("/queue/reason")
+def reason():
+    """Why a reject was made, added to the decision just made (one tap on the reject's notice)."""
+    reason = _form_reason(required=True)
+    line = repository().give_reason(request.form.get("mbid", ""), reason,
+                                    feedback=settings().listenbrainz.send_feedback)
+    if line is None:
+        raise Problem(409, "This album is not rejected any more (put back in another tab?).")
+    return _decided(line["item"], "rejected", reason=reason)
+
+
+def _form_reason(*, required: bool) -> str | None:
+    reason = request.form.get("reason") or None
+    if reason is None and not required:
+        return None
+    if reason not in REJECT_REASONS:
+        raise Problem(400, f"Which reason? One of: {', '.join(REJECT_REASONS.values())}.", code="invalid_input",
+                      details={"reason": [f"Must be one of: {', '.join(REJECT_REASONS)}."]})
+    return reason
+
+
+@bp.post("/queue/block-offer/dismiss")
+def dismiss_block_offer():
+    """"Not now" on the offer to block an artist: it is not made again."""
+    repository().dismiss_block_offer(form_artist())
+    if is_htmx():
+        return ""
+    return see_other(_back())
 
 
 @bp.post("/queue/undo")
@@ -232,7 +280,8 @@ def _decide_items(action: str, items: list[dict]):
     refused = [item for item in items if action == "approve" and why_not_approvable(item)]
     refused_mbids = {item["mbid"] for item in refused}
     wanted = [item["mbid"] for item in items if item["mbid"] not in refused_mbids]
-    moved, undo_id = repository().decide_many(action, wanted) if wanted else ([], None)
+    feedback = settings().listenbrainz.send_feedback
+    moved, undo_id = repository().decide_many(action, wanted, feedback=feedback) if wanted else ([], None)
     return _after_many(_decided_many(action, moved, refused), undo_id)
 
 

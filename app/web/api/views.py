@@ -38,7 +38,7 @@ def queue_list():
 
 
 def _decide(action: str):
-    selection = load_body(s.SelectionSchema())
+    selection = load_body(s.RejectSelectionSchema() if action == "reject" else s.SelectionSchema())
     repo = repository()
     if selection["all"]:
         kwargs = {"source": selection["source"], "text": selection["q"]}
@@ -47,8 +47,14 @@ def _decide(action: str):
     else:
         requested = list(dict.fromkeys(selection["mbids"]))
     refused = _not_approvable(requested) if action == "approve" else {}
-    act = {"approve": repo.approve, "reject": repo.reject, "remove": repo.remove_pending}[action]
-    moved = act([mbid for mbid in requested if mbid not in refused])
+    wanted = [mbid for mbid in requested if mbid not in refused]
+    feedback = settings().listenbrainz.send_feedback
+    if action == "approve":
+        moved = repo.approve(wanted, feedback=feedback)
+    elif action == "reject":
+        moved = repo.reject(wanted, reason=selection.get("reason"), feedback=feedback)
+    else:
+        moved = repo.remove_pending(wanted)
     done = {item["mbid"] for item in moved}
     not_pending = [mbid for mbid in requested if mbid not in done and mbid not in refused]
     refusals = [{"mbid": mbid, "reason": reason} for mbid, reason in refused.items()]
@@ -76,7 +82,8 @@ def queue_approve():
 
 
 @bp.post("/queue/reject")
-@doc("Reject pending albums (never suggested again)", tag="queue", body=s.SelectionSchema,
+@doc("Reject pending albums (never suggested again), optionally saying why", tag="queue",
+     body=s.RejectSelectionSchema,
      responses={200: s.DecisionSchema, **INVALID, **MISSING})
 def queue_reject():
     return _decide("reject")
