@@ -40,6 +40,8 @@ class Suggestion:
     similar_to: list[str] = field(default_factory=list)
     source_track: str | None = None
     artist_mbid: str | None = None
+    source_recording: str | None = None  # the ListenBrainz recording behind it (feedback goes there)
+    ranking: str | None = None  # how past decisions moved it ("ranked lower: …"), shown on the card
 
     def as_record(self) -> dict:
         """The queue record, names normalised as the wishlist writes them (a name of control characters is empty)."""
@@ -47,6 +49,7 @@ class Suggestion:
             "artist": normalise_name(self.artist), "album": normalise_name(self.album), "mbid": self.mbid, "type": self.type,
             "score": self.score, "source": self.source, "year": self.year, "cover_url": self.cover_url,
             "similar_to": self.similar_to, "source_track": self.source_track,
+            "source_recording": self.source_recording, "ranking": self.ranking,
         }
         return {k: v for k, v in record.items() if v is not None}
 

@@ -233,6 +233,7 @@ class ListenBrainzSource:
                 score=round(score, 1), source=SOURCE, year=best.year,
                 cover_url=None if track_mode else upstream.cover_url(self.settings, mbid),
                 source_track=best.recording_title or best.recording.title, artist_mbid=best.artist_mbid,
+                source_recording=best.recording.recording_mbid,
             ))
         suggestions.sort(key=lambda s: s.score or 0, reverse=True)
         return suggestions

@@ -135,3 +135,10 @@ def test_the_threshold_is_a_setting_and_zero_never_offers(repository, write_conf
     reject(client, queue[4], reason="dislike_artist")
     newest_first = (["Block Air? You said you don't like the artist."] if after else []) + offered
     assert offers(client.get("/")) == newest_first
+
+
+def test_a_card_says_how_past_decisions_moved_it(client, repository):
+    note = "ranked lower: 3 of 4 albums similar to Muse were rejected"
+    repository.add_pending([make_queue_item(album="Showbiz", ranking=note), make_queue_item(album="Plain")])
+    page = parse(client.get("/").data)
+    assert [p.text for p in page.select("article.card .ranking")] == [note]
