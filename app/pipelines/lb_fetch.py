@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from app.clients.http import NotFound, UpstreamError
 from app.clients.http import stats as http_stats
 from app.clients.musicbrainz import best_album_release_group
-from app.pipelines import JobContext, RunResult, upstream
+from app.pipelines import JobContext, RunResult, feedback, upstream
 from app.pipelines.discovery import Suggestion, publish
 from app.text import count_of
 
@@ -281,6 +281,7 @@ class ListenBrainzSource:
 
 def run_once(ctx: JobContext, source: ListenBrainzSource | None = None) -> RunResult:
     settings = ctx.settings
+    feedback.send_queued(ctx)  # the ratings decisions queued since the last run (app/pipelines/feedback.py)
     if not settings.listenbrainz.username:
         return RunResult("set listenbrainz.username to fetch recommendations", skipped=True)
     source = source or ListenBrainzSource(ctx)

@@ -142,3 +142,23 @@ def test_a_card_says_how_past_decisions_moved_it(client, repository):
     repository.add_pending([make_queue_item(album="Showbiz", ranking=note), make_queue_item(album="Plain")])
     page = parse(client.get("/").data)
     assert [p.text for p in page.select("article.card .ranking")] == [note]
+
+
+@pytest.mark.parametrize("send_feedback", [True, False])
+def test_decisions_in_the_web_ui_queue_listenbrainz_feedback_only_when_the_setting_is_on(
+        repository, write_config, send_feedback):
+    write_config(web={"auth": "basic", "username": USER, "password": PASSWORD},
+                 listenbrainz={"send_feedback": send_feedback})
+    app = create_app({"TESTING": True, "REPOSITORY": repository, "SETTINGS_TTL": 0})
+    app.test_client_class = Client
+    client = app.test_client()
+    items = [make_queue_item(source="listenbrainz", similar_to=[], source_recording=f"rec-{n}") for n in range(3)]
+    repository.add_pending(items)
+
+    client.form("/queue/approve", {"mbid": items[0]["mbid"]}, htmx=True)
+    reject(client, items[1])
+    client.form("/queue/reason", {"mbid": items[1]["mbid"], "reason": "dislike_artist"}, htmx=True)
+    client.post("/api/v1/queue/reject", json={"mbids": [items[2]["mbid"]], "reason": "not_my_taste"})
+
+    expected = [("rec-0", "like"), ("rec-1", "hate"), ("rec-2", "dislike")] if send_feedback else []
+    assert [(e["recording_mbid"], e["rating"]) for e in repository.unsent_feedback()] == expected
