@@ -78,6 +78,7 @@ def similar_tallies(records: Iterable[Mapping]) -> dict[str, Tally]:
     """library artist key -> Tally, over the catalog albums decided now (each counts for every artist in
     its ``similar_to``)."""
     tallies: dict[str, Tally] = {}
+    keys: dict[str, str] = {}  # name -> artist_key: the same few hundred names come back in every record
     for record in records:
         item = record.get("item") or {}
         if item.get("source") != "catalog":
@@ -86,7 +87,12 @@ def similar_tallies(records: Iterable[Mapping]) -> dict[str, Tally]:
         if not (against or for_):
             continue
         for name in dict.fromkeys(item.get("similar_to") or ()):
-            tally = tallies.setdefault(artist_key(name), Tally(name))
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = artist_key(name)
+            tally = tallies.get(key)
+            if tally is None:
+                tally = tallies[key] = Tally(name)
             if for_:
                 tally.approved += 1
             else:

@@ -9,6 +9,7 @@ at each decision costs the same after years of them. The decided albums are in
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import time
@@ -33,6 +34,8 @@ DECISIONS = ("approve", "reject")
 #: Decisions appended after the queue file was last written, at most; the next one rewrites it.
 #: Each costs a set lookup per pending album on a page; a rewrite costs a few ms at 10,000 pending.
 REWRITE_AFTER = 500
+#: Reject lines the block offers look at, newest first (docs/discovery.md): a page load reads only these.
+RECENT_REJECTIONS = 1000
 #: Marks a queue given by ``_decision_transaction`` that is not written back.
 APPENDED_ONLY = "appended only"
 
@@ -229,14 +232,39 @@ class QueueRecords:
         (app/learning.py). The lines of albums undone since are left out. Reads the whole history once per
         change of it (kept per process: the queue page asks at every load). Shared and read-only."""
         queue = self.queue()
-        version = (id(queue), _stat_key(self.history.folder / DECIDED),
-                   *(_stat_key(self.history.folder / name) for name in self.history.segments()[:1]))
+        version = self._history_version()
         kept = getattr(self, "_kept_records", None)
-        if kept is not None and kept[0] == version:
-            return kept[1]
+        if kept is not None and kept[0] is queue and kept[1] == version:
+            return kept[2]
         records = self._read_decision_records(queue)
-        self._kept_records = (version, records)
+        self._kept_records = (queue, version, records)
         return records
+
+    def recent_rejections(self) -> list[dict]:
+        """The newest line of each album rejected now among the ``RECENT_REJECTIONS`` newest reject lines,
+        newest first: what the queue page's block offers count. Reads only that much of the history's
+        end, once per change of it (kept per process). Shared and read-only."""
+        queue = self.queue()
+        version = self._history_version()
+        kept = getattr(self, "_kept_rejections", None)
+        if kept is not None and kept[0] is queue and kept[1] == version:
+            return kept[2]
+        rejected = self._decided(queue)[1]
+        seen: set[str] = set()
+        records = []
+        for line in itertools.islice(self.history.lines(action="reject"), RECENT_REJECTIONS):
+            mbid = line["item"]["mbid"]
+            if mbid not in seen:
+                seen.add(mbid)
+                if mbid in rejected:
+                    records.append(line)
+        self._kept_rejections = (queue, version, records)
+        return records
+
+    def _history_version(self) -> tuple:
+        """Changes whenever a decision, an undo or a reason is written (decided.txt, the newest segment)."""
+        return (_stat_key(self.history.folder / DECIDED),
+                *(_stat_key(self.history.folder / name) for name in self.history.segments()[:1]))
 
     def _read_decision_records(self, queue: dict) -> list[dict]:
         approved, rejected = self._decided(queue)

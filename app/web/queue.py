@@ -101,10 +101,17 @@ def _list_context(queue_filter: QueueFilter) -> dict:
 
 
 def _block_offers() -> dict[str, BlockOffer]:
-    """Artists to offer for blocking now (app.learning.block_offers), by artist key."""
+    """Artists to offer for blocking now (app.learning.block_offers), by artist key; worked out again only
+    when the rejections, the block list, the dismissed offers or the setting changed (every page load asks)."""
     repo = repository()
-    return block_offers(repo.decision_records(), settings().general.block_offer_after,
-                        blocked=repo.blocked_artists(), dismissed=repo.dismissed_block_offers())
+    records, blocked, dismissed = repo.recent_rejections(), repo.blocked_artists(), repo.dismissed_block_offers()
+    threshold = settings().general.block_offer_after
+    inputs = (records, blocked, dismissed, threshold)
+    kept = getattr(repo, "_kept_block_offers", None)
+    if kept is None or any(a is not b for a, b in zip(kept[0][:3], inputs[:3])) or kept[0][3] != threshold:
+        kept = repo._kept_block_offers = (inputs, block_offers(records, threshold, blocked=blocked,
+                                                               dismissed=dismissed))
+    return kept[1]
 
 
 def _back() -> str:
