@@ -241,25 +241,26 @@ class QueueRecords:
         return records
 
     def recent_rejections(self) -> list[dict]:
-        """The newest line of each album rejected now among the ``RECENT_REJECTIONS`` newest reject lines,
-        newest first: what the queue page's block offers count. Reads only that much of the history's
-        end, once per change of it (kept per process). Shared and read-only."""
-        queue = self.queue()
+        """The newest line of each album among the ``RECENT_REJECTIONS`` newest reject lines, newest first:
+        what the queue page's block offers count. Reads only that much of the history's end, once per
+        change of it (kept per process), and not decided.txt: some may have been undone since (see
+        ``rejected_now``). Shared and read-only."""
         version = self._history_version()
         kept = getattr(self, "_kept_rejections", None)
-        if kept is not None and kept[0] is queue and kept[1] == version:
-            return kept[2]
-        rejected = self._decided(queue)[1]
+        if kept is not None and kept[0] == version:
+            return kept[1]
         seen: set[str] = set()
         records = []
         for line in itertools.islice(self.history.lines(action="reject"), RECENT_REJECTIONS):
-            mbid = line["item"]["mbid"]
-            if mbid not in seen:
-                seen.add(mbid)
-                if mbid in rejected:
-                    records.append(line)
-        self._kept_rejections = (queue, version, records)
+            if line["item"]["mbid"] not in seen:
+                seen.add(line["item"]["mbid"])
+                records.append(line)
+        self._kept_rejections = (version, records)
         return records
+
+    def rejected_now(self, mbids: set[str]) -> set[str]:
+        """Those of ``mbids`` rejected now (decided.txt replayed whole: read it only when it matters)."""
+        return mbids & self._decided(self.queue())[1].keys()
 
     def _history_version(self) -> tuple:
         """Changes whenever a decision, an undo or a reason is written (decided.txt, the newest segment)."""

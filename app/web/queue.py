@@ -109,8 +109,12 @@ def _block_offers() -> dict[str, BlockOffer]:
     inputs = (records, blocked, dismissed, threshold)
     kept = getattr(repo, "_kept_block_offers", None)
     if kept is None or any(a is not b for a, b in zip(kept[0][:3], inputs[:3])) or kept[0][3] != threshold:
-        kept = repo._kept_block_offers = (inputs, block_offers(records, threshold, blocked=blocked,
-                                                               dismissed=dismissed))
+        offers = block_offers(records, threshold, blocked=blocked, dismissed=dismissed)
+        if offers:  # only then is decided.txt worth reading whole: a reject undone since must not count
+            live = repo.rejected_now({record["item"]["mbid"] for record in records})
+            offers = block_offers([r for r in records if r["item"]["mbid"] in live], threshold, blocked=blocked,
+                                  dismissed=dismissed)
+        kept = repo._kept_block_offers = (inputs, offers)
     return kept[1]
 
 

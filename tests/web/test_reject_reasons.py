@@ -162,3 +162,11 @@ def test_decisions_in_the_web_ui_queue_listenbrainz_feedback_only_when_the_setti
 
     expected = [("rec-0", "like"), ("rec-1", "hate"), ("rec-2", "dislike")] if send_feedback else []
     assert [(e["recording_mbid"], e["rating"]) for e in repository.unsent_feedback()] == expected
+
+
+def test_an_undone_reject_does_not_count_towards_an_offer(client, repository, queue):
+    for item in queue[:3]:
+        reject(client, item)
+    assert offers(client.get("/")) == ["Block Muse? 3 of their albums were rejected."]
+    client.form("/queue/undo", {"mbid": queue[0]["mbid"], "was": "rejected"}, htmx=True)
+    assert offers(client.get("/")) == []
