@@ -3,10 +3,11 @@
 A card's Approve/Reject replaces the card with an Undo notice (htmx), or
 answers 303 back to the queue with the same notice (plain form POST). A
 reject's notice offers its reasons in one tap each (none is required), and
-the offer to block an artist whose albums keep being rejected (app/learning.py). Bulk
-actions and "block artist" re-render the list for the filter in use; a bulk
-approve or reject (selected, or all matching) offers an Undo that posts only
-the id the repository recorded for it, however many albums it moved.
+the offer to block an artist whose albums keep being rejected (app/learning.py;
+the offers also head the list). Bulk actions and "block artist" re-render the
+list for the filter in use; a bulk approve or reject (selected, or all
+matching) offers an Undo that posts only the id the repository recorded for
+it, however many albums it moved.
 """
 
 from __future__ import annotations
@@ -188,8 +189,7 @@ def _decided(item: dict, was: str, keep: bool = False, reason: str | None = None
     if is_htmx():
         offer = _block_offers().get(artist_key(item.get("artist") or "")) if was == "rejected" else None
         return render_template("partials/undo.html", item=item, was=was, keep=keep, next=_back(), reason=reason,
-                               offer=offer,
-                               **_head_context(QueueFilter.parse(request.form)))
+                               offer=offer, **_head_context(QueueFilter.parse(request.form)))
     return see_other(_back(), done=was, mbid=item["mbid"], name=f"{item['artist']} – {item['album']}",
                      keep="1" if keep else None, reason=reason)
 
