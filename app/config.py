@@ -201,6 +201,117 @@ def _text(max_length: int = 1000) -> fields.Field:
     return Text(max_length=max_length)
 
 
+class NotifyUrls(fields.Field):
+    """Apprise URLs (ntfy://..., discord://..., mailto://...): secret, so no message shows one."""
+
+    default_error_messages = {"invalid": "Not a list of notification URLs."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value) or len(value) > 20:
+            raise self.make_error("invalid")
+        urls = [strip_blanks(v) for v in value if strip_blanks(v)]
+        for number, url in enumerate(urls, 1):
+            if text_problem(url) or len(url) > 2000 or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S", url):
+                raise ValidationError(f"URL {number} is not a notification URL (scheme://..., e.g. ntfy://topic); "
+                                      "the value is secret and not shown.")
+        return urls
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return list(value)
+
+
+MEMBER_ROLES = ("admin", "member")
+#: A member's keys in config.yaml: key -> (field, secret). Secrets are never shown or logged.
+MEMBER_KEYS: dict[str, tuple[fields.Field, bool]] = {
+    "name": (Text(min_length=1, max_length=100), False),
+    "role": (fields.String(validate=validate.OneOf(MEMBER_ROLES)), False),
+    "listenbrainz_user": (Text(max_length=200), False),
+    "listenbrainz_token": (Secret(max_length=200), True),
+    "password_hash": (Secret(max_length=500), True),
+    "api_key": (Secret(max_length=500), True),
+    "proxy_user": (Text(max_length=200), False),
+    "notify": (NotifyUrls(), True),
+}
+MEMBER_SECRET_KEYS = tuple(key for key, (_, secret) in MEMBER_KEYS.items() if secret)
+
+
+class MemberList(fields.Field):
+    """household.members: a list of objects (see MEMBER_KEYS); from the environment as JSON or YAML text.
+
+    Each entry comes back with every key (blank when not given, role "member"); messages name
+    the entry and key ("members[2].role: ...") and never show a secret."""
+
+    default_error_messages = {
+        "invalid": "Not a list of members (each one name: ..., role: admin or member, ...).",
+        "too_many": "More than 50 members.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value) if value.strip() else []
+            except (yaml.YAMLError, RecursionError, ValueError):
+                raise self.make_error("invalid") from None
+        if value is None:
+            value = []
+        if not isinstance(value, (list, tuple)):
+            raise self.make_error("invalid")
+        if len(value) > 50:
+            raise self.make_error("too_many")
+        problems: list[str] = []
+        members = [self._member(index, entry, problems) for index, entry in enumerate(value, 1)]
+        if not problems:
+            problems += self._clashes(members)
+        if problems:
+            raise ValidationError(problems)
+        return members
+
+    @staticmethod
+    def _member(index: int, entry, problems: list[str]) -> dict:
+        where = f"members[{index}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: expected name: ..., role: ... (an object), found {type(entry).__name__}.")
+            return {}
+        member = {"name": "", "role": "member", "listenbrainz_user": "", "listenbrainz_token": "",
+                  "password_hash": "", "api_key": "", "proxy_user": "", "notify": []}
+        for key, raw in entry.items():
+            if key not in MEMBER_KEYS:
+                problems.append(f"{where}.{key}: not a member setting (one of {', '.join(MEMBER_KEYS)}).")
+                continue
+            field, secret = MEMBER_KEYS[key]
+            try:
+                member[key] = field.deserialize("" if raw is None and key != "notify" else raw)
+            except ValidationError as exc:
+                shown = "" if secret else f" (got {raw!r})"
+                problems.append(f"{where}.{key}: {' '.join(validation_messages(exc))}{shown}")
+        if "name" not in entry:
+            problems.append(f"{where}.name: every member needs a name.")
+        elif not member["name"].strip():
+            problems.append(f"{where}.name: the name is empty.")
+        return member
+
+    @staticmethod
+    def _clashes(members: list[dict]) -> list[str]:
+        problems = []
+        for key, what in (("name", "name"), ("proxy_user", "proxy user"), ("api_key", "API key")):
+            seen: dict[str, int] = {}
+            for index, member in enumerate(members, 1):
+                value = (member.get(key) or member["name"] if key == "proxy_user" else member.get(key)) or ""
+                if not value:
+                    continue
+                if value.casefold() in seen:
+                    shown = "" if key == "api_key" else f" {value!r}"
+                    first = seen[value.casefold()]
+                    problems.append(f"members[{index}].{key}: the same {what}{shown} as members[{first}].")
+                seen.setdefault(value.casefold(), index)
+        return problems
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
 @dataclass(frozen=True)
 class Setting:
     section: str
@@ -210,6 +321,8 @@ class Setting:
     help: str
     secret: bool = False
     env_aliases: tuple[str, ...] = ()
+    #: Set in config.yaml or the environment only; the settings page and the API show it, never change it.
+    file_only: bool = False
 
     @property
     def name(self) -> str:
@@ -240,6 +353,11 @@ SETTINGS: tuple[Setting, ...] = (
     S("web", "password_hash", _secret(500), "",
       "A werkzeug password hash used instead of a plain password.", secret=True),
     S("web", "api_key", _secret(500), "", "Key for scripts: 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.", secret=True),
+    S("web", "proxy_groups_header",
+      Text(max_length=100, validate=_header_name, metadata={"pattern": HEADER_NAME_PATTERN}), "Remote-Groups",
+      "Header carrying the signed-in user's groups (comma-separated) from the proxy."),
+    S("web", "proxy_admin_groups", StringList(), ["admins"],
+      "Proxy groups whose users are admins; other proxy users are members (see household)."),
     S("web", "proxy_user_header",
       Text(max_length=100, validate=_header_name, metadata={"pattern": HEADER_NAME_PATTERN}), "Remote-User",
       "Header carrying the signed-in user from the proxy."),
@@ -253,6 +371,11 @@ SETTINGS: tuple[Setting, ...] = (
     S("web", "workers", _int(1, 32), 1, "gunicorn worker processes; one with threads suits a household."),
     S("web", "threads", _int(1, 64), 4, "Threads per gunicorn worker."),
     S("web", "secret_key", _secret(500), "", "Key signing sessions and CSRF tokens; generated when empty.", secret=True),
+    # household
+    S("household", "members", MemberList(), [],
+      "The people using this Resonance: name, role (admin or member), listenbrainz_user, listenbrainz_token, "
+      "password_hash, api_key, proxy_user, notify (see Household). Empty: the web and listenbrainz settings are "
+      "one admin.", file_only=True),
     # schedules
     S("schedule", "lb_fetch", Duration(), 6 * 3600, "How often lb-fetch runs.", env_aliases=("LB_FETCH_INTERVAL",)),
     S("schedule", "catalog_discovery", Duration(), 7 * 86400, "How often catalog-discovery runs.",
@@ -343,6 +466,10 @@ def _check(setting: Setting, value: Any, origin: str) -> tuple[Any, str | None]:
     try:
         return setting.field.deserialize(value), None
     except ValidationError as exc:
+        if isinstance(setting.field, MemberList):  # one line per member problem, each naming its entry
+            return None, "\n".join(f"{setting.section}.{message} [from {origin}]" if message.startswith("members[")
+                                   else f"{setting.name}: {message} [from {origin}]"
+                                   for message in validation_messages(exc))
         shown = "" if setting.secret else f" (got {value!r})"
         return None, f"{setting.name}: {' '.join(validation_messages(exc))}{shown} [from {origin}]"
 
@@ -371,15 +498,33 @@ class Settings:
         return self.source(name).startswith("env:")
 
     def secret_values(self) -> list[str]:
-        return [str(self.values[s.name]) for s in SETTINGS if s.secret and self.values[s.name]]
+        values = [str(self.values[s.name]) for s in SETTINGS if s.secret and self.values[s.name]]
+        for member in self.values.get("household.members") or []:
+            for key in MEMBER_SECRET_KEYS:
+                entry = member.get(key)
+                values += [str(v) for v in entry if v] if isinstance(entry, list) else [str(entry)] if entry else []
+        return values
 
     def redacted(self) -> dict[str, dict[str, Any]]:
         """Section -> key -> value, with secrets shown only as set (MASK) or unset ("")."""
         result: dict[str, dict[str, Any]] = {}
         for s in SETTINGS:
             value = self.values[s.name]
+            if isinstance(s.field, MemberList):
+                value = [masked_member(member) for member in value]
             result.setdefault(s.section, {})[s.key] = (MASK if value else "") if s.secret else value
         return result
+
+
+def masked_member(member: Mapping[str, Any]) -> dict[str, Any]:
+    """A member as settings show it: secrets as set (MASK) or unset (""); a notify URL as its scheme only."""
+    shown = dict(member)
+    for key in MEMBER_SECRET_KEYS:
+        if key == "notify":
+            shown[key] = [f"{url.partition('://')[0]}://{MASK}" for url in member.get(key) or []]
+        else:
+            shown[key] = MASK if member.get(key) else ""
+    return shown
 
 
 def _env_value(setting: Setting, env: Mapping[str, str]) -> tuple[str, str] | None:
@@ -448,7 +593,7 @@ def load_settings(saved: Mapping[str, Any] | None = None, env: Mapping[str, str]
         candidates = [(setting.default, "default")]
         if setting.key in file_layer.get(setting.section, {}) or {}:
             candidates.append((file_layer[setting.section][setting.key], str(path)))
-        if setting.key in saved.get(setting.section, {}):
+        if setting.key in saved.get(setting.section, {}) and not setting.file_only:
             candidates.append((saved[setting.section][setting.key], "web UI"))
         from_env = _env_value(setting, env)
         if from_env:
@@ -456,7 +601,7 @@ def load_settings(saved: Mapping[str, Any] | None = None, env: Mapping[str, str]
         raw, origin = candidates[-1]
         value, error = _check(setting, raw, origin)
         if error:
-            errors.append(error)
+            errors += error.splitlines()  # one line per problem (a member list can have several)
             continue
         values[setting.name] = value
         sources[setting.name] = {"default": "default", "web UI": "ui"}.get(origin, origin if origin.startswith("env:") else "file")
@@ -478,6 +623,9 @@ def validate_changes(changes: Mapping[str, Mapping[str, Any]], current: Settings
             setting = SETTINGS_BY_NAME.get(name)
             if setting is None:
                 errors[name] = ["Not a Resonance setting."]
+                continue
+            if setting.file_only:
+                errors[name] = ["Set in the config file (or the environment), not here."]
                 continue
             if setting.secret and (raw is None or (isinstance(raw, str) and strip_blanks(raw) in ("", MASK))):
                 continue

@@ -4,6 +4,12 @@ The sandbox plays ListenBrainz, MusicBrainz, Cover Art Archive, Last.fm, a
 Navidrome library and slskd with Soulseek peers. Both discovery pipelines run
 once so the queue is full when the page opens; the downloader runs every
 minute, so an approved album is searched, queued and downloaded while you watch.
+
+The household has two members, each with a ListenBrainz user of the sandbox:
+Alice (admin) and Bob (member). Sign-in is plain HTTP Basic with the demo
+passwords below, printed when the demo starts: the demo runs the same sign-in
+code as a real install, with no switch of its own. To be the other member, use
+a private window (a browser keeps one Basic login per site).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from app.logs import setup_logging
 from app.repository import DATA_DIR_ENV, Repository
 
 DISCOVERY_JOBS = ("lb-fetch", "catalog-discovery")
+#: name, role, the sandbox's ListenBrainz user, the demo password (shown when the demo starts)
+DEMO_MEMBERS = (("Alice", "admin", "rob", "alice-demo"), ("Bob", "member", "mia", "bob-demo"))
 
 
 def fault_rate(text: str) -> float:
@@ -43,6 +51,18 @@ def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault-seed", type=int, default=None, help="seed of the faults' RNG (repeatable runs)")
 
 
+def demo_household() -> str:
+    """household.members of the demo (as the environment gives it: JSON)."""
+    import json
+
+    from werkzeug.security import generate_password_hash
+
+    return json.dumps([{"name": name, "role": role, "listenbrainz_user": user,
+                        # a cheap hash: these passwords are printed on the screen anyway
+                        "password_hash": generate_password_hash(password, "pbkdf2:sha256:1000")}
+                       for name, role, user, password in DEMO_MEMBERS])
+
+
 def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
     """Settings pointing every service at the sandbox (environment variables win over any file)."""
     return {
@@ -51,7 +71,8 @@ def demo_environment(sandbox, data_dir: Path, port: int) -> dict[str, str]:
         "RESONANCE_CONFIG": str(data_dir / "demo-config.yaml"),  # the user's own config stays out of it
         "RESONANCE_WEB__HOST": "127.0.0.1",
         "RESONANCE_WEB__PORT": str(port),
-        "RESONANCE_WEB__AUTH": "none",
+        "RESONANCE_WEB__AUTH": "basic",
+        "RESONANCE_HOUSEHOLD__MEMBERS": demo_household(),
         "RESONANCE_WEB__WORKERS": "1",
         "RESONANCE_GENERAL__CONTACT": "resonance-demo@example.invalid",
         "RESONANCE_LISTENBRAINZ__SOURCE": "both",
@@ -102,6 +123,8 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
                 result = JobRunner(job, repository).run(trigger="demo")
                 if result:
                     print(f"  {job}: {result.summary}", flush=True)
+        sign_in = "; ".join(f"{name} / {password} ({role})" for name, role, _, password in DEMO_MEMBERS)
         banner = (f"Resonance demo is running on http://127.0.0.1:{port} (data in {folder}).\n"
+                  f"Sign in as {sign_in}; a private window lets you be the other one.\n"
                   "Approve a few albums, then watch them on the Downloads page. Ctrl-C stops it.")
         return serve_all(settings, repository, run_on_start=False, banner=banner)

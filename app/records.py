@@ -54,6 +54,8 @@ class QueueItemSchema(Schema):
     source_recording = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     # How past decisions moved a catalog suggestion ("ranked lower: 3 of 4 albums similar to Muse were rejected").
     ranking = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    for_members = fields.List(fields.String(), load_default=list,
+                              metadata={"description": "The household members it was recommended to (lb-fetch)"})
 
     @validates_schema
     def check_added_at(self, data, **kwargs):

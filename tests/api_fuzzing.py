@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 USER, PASSWORD, API_KEY = "alice", "wonderland-fuzz", "fuzz-api-key-0123456789"
 MODES = ("none", "basic", "api_key", "proxy")
 PROXY_USER_HEADER = "Remote-User"
+PROXY_GROUPS_HEADER = "Remote-Groups"
 EXAMPLE_KEY = "Sigur Rós - ( )"  # DOWNLOAD_KEY's example in app/web/api/schemas.py
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,"
           "response_schema_conformance,negative_data_rejection,positive_data_acceptance,"
@@ -90,8 +91,8 @@ def credentials(mode: str) -> dict[str, str]:
         return {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
     if mode == "api_key":  # (in Authorization, schemathesis knows it for the credentials it removes in ignored_auth)
         return {"Authorization": f"Bearer {API_KEY}"}
-    if mode == "proxy":
-        return {PROXY_USER_HEADER: USER}
+    if mode == "proxy":  # an admin by group, as Authelia says it, so PATCH /settings is allowed
+        return {PROXY_USER_HEADER: USER, PROXY_GROUPS_HEADER: "admins"}
     return {}
 
 

@@ -42,6 +42,7 @@ class Suggestion:
     artist_mbid: str | None = None
     source_recording: str | None = None  # the ListenBrainz recording behind it (feedback goes there)
     ranking: str | None = None  # how past decisions moved it ("ranked lower: …"), shown on the card
+    for_members: list[str] = field(default_factory=list)  # the household members it was recommended to
 
     def as_record(self) -> dict:
         """The queue record, names normalised as the wishlist writes them (a name of control characters is empty)."""
@@ -50,6 +51,7 @@ class Suggestion:
             "score": self.score, "source": self.source, "year": self.year, "cover_url": self.cover_url,
             "similar_to": self.similar_to, "source_track": self.source_track,
             "source_recording": self.source_recording, "ranking": self.ranking,
+            "for_members": self.for_members or None,
         }
         return {k: v for k, v in record.items() if v is not None}
 

@@ -14,7 +14,9 @@ one rating per user and recording, so that changes nothing. Transient failures
 are retried by the client with backoff; one that still fails leaves it and the
 rest queued for the next run. A rating ListenBrainz refuses (400) is recorded
 as failed with its reason and not sent again; a missing or refused token
-leaves that user's ratings queued until the token is fixed.
+leaves that user's ratings queued until the token is fixed. Each rating goes
+with the token of the household member who decided (``decided_by``), or the
+global ``listenbrainz.token`` when they have none.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import logging
 from dataclasses import dataclass, field
 
 from app.clients.http import AuthError, BadRequest, UpstreamError
+from app.household import member_named
 from app.pipelines import JobContext, upstream
 from app.records import utc_now_iso
 from app.text import count_of
@@ -47,8 +50,10 @@ class FeedbackReport:
 
 
 def token_for(ctx: JobContext, decided_by: str | None) -> str | None:
-    """The ListenBrainz token feedback is sent with: the global ``listenbrainz.token``."""
-    return ctx.settings.listenbrainz.token or None
+    """The ListenBrainz token a decision's feedback is sent with: the deciding member's
+    (``app.household``), else the global ``listenbrainz.token``."""
+    member = member_named(ctx.settings, decided_by) if decided_by else None
+    return (member.listenbrainz_token if member else "") or ctx.settings.listenbrainz.token or None
 
 
 def send_queued(ctx: JobContext, lb=None) -> FeedbackReport | None:

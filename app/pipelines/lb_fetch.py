@@ -11,6 +11,12 @@
 3. Aggregation: an album reached through several recordings appears once.
    Its score is the best recording's score (0-100, relative to the run's top
    recommendation) plus 5 points per further recording, capped at 100.
+
+Household: recommendations are fetched for every member with a ListenBrainz
+user (``app.household``), with the same requests per member as for one user;
+the bulk metadata calls are made once for all members' recordings. An album
+recommended to several members is one queue item ``for_members: [Alice, Bob]``
+whose score is the best member's score plus 10 points per further member.
 4. ``discovery.publish`` filters what was seen, owned or blocked and writes
    the queue or the wishlist.
 
@@ -28,6 +34,7 @@ from dataclasses import dataclass, field
 from app.clients.http import NotFound, UpstreamError
 from app.clients.http import stats as http_stats
 from app.clients.musicbrainz import best_album_release_group
+from app.household import Member, members
 from app.pipelines import JobContext, RunResult, feedback, upstream
 from app.pipelines.discovery import Suggestion, publish
 from app.text import count_of
@@ -36,15 +43,18 @@ log = logging.getLogger("resonance.lb-fetch")
 
 SOURCE = "listenbrainz"
 EXTRA_RECORDING_POINTS = 5.0
+EXTRA_MEMBER_POINTS = 10.0
 
 
 @dataclass
 class Recommended:
-    """A recommended recording and its score on a 0-100 scale."""
+    """A recommended recording and its score on a 0-100 scale (the best of the members it is for)."""
 
     recording_mbid: str
     score: float
     title: str | None = None
+    #: member name -> that member's score for it
+    by_member: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,25 +102,33 @@ class ListenBrainzSource:
     # 1. recommendations ---------------------------------------------------------
 
     def recommendations(self, outcome: FetchOutcome) -> list[Recommended]:
-        user, wanted = self.settings.listenbrainz.username, self.settings.listenbrainz.source
+        """Every listening member's recommendations, one entry per recording."""
+        wanted = self.settings.listenbrainz.source
         count = self.settings.listenbrainz.fetch_count
+        listeners = listening_members(self.settings)
         found: dict[str, Recommended] = {}
         parts = [part for part in (("cf", "CF recommendations", self._cf),
                                    ("weekly", "the Weekly Exploration playlist", self._weekly))
                  if wanted in (part[0], "both")]
         failed: list[UpstreamError] = []
-        for _, what, fetch in parts:
-            try:
-                for rec in fetch(user, count, outcome):
-                    if rec.recording_mbid not in found or found[rec.recording_mbid].score < rec.score:
-                        found[rec.recording_mbid] = rec
-            except UpstreamError as exc:
-                # The other source's recommendations are kept; this one is asked again next run.
-                failed.append(exc)
-                outcome.errors.append(str(exc))
-                outcome.left.append(what)
-                log.warning("could not fetch %s: %s", what, exc)
-        if failed and len(failed) == len(parts):
+        for member in listeners:
+            user = member.listenbrainz_user
+            for _, what, fetch in parts:
+                try:
+                    recs = fetch(user, count, outcome)
+                except UpstreamError as exc:
+                    # The other source's (and members') recommendations are kept; this one is asked again next run.
+                    failed.append(exc)
+                    outcome.errors.append(str(exc))
+                    outcome.left.append(what if len(listeners) == 1 else f"{what} of {member.name}")
+                    log.warning("could not fetch %s of %s: %s", what, user, exc)
+                    continue
+                for rec in recs:
+                    known = found.setdefault(rec.recording_mbid, Recommended(rec.recording_mbid, rec.score, rec.title))
+                    known.score = max(known.score, rec.score)
+                    known.title = known.title or rec.title
+                    known.by_member[member.name] = max(known.by_member.get(member.name, 0.0), rec.score)
+        if failed and len(failed) == len(parts) * len(listeners):
             raise failed[0]  # nothing fetched at all
         return list(found.values())
 
@@ -223,17 +241,23 @@ class ListenBrainzSource:
         for item in resolved:
             by_mbid.setdefault(item.mbid, []).append(item)
         track_mode = self.settings.listenbrainz.mode == "track"
+        order = [m.name for m in listening_members(self.settings)]
         suggestions = []
         for mbid, items in by_mbid.items():
             items.sort(key=lambda i: i.recording.score, reverse=True)
             best = items[0]
-            score = min(100.0, best.recording.score + EXTRA_RECORDING_POINTS * (len(items) - 1))
+            scores = _member_scores(items)
+            if scores:
+                score = max(scores.values()) + EXTRA_MEMBER_POINTS * (len(scores) - 1)
+            else:  # a recording handed in without members (one user, as before households)
+                score = best.recording.score + EXTRA_RECORDING_POINTS * (len(items) - 1)
             suggestions.append(Suggestion(
                 artist=best.artist, album=best.title, mbid=mbid, type="track" if track_mode else "album",
-                score=round(score, 1), source=SOURCE, year=best.year,
+                score=round(min(100.0, score), 1), source=SOURCE, year=best.year,
                 cover_url=None if track_mode else upstream.cover_url(self.settings, mbid),
                 source_track=best.recording_title or best.recording.title, artist_mbid=best.artist_mbid,
                 source_recording=best.recording.recording_mbid,
+                for_members=sorted(scores, key=lambda name: order.index(name) if name in order else len(order)),
             ))
         suggestions.sort(key=lambda s: s.score or 0, reverse=True)
         return suggestions
@@ -279,11 +303,48 @@ class ListenBrainzSource:
         return self.drop_secondary_types(self.suggestions(outcome.resolved), outcome)
 
 
+def _member_scores(items: list[Resolved]) -> dict[str, float]:
+    """Member -> their score for one album: their best recording's score plus 5 per further recording."""
+    per_member: dict[str, list[float]] = {}
+    for item in items:
+        for name, score in item.recording.by_member.items():
+            per_member.setdefault(name, []).append(score)
+    return {name: max(scores) + EXTRA_RECORDING_POINTS * (len(scores) - 1) for name, scores in per_member.items()}
+
+
+def _widen_pending(ctx: JobContext, suggestions: list[Suggestion]) -> int:
+    """An album still pending from an earlier run, now recommended to another member too: one item for
+    them all (publish leaves it out as seen), ranked higher as if they had come in one run."""
+    pending = {item["mbid"]: item for item in ctx.repository.queue()["pending"]}
+    wanted = {}
+    for suggestion in suggestions:
+        item = pending.get(suggestion.mbid)
+        if item is None or item.get("source") != SOURCE:
+            continue
+        known = {name.casefold() for name in item.get("for_members") or []}
+        if known and any(name.casefold() not in known for name in suggestion.for_members):
+            wanted[suggestion.mbid] = suggestion.for_members
+    return ctx.repository.add_pending_members(wanted, EXTRA_MEMBER_POINTS) if wanted else 0
+
+
+def listening_members(settings) -> list[Member]:
+    """The members with a ListenBrainz user, each user once."""
+    seen: set[str] = set()
+    listeners = []
+    for member in members(settings):
+        user = member.listenbrainz_user.strip()
+        if user and user.casefold() not in seen:
+            seen.add(user.casefold())
+            listeners.append(member)
+    return listeners
+
+
 def run_once(ctx: JobContext, source: ListenBrainzSource | None = None) -> RunResult:
     settings = ctx.settings
     feedback.send_queued(ctx)  # the ratings decisions queued since the last run (app/pipelines/feedback.py)
-    if not settings.listenbrainz.username:
-        return RunResult("set listenbrainz.username to fetch recommendations", skipped=True)
+    if not listening_members(settings):
+        return RunResult("set listenbrainz.username (or a member's listenbrainz_user) to fetch recommendations",
+                         skipped=True)
     source = source or ListenBrainzSource(ctx)
     outcome = FetchOutcome()
     try:
@@ -295,9 +356,12 @@ def run_once(ctx: JobContext, source: ListenBrainzSource | None = None) -> RunRe
         log.info("upstream requests: %s", http_stats.describe())
     if outcome.no_recommendations and not suggestions and not outcome.errors:
         return RunResult("ListenBrainz has no recommendations for this user yet", skipped=True)
+    widened = _widen_pending(ctx, suggestions)
     report = publish(ctx, suggestions)
     ctx.repository.mark_processed(outcome.on_no_album)
     summary = report.summary()
+    if widened:
+        summary += f"; {count_of(widened, 'pending album')} now for more members"
     left = list(outcome.left)
     if outcome.unresolved:
         left.append(count_of(outcome.unresolved, "recording"))

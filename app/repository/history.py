@@ -73,9 +73,13 @@ def segment_for(at: str | None) -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m.jsonl")
 
 
-def history_line(action: str, at: str | None, item: dict, reason: str | None = None) -> dict:
-    """One decision's record; a reject may carry its reason (app.learning.REJECT_REASONS)."""
+def history_line(action: str, at: str | None, item: dict, decided_by: str | None = None,
+                 reason: str | None = None) -> dict:
+    """One decision: what, when, the album's record, which member made it (when known) and, for a
+    reject, its reason (app.learning.REJECT_REASONS) when given."""
     line = {"action": action, "at": at, "item": item}
+    if decided_by:
+        line["decided_by"] = decided_by
     if reason:
         line["reason"] = reason
     return line

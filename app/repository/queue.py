@@ -147,6 +147,27 @@ class QueueRecords:
                     added.append(item)
         return added
 
+    def add_pending_members(self, members_by_mbid: dict[str, list[str]], points_per_member: float = 0.0) -> int:
+        """Add household members to pending items' ``for_members`` (an album recommended again, now to
+        someone else too), raising the score by ``points_per_member`` for each one added (at most 100).
+        Returns how many items changed."""
+        changed = 0
+        with self._queue_transaction() as queue:
+            pending = []
+            for item in queue["pending"]:
+                have = list(item.get("for_members") or [])
+                known = {name.casefold() for name in have}
+                added = [name for name in members_by_mbid.get(item["mbid"], []) if name.casefold() not in known]
+                if added:
+                    # A new record, not a change to the one read: readers may hold the file as it was.
+                    item = {**item, "for_members": have + added}
+                    if points_per_member and item.get("score") is not None:
+                        item["score"] = round(min(100.0, item["score"] + points_per_member * len(added)), 1)
+                    changed += 1
+                pending.append(item)
+            queue["pending"] = pending
+        return changed
+
     def pending_page(
         self,
         *,
@@ -156,8 +177,11 @@ class QueueRecords:
         descending: bool = True,
         source: str | None = None,
         text: str | None = None,
+        member: str | None = None,
     ) -> tuple[list[dict], int]:
-        """One page of pending items after filtering and sorting, and the filtered total."""
+        """One page of pending items after filtering and sorting, and the filtered total.
+
+        ``member``: only items recommended to that household member (their ``for_members``)."""
         self.move_history_out()
         # Sorted once per version of the file; filtering the sorted list keeps its order.
         items = self.store.derived(PENDING_QUEUE, ("sorted", sort, descending),
@@ -167,6 +191,9 @@ class QueueRecords:
             items = [item for item in items if item["mbid"] not in removed]
         if source:
             items = [item for item in items if item.get("source") == source]
+        if member:
+            wanted = member.casefold()
+            items = [item for item in items if any(name.casefold() == wanted for name in item.get("for_members") or ())]
         if text:
             needle = text.casefold()
             items = [
@@ -176,7 +203,7 @@ class QueueRecords:
             ]
         return items[offset : offset + limit], len(items)
 
-    def approve(self, mbids: list[str], *, feedback: bool = False) -> list[dict]:
+    def approve(self, mbids: list[str], decided_by: str | None = None, *, feedback: bool = False) -> list[dict]:
         """Move pending items to approved and put them on the wishlist.
 
         The wishlist transaction is nested in the queue's (lock order:
@@ -188,10 +215,11 @@ class QueueRecords:
         with self._decision_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
             self.add_to_wishlist([_wishlist_entry_for(item) for item in moved])
-            self._record_decided(queue, "approve", moved, now, feedback=feedback)
+            self._record_decided(queue, "approve", moved, now, decided_by, feedback=feedback)
         return moved
 
-    def reject(self, mbids: list[str], *, reason: str | None = None, feedback: bool = False) -> list[dict]:
+    def reject(self, mbids: list[str], decided_by: str | None = None, *, reason: str | None = None,
+               feedback: bool = False) -> list[dict]:
         """Move pending items to rejected; their mbids are never suggested again.
 
         ``reason``: one of ``app.learning.REJECT_REASONS``, kept in the decision's record.
@@ -200,7 +228,7 @@ class QueueRecords:
         now = utc_now_iso()
         with self._decision_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
-            self._record_decided(queue, "reject", moved, now, reason=reason, feedback=feedback)
+            self._record_decided(queue, "reject", moved, now, decided_by, reason=reason, feedback=feedback)
         return moved
 
     def give_reason(self, mbid: str, reason: str, *, feedback: bool = False) -> dict | None:
@@ -224,7 +252,8 @@ class QueueRecords:
             line = {**line, "reason": reason, "noted_at": utc_now_iso()}
             self.history.append(queue, [line], [], rewritten=APPENDED_ONLY not in queue)
             if feedback:
-                self._queue_feedback([("reject", line["item"], reason)], line.get("at") or utc_now_iso())
+                self._queue_feedback([("reject", line["item"], reason)], line.get("at") or utc_now_iso(),
+                                     line.get("decided_by"))
         return line
 
     def decision_records(self) -> list[dict]:
@@ -281,7 +310,7 @@ class QueueRecords:
         return records
 
     def decide_many(self, action: str, mbids: list[str], *, now: datetime | None = None,
-                    feedback: bool = False) -> tuple[list[dict], str | None]:
+                    decided_by: str | None = None, feedback: bool = False) -> tuple[list[dict], str | None]:
         """Approve or reject pending items as ``approve``/``reject`` do, and remember how to undo it.
 
         Returns the items moved and the id ``undo_decision`` takes (None when
@@ -304,7 +333,7 @@ class QueueRecords:
                 if action == "approve":
                     added = {entry.key for entry in self.add_to_wishlist([_wishlist_entry_for(i) for i in moved])}
                     kept_on_wishlist = [i["mbid"] for i in moved if _wishlist_entry_for(i).key not in added]
-                self._record_decided(queue, action, moved, at, feedback=feedback)
+                self._record_decided(queue, action, moved, at, decided_by, feedback=feedback)
                 _forget_old_undos(undoable, at, room=1)
                 undo_id = os.urandom(8).hex()  # not secrets.token_hex: it drags OpenSSL into every runner (+2.5 MB)
                 undoable[undo_id] = {
@@ -314,10 +343,11 @@ class QueueRecords:
         return moved, undo_id
 
     def decide_matching(self, action: str, *, source: str | None = None, text: str | None = None,
-                        now: datetime | None = None, feedback: bool = False) -> tuple[list[dict], str | None]:
+                        member: str | None = None, now: datetime | None = None,
+                        decided_by: str | None = None, feedback: bool = False) -> tuple[list[dict], str | None]:
         """``decide_many`` for every pending item the filter matches now ("approve all" on the queue page)."""
-        mbids = [item["mbid"] for item in self.matching_pending(source=source, text=text)]
-        return self.decide_many(action, mbids, now=now, feedback=feedback)
+        mbids = [item["mbid"] for item in self.matching_pending(source=source, text=text, member=member)]
+        return self.decide_many(action, mbids, now=now, decided_by=decided_by, feedback=feedback)
 
     def undo_decision(self, undo_id: str, *, now: datetime | None = None) -> tuple[str, list[dict]]:
         """Undo a ``decide_many``: (``approve`` or ``reject``, the items back in the pending queue).
@@ -371,10 +401,11 @@ class QueueRecords:
             return _sources(self._view(content)["pending"])
         return self.store.derived(PENDING_QUEUE, "sources", lambda queue: _sources(queue["pending"]))
 
-    def matching_pending(self, *, source: str | None = None, text: str | None = None) -> list[dict]:
+    def matching_pending(self, *, source: str | None = None, text: str | None = None,
+                         member: str | None = None) -> list[dict]:
         """Every pending item a queue filter matches."""
         everything = len(self.queue()["pending"])
-        return self.pending_page(limit=everything, source=source, text=text)[0]
+        return self.pending_page(limit=everything, source=source, text=text, member=member)[0]
 
     def remove_pending(self, mbids: list[str]) -> list[dict]:
         """Drop pending items without rejecting them: a source may suggest them again."""
@@ -427,7 +458,7 @@ class QueueRecords:
             mbid = line["item"]["mbid"]
             if mbid in approved and mbid not in seen:
                 seen.add(mbid)
-                yield {**line["item"], "approved_at": line.get("at")}
+                yield {**line["item"], "approved_at": line.get("at"), **_decided_by(line)}
 
     def damaged_history_lines(self) -> list[str]:
         """History lines skipped because they could not be read, "history/2026-12.jsonl at byte N: reason"."""
@@ -457,7 +488,7 @@ class QueueRecords:
                     and needle not in (item.get("album") or "").casefold():
                 continue
             if offset <= matched < offset + limit:
-                page.append({**item, f"{key}_at": line.get("at"),
+                page.append({**item, f"{key}_at": line.get("at"), **_decided_by(line),
                              **({"reason": line["reason"]} if line.get("reason") else {})})
             matched += 1
             if needle is None and matched >= offset + limit:
@@ -487,14 +518,15 @@ class QueueRecords:
             rejected = {**dict.fromkeys(queue["rejected"]), **rejected}
         return approved, rejected
 
-    def _record_decided(self, queue: dict, action: str, items: list[dict], at: str, *,
-                        reason: str | None = None, feedback: bool = False) -> None:
-        """In a queue transaction: the records to their segment, the MBIDs to decided.txt (appended), and
-        with ``feedback`` the ListenBrainz ratings they send queued (lock order: pending_queue, lb_feedback)."""
-        self.history.append(queue, [history_line(action, at, item, reason) for item in items],
+    def _record_decided(self, queue: dict, action: str, items: list[dict], at: str,
+                        decided_by: str | None = None, *, reason: str | None = None, feedback: bool = False) -> None:
+        """In a queue transaction: the records (who decided, a reject's reason) to their segment, the MBIDs to
+        decided.txt (appended), and with ``feedback`` the ListenBrainz ratings they send queued (lock order:
+        pending_queue, lb_feedback)."""
+        self.history.append(queue, [history_line(action, at, item, decided_by, reason) for item in items],
                             [f"{action} {item['mbid']}" for item in items], rewritten=APPENDED_ONLY not in queue)
         if feedback:
-            self._queue_feedback([(action, item, reason) for item in items], at)
+            self._queue_feedback([(action, item, reason) for item in items], at, decided_by)
 
     def _record_undone(self, queue: dict, verb: str, mbids: list[str]) -> None:
         self.history.append(queue, [], [f"{verb} {mbid}" for mbid in mbids], rewritten=True)
@@ -645,3 +677,7 @@ def _split_by_mbid(items: list[dict], wanted: set[str]) -> tuple[list[dict], lis
         (chosen if item["mbid"] in wanted else rest).append(item)
     return chosen, rest
 
+
+def _decided_by(line: dict) -> dict:
+    """``{"decided_by": name}`` for a history line that names who decided (older lines do not)."""
+    return {"decided_by": line["decided_by"]} if line.get("decided_by") else {}

@@ -317,7 +317,8 @@ QUEUE_ITEM = Record(
     required={"artist": TEXT, "album": TEXT, "mbid": TEXT},
     optional={"type": TEXT, "added_at": Maybe(TEXT), "score": Maybe(NUMBER), "source": Maybe(TEXT),
               "similar_to": Maybe(ListOf(TEXT)), "source_track": Maybe(TEXT), "cover_url": Maybe(TEXT),
-              "year": Maybe(NUMBER), "source_recording": Maybe(TEXT), "ranking": Maybe(TEXT)},
+              "year": Maybe(NUMBER), "for_members": Maybe(ListOf(TEXT)), "source_recording": Maybe(TEXT),
+              "ranking": Maybe(TEXT)},
 )
 PENDING_QUEUE = Record(optional={
     "pending": ListOf(QUEUE_ITEM),
@@ -333,7 +334,8 @@ PENDING_QUEUE = Record(optional={
 
 #: One line of a history/YYYY-MM.jsonl segment: a decision and the album's record.
 HISTORY_LINE = Record(required={"action": Choice("approve", "reject"), "item": QUEUE_ITEM},
-                      optional={"at": Maybe(TEXT), "reason": Maybe(TEXT), "noted_at": Maybe(TEXT)})
+                      optional={"at": Maybe(TEXT), "decided_by": Maybe(TEXT), "reason": Maybe(TEXT),
+                                "noted_at": Maybe(TEXT)})
 
 QUEUE_UNDO = MapOf(Record(
     required={"action": Choice("approve", "reject"), "at": TEXT, "expires_at": TEXT, "mbids": ListOf(TEXT)},

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlencode
 
 from flask import Flask, abort, current_app, g, redirect, render_template, request
 
-from app import __version__
+from app import __version__, household
 from app.config import ConfigError, Settings, load_settings
 from app.fields import NAME_MAX_LENGTH
 from app.repository import Repository
@@ -175,6 +175,9 @@ def init_app(app: Flask) -> None:
             "auth_off_cookie": AUTH_OFF_COOKIE,
             "signed_in": signed_in,
             "user": g.get("user"),
+            "current_member": g.get("member"),
+            # More than one person: the queue offers "for me" and cards say whom an album is for.
+            "household_shared": bool(settings_ and len(household.members(settings_)) > 1),
             "auth_method": g.get("auth_method"),
             "version": __version__,
             "name_max_length": NAME_MAX_LENGTH,

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from flask import Flask
 
+from app.household import names_text
 from app.learning import REJECT_REASONS, reason_words
 from app.text import count_of
 
@@ -151,10 +152,24 @@ def sentence(text) -> str:
     return text if not text or text.endswith((".", "!", "?")) else text + "."
 
 
+def decision_text(verb: str, by, at, now: datetime | None = None) -> str:
+    """ "Approved by Alice, 3 Dec 14:02" (the day and minute in the household's zone); without a
+    name (decided before households), "approved 5 d ago"."""
+    when = parse_time(at)
+    if not by:
+        return f"{verb.lower()} {ago(at, now)}" if at else ""
+    if when is None:
+        return f"{verb} by {by}"
+    local = when.astimezone()
+    return f"{verb} by {by}, {local.day} {local.strftime('%b %H:%M')}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         source_label=source_label, why=why, score=score_text, ago=ago, duration=duration_text, sentence=sentence,
-        count=count_of, local_time=local_time, every=every_text, transfer_state=transfer_state, reason=reason_words,
+        count=count_of, local_time=local_time, every=every_text, transfer_state=transfer_state,
+        names=names_text, reason=reason_words,
     )
+    app.jinja_env.globals.update(decision_text=decision_text)
     app.jinja_env.globals.update(cover_url=cover_url, musicbrainz_url=musicbrainz_url, listenbrainz_url=listenbrainz_url,
                                  reject_reasons=REJECT_REASONS)

@@ -21,6 +21,7 @@ from app.learning import REJECT_REASONS, BlockOffer, block_offers
 from app.matching import artist_key
 from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
 from app.text import count_of
+from app.web.auth import current_member
 from app.web.blocklist import form_artist
 from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other, settings
 from app.web.errors import Problem
@@ -45,6 +46,7 @@ SORT_LABELS = {"date": "Added", "score": "Score", "artist": "Artist", "year": "Y
 class QueueFilter:
     source: str = ""
     q: str = ""
+    for_: str = ""  # "me": only albums recommended to the signed-in member (?for=me)
     sort: str = "date"
     order: str = "desc"
     offset: int = 0
@@ -58,6 +60,7 @@ class QueueFilter:
         return cls(
             source=(values.get("source") or "").strip()[:50],
             q=(values.get("q") or "").strip()[:200],
+            for_="me" if values.get("for") == "me" else "",
             sort=sort,
             order=order,
             offset=int_arg(values, "offset", 0, 0, 10_000_000),
@@ -67,14 +70,21 @@ class QueueFilter:
     def page(self):
         return repository().pending_page(
             offset=self.offset, limit=self.limit, sort=self.sort, descending=self.order == "desc",
-            source=self.source or None, text=self.q or None,
+            source=self.source or None, text=self.q or None, member=self.member,
         )
+
+    @property
+    def member(self) -> str | None:
+        """The member name ``for=me`` stands for."""
+        member = current_member()
+        return member.name if self.for_ == "me" and member else None
 
     def query(self, **changes) -> dict:
         """Query-string values for a link to this filter (defaults left out)."""
-        values = {"source": self.source, "q": self.q, "sort": self.sort, "order": self.order,
+        values = {"source": self.source, "q": self.q, "for": self.for_, "sort": self.sort, "order": self.order,
                   "offset": self.offset, **changes}
-        defaults = {"source": "", "q": "", "sort": "date", "order": DEFAULT_ORDER[values["sort"]], "offset": 0}
+        defaults = {"source": "", "q": "", "for": "", "sort": "date", "order": DEFAULT_ORDER[values["sort"]],
+                    "offset": 0}
         return {k: v for k, v in values.items() if v != defaults.get(k)}
 
 
@@ -161,6 +171,12 @@ def count():
                            **(_head_context(QueueFilter.parse(request.args)) if on_queue_page else {}))
 
 
+def _decider() -> str | None:
+    """The signed-in member's name, kept with each decision."""
+    member = current_member()
+    return member.name if member else None
+
+
 def _pending_item(mbid: str) -> dict:
     item = repository().find_pending(mbid) if mbid else None
     if item is None:
@@ -178,7 +194,8 @@ def _on_wishlist(item: dict) -> bool:
 
 def _head_context(queue_filter: QueueFilter) -> dict:
     """What the list's head ("N pending", "Approve all N") needs, for an out-of-band swap."""
-    filtered = queue_filter.source or queue_filter.q  # without a filter, no need to sort 10,000 items
+    # without a filter, no need to sort 10,000 items
+    filtered = queue_filter.source or queue_filter.q or queue_filter.for_
     total = queue_filter.page()[1] if filtered else repository().pending_count()
     return {"f": replace(queue_filter, offset=0), "total": total}
 
@@ -201,7 +218,7 @@ def approve():
     if refused:
         raise Problem(422, f"This album cannot be approved: {refused}.", code="not_approvable")
     keep = _on_wishlist(item)  # Undo must not take off an entry that was there before
-    moved = repository().approve([item["mbid"]], feedback=settings().listenbrainz.send_feedback)
+    moved = repository().approve([item["mbid"]], decided_by=_decider(), feedback=settings().listenbrainz.send_feedback)
     if not moved:
         raise Problem(404, "This album is no longer in the queue.")
     return _decided(moved[0], "approved", keep)
@@ -211,7 +228,8 @@ def approve():
 def reject():
     item = _pending_item(request.form.get("mbid", ""))
     reason = _form_reason(required=False)
-    moved = repository().reject([item["mbid"]], reason=reason, feedback=settings().listenbrainz.send_feedback)
+    moved = repository().reject([item["mbid"]], decided_by=_decider(), reason=reason,
+                                feedback=settings().listenbrainz.send_feedback)
     if not moved:
         raise Problem(404, "This album is no longer in the queue.")
     return _decided(moved[0], "rejected", reason=reason)
@@ -292,7 +310,8 @@ def _decide_items(action: str, items: list[dict]):
     refused_mbids = {item["mbid"] for item in refused}
     wanted = [item["mbid"] for item in items if item["mbid"] not in refused_mbids]
     feedback = settings().listenbrainz.send_feedback
-    moved, undo_id = repository().decide_many(action, wanted, feedback=feedback) if wanted else ([], None)
+    moved, undo_id = (repository().decide_many(action, wanted, decided_by=_decider(), feedback=feedback)
+                      if wanted else ([], None))
     return _after_many(_decided_many(action, moved, refused), undo_id)
 
 
@@ -308,7 +327,8 @@ def bulk(action: str):
 def all_matching(action: str):
     queue_filter = QueueFilter.parse(request.form)
     return _decide_items(action, repository().matching_pending(source=queue_filter.source or None,
-                                                                text=queue_filter.q or None))
+                                                                text=queue_filter.q or None,
+                                                                member=queue_filter.member))
 
 
 @bp.post("/queue/bulk/undo")

@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, g, render_template, request
 from marshmallow import fields, validate
 from werkzeug.security import generate_password_hash
 
+from app import household
 from app.config import (
     MASK,
     SECTIONS,
@@ -25,7 +26,7 @@ from app.config import (
     validate_changes,
 )
 from app.web import connection_checks
-from app.web.auth import basic_configured, from_trusted_proxy
+from app.web.auth import admin_only, any_api_key, any_password_account, from_trusted_proxy
 from app.web.context import (
     is_htmx,
     load_request_settings,
@@ -108,20 +109,37 @@ def field_view(setting: Setting, current: Settings, raw: dict, errors: dict) -> 
 
 
 def form_sections(current: Settings, raw: dict | None = None, errors: dict | None = None) -> list[dict]:
+    """The editable settings by section (file-only ones, such as the household, are shown on their own)."""
     raw, errors = raw or {}, errors or {}
-    return [
+    sections = [
         {"name": section, "title": SECTION_TITLES.get(section, section),
-         "fields": [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section],
+         "fields": [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section and not s.file_only],
          "testable": section in connection_checks.CHECKS}
         for section in SECTIONS
     ]
+    return [section for section in sections if section["fields"]]
+
+
+def household_view(current: Settings) -> dict:
+    """The household as the settings page shows it: read-only, secrets masked."""
+    listed = bool(current.get("household.members"))
+    return {"members": household.members(current), "listed": listed,
+            "source": current.source("household.members"), "config_path": current.config_path}
+
+
+def member_sign_in(member: household.Member) -> str:
+    """How a member can sign in, without a secret: "password set, API key set, proxy user bob"."""
+    ways = ["password set"] if member.password_hash or member.password else []
+    ways += ["API key set"] if member.api_key else []
+    return ", ".join([*ways, f"proxy user {member.proxy_name}"])
 
 
 def changes_from_form(form, current: Settings, sections: tuple[str, ...] = SECTIONS) -> dict[str, dict]:
     """section -> key -> raw text for every editable field the form sent."""
     changes: dict[str, dict] = {}
     for setting in SETTINGS:
-        if setting.section not in sections or current.from_env(setting.name) or setting.name not in form:
+        if setting.file_only or setting.section not in sections or current.from_env(setting.name) \
+                or setting.name not in form:
             continue
         values = form.getlist(setting.name)
         changes.setdefault(setting.section, {})[setting.key] = values[-1]  # a checkbox comes after its hidden "false"
@@ -170,7 +188,8 @@ def lockout_errors(clean: dict, current: Settings) -> dict:
     if web.auth == "proxy" and not (from_trusted_proxy(web) and request.headers.get(web.proxy_user_header)):
         return {"web.auth": ["This request did not come through a trusted proxy with a signed-in user "
                              "(web.trusted_proxies, web.proxy_user_header): switching would lock you out."]}
-    if web.auth in ("basic", "api_key") and not basic_configured(web) and not web.api_key:
+    changed = Settings(values, current.sources, current.config_path)
+    if web.auth in ("basic", "api_key") and not any_password_account(changed) and not any_api_key(changed):
         return {"web.auth": ["Set web.username and a password (or an API key) first."]}
     return {}
 
@@ -178,6 +197,8 @@ def lockout_errors(clean: dict, current: Settings) -> dict:
 def _page(status: int = 200, raw: dict | None = None, errors: dict | None = None, **context):
     return render("pages/settings.html", "partials/settings_form.html", status=status,
                   sections=form_sections(settings(), raw, errors), errors=errors or {},
+                  household=household_view(settings()),
+                  member_sign_in=member_sign_in,
                   restart_needed=RESTART_NEEDED, **context)
 
 
@@ -187,6 +208,7 @@ def index():
 
 
 @bp.post("/settings")
+@admin_only
 def save():
     current = settings()
     raw_changes = changes_from_form(request.form, current)
@@ -201,6 +223,7 @@ def save():
 
 
 @bp.post("/settings/test/<service>")
+@admin_only
 def test_connection(service: str):
     if service not in connection_checks.CHECKS:
         raise Problem(404, f"There is no connection test for {service}.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app.clients.http import RetryPolicy
@@ -115,3 +117,25 @@ def test_a_refused_token_leaves_the_ratings_queued_until_it_is_fixed(repository,
     assert len(feedback_posts(sandbox)) == 1  # not asked again with the same token this run
     env.setenv("RESONANCE_LISTENBRAINZ__TOKEN", sandbox.credentials["listenbrainz"]["token"])
     assert feedback.send_queued(context(repository)).sent == 2
+
+
+def test_each_members_decisions_go_with_their_own_token_else_the_global_one(repository, sandbox, decided, env):
+    mia_token = sandbox.catalogue.listener("mia").token
+    env.setenv("RESONANCE_HOUSEHOLD__MEMBERS", json.dumps([
+        {"name": "Rob", "role": "admin", "listenbrainz_user": "rob"},
+        {"name": "Mia", "listenbrainz_user": "mia", "listenbrainz_token": mia_token}]))
+    for entry in repository.unsent_feedback():  # the fixture decided without a member: put them back
+        repository.mark_feedback(entry, failed="test")
+    pending = [item for item in repository.queue()["pending"] if item["source"] == "listenbrainz"]
+    by_mia, by_rob = pending[:2]
+    repository.approve([by_mia["mbid"]], decided_by="Mia", feedback=True)
+    repository.reject([by_rob["mbid"]], decided_by="Rob", feedback=True)
+    sandbox.clear_requests()
+
+    assert feedback.send_queued(context(repository)).sent == 2
+
+    given = sandbox.state("listenbrainz").feedback
+    assert given["mia"] == {by_mia["source_recording"]: "like"}
+    assert given["rob"] == {by_rob["source_recording"]: "bad_recommendation"}
+    assert sorted(r.headers["Authorization"] for r in feedback_posts(sandbox)) == sorted(
+        [f"Token {mia_token}", f"Token {sandbox.credentials['listenbrainz']['token']}"])

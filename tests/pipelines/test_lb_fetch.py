@@ -10,6 +10,7 @@ from app.clients.musicbrainz import MusicBrainzClient
 from app.config import load_settings
 from app.pipelines import JobContext
 from app.pipelines.lb_fetch import ListenBrainzSource, run_once
+from app.repository import Repository
 from app.sandbox import Sandbox, SandboxSettings
 
 TAKK = "Takk..."
@@ -323,3 +324,67 @@ def test_it_does_not_ask_musicbrainz_twice_for_the_types_of_an_album(run, reposi
     young_team = next(item for item in repository.queue()["pending"] if item["album"] == "Young Team")
     assert young_team["mbid"] not in looked_up  # its recording's lookup named its types already
     assert len(looked_up) == len(set(looked_up))
+
+
+# --- a household: several members with a ListenBrainz user ------------------------------------------
+
+TEEN_DREAM_RECORDING = "fe6bd5e8-642b-52b8-81cd-22095ff6507b"  # also recommended to rob, further down his list
+AGAETIS_RECORDING = "76c0a5d5-8958-5bdb-a8ce-a9f304d80f57"  # recommended to alice only
+
+
+def add_alice(sandbox):
+    sandbox.catalogue.add_listener({"user_name": "alice", "token": "alice-token", "recommendations": [
+        {"recording_mbid": TEEN_DREAM_RECORDING, "score": 4.0},
+        {"recording_mbid": AGAETIS_RECORDING, "score": 3.0},
+    ]})
+
+
+HOUSEHOLD = '[{"name": "Rob", "role": "admin", "listenbrainz_user": "rob"}, {"name": "Alice", "listenbrainz_user": "alice"}]'
+
+
+def test_it_fetches_for_every_member_and_makes_one_item_for_both(run, repository, sandbox, tmp_path, lb_env):
+    add_alice(sandbox)
+    result = run(RESONANCE_HOUSEHOLD__MEMBERS=HOUSEHOLD)
+    assert result.outcome == "ok", result
+    pending = repository.queue()["pending"]
+    teen_dream = [item for item in pending if item["album"] == "Teen Dream"]
+    assert len(teen_dream) == 1 and teen_dream[0]["for_members"] == ["Rob", "Alice"]
+    agaetis = next(item for item in pending if item["album"] == "Ágætis byrjun")
+    assert agaetis["for_members"] == ["Alice"]
+    assert all(item["for_members"] in (["Rob"], ["Alice"], ["Rob", "Alice"]) for item in pending)
+    # one recommendations request per member, the bulk metadata once for both
+    asked = [r.path for r in sandbox.requests("listenbrainz")]
+    assert sorted(p for p in asked if "/cf/recommendation/" in p) == [
+        "/1/cf/recommendation/user/alice/recording", "/1/cf/recommendation/user/rob/recording"]
+    assert len([p for p in asked if p.startswith("/1/metadata/recording")]) == 1
+
+    # ranked higher for being wanted twice: Rob alone gives Teen Dream a lower score
+    lb_env.setenv("RESONANCE_HOUSEHOLD__MEMBERS", '[{"name": "Rob", "listenbrainz_user": "rob"}]')
+    alone = Repository(tmp_path / "rob-alone")
+    assert run_once(JobContext("lb-fetch", load_settings(), alone)).outcome == "ok"
+    rob_alone = next(item for item in alone.queue()["pending"] if item["album"] == "Teen Dream")
+    assert rob_alone["for_members"] == ["Rob"] and rob_alone["score"] < teen_dream[0]["score"]
+
+
+def test_it_keeps_one_members_recommendations_when_anothers_fail(run, repository, sandbox):
+    add_alice(sandbox)
+    sandbox.faults("listenbrainz").set(error=400, path="/1/cf/recommendation/user/rob/recording")
+    result = run(RESONANCE_HOUSEHOLD__MEMBERS=HOUSEHOLD)
+    assert result.outcome == "partial", result
+    assert "CF recommendations of Rob" in result.left
+    assert {item["album"] for item in repository.queue()["pending"]} == {"Teen Dream", "Ágætis byrjun"}
+    assert all(item["for_members"] == ["Alice"] for item in repository.queue()["pending"])
+
+
+def test_it_adds_a_member_to_an_album_still_pending_from_an_earlier_run(run, repository, sandbox):
+    assert run(RESONANCE_HOUSEHOLD__MEMBERS='[{"name": "Rob", "listenbrainz_user": "rob"}]').outcome == "ok"
+    before = next(item for item in repository.queue()["pending"] if item["album"] == "Teen Dream")
+    count = len(repository.queue()["pending"])
+    add_alice(sandbox)
+    result = run(RESONANCE_HOUSEHOLD__MEMBERS=HOUSEHOLD)
+    assert result.outcome == "ok", result
+    after = [item for item in repository.queue()["pending"] if item["album"] == "Teen Dream"]
+    assert len(after) == 1 and after[0]["for_members"] == ["Rob", "Alice"]
+    assert after[0]["score"] > before["score"]
+    assert len(repository.queue()["pending"]) == count + 1  # Ágætis byrjun, for Alice
+    assert "1 pending album now for more members" in result.summary

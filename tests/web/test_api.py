@@ -246,7 +246,7 @@ def test_it_publishes_an_openapi_document_from_the_schemas(client, app):
     assert {"QueuePage", "QueueItemOut", "Error", "Wishlist", "Jobs", "Settings"} <= set(schemas)
     assert schemas["QueueItemOut"]["properties"]["mbid"]["type"] == "string"
     params = {p["name"] for p in doc["paths"]["/api/v1/queue"]["get"]["parameters"]}
-    assert params == {"source", "q", "sort", "order", "offset", "limit"}
+    assert params == {"source", "q", "for", "sort", "order", "offset", "limit"}
     assert doc["paths"]["/api/v1/health"]["get"]["security"] == []
     assert {"basic", "bearer", "apiKey"} == set(doc["components"]["securitySchemes"])
     settings = schemas["SettingsValues"]["properties"]

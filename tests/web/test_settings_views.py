@@ -149,3 +149,25 @@ def test_it_lets_a_script_change_the_sign_in_mode(make_app, repository):
     client.authorization = None
     response = client.patch("/api/v1/settings", json={"web": {"auth": "proxy"}}, headers={"X-API-Key": "script-key-123"})
     assert response.status_code == 200 and repository.saved_settings()["web"]["auth"] == "proxy"
+
+
+def test_it_shows_the_household_read_only_with_secrets_masked(repository, write_config):
+    from app import create_app
+    from websupport import Client
+
+    write_config(web={"auth": "basic", "username": USER, "password": PASSWORD},
+                 household={"members": [
+                     {"name": "Alice", "role": "admin", "listenbrainz_user": "alice_lb",
+                      "listenbrainz_token": "alice-token-1234", "notify": ["ntfy://alice-secret-topic"]},
+                     {"name": "Bob", "api_key": "bob-api-key-5678"}]})
+    app = create_app({"TESTING": True, "REPOSITORY": repository, "SETTINGS_TTL": 0})
+    app.test_client_class = Client
+    response = app.test_client().get("/settings")
+    page = parse(response.data)
+    rows = {row.get("data-member"): row.text for row in page.select("#section-household .member")}
+    assert set(rows) == {"Alice", "Bob"}  # web.username "alice" is Alice
+    assert "admin" in rows["Alice"] and "alice_lb" in rows["Alice"] and "token set" in rows["Alice"]
+    assert "ntfy://" in rows["Alice"] and "API key set" in rows["Bob"] and "member" in rows["Bob"]
+    assert not page.select("#section-household input")  # edited in config.yaml only
+    for secret in (b"alice-token-1234", b"alice-secret-topic", b"bob-api-key-5678"):
+        assert secret not in response.data

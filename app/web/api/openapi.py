@@ -23,7 +23,7 @@ from flask import Flask
 from marshmallow import fields, validate
 
 from app import __version__
-from app.config import _DURATION_UNITS, MASK, MAX_DURATION, Duration, StringList
+from app.config import _DURATION_UNITS, MASK, MAX_DURATION, MEMBER_KEYS, Duration, MemberList, StringList
 from app.fields import Name, Secret, Text
 from app.text import CONTROL_CHARACTERS
 from app.web.api.schemas import ErrorSchema, SettingShown, SettingValue
@@ -145,6 +145,11 @@ def _setting_shown(self, field, **kwargs) -> dict:
         return {"type": "integer", "minimum": 1, "description": description + " In seconds."}
     if isinstance(inner, StringList):
         return {"type": "array", "items": {"type": "string"}, "description": description}
+    if isinstance(inner, MemberList):
+        member = {key: ({"type": "array", "items": {"type": "string"}} if key == "notify" else {"type": "string"})
+                  for key in MEMBER_KEYS}
+        return {"type": "array", "items": {"type": "object", "properties": member},
+                "description": description + " Secrets shown only as set or empty; notify URLs as their scheme."}
     if isinstance(inner, fields.Boolean):
         return {"type": "boolean", "description": description}
     if isinstance(inner, fields.Integer):

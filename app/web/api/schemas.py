@@ -48,6 +48,8 @@ class HealthSchema(Schema):
 class QueueQuerySchema(Schema):
     source = Text(load_default=None, max_length=50, metadata={"description": "listenbrainz, catalog or manual"})
     q = Text(load_default=None, max_length=200, metadata={"description": "Text in the artist or album"})
+    for_ = fields.String(load_default=None, data_key="for", validate=validate.OneOf(("me",)),
+                         metadata={"description": "me: only albums recommended to the signed-in member"})
     sort = fields.String(load_default="date", validate=validate.OneOf(SORTS))
     order = fields.String(load_default=None, validate=validate.OneOf(("asc", "desc")),
                           metadata={"description": "Default: desc, except asc for artist"})
@@ -58,6 +60,7 @@ class QueueQuerySchema(Schema):
 class QueueItemOutSchema(QueueItemSchema):
     approved_at = fields.String(dump_only=True)
     rejected_at = fields.String(dump_only=True)
+    decided_by = fields.String(dump_only=True, metadata={"description": "The member who decided (when known)"})
 
 
 class QueuePageSchema(Schema):
@@ -223,6 +226,20 @@ class BlocklistSchema(Schema):
     artists = fields.List(fields.String())
 
 
+# --- who is asking -------------------------------------------------------------------------
+
+
+class MeSchema(Schema):
+    name = fields.String(metadata={"description": "The member's name (household.members, or the single-user admin)"})
+    role = fields.String(validate=validate.OneOf(["admin", "member"]),
+                         metadata={"description": "admin: may change settings and credentials; member: may decide, "
+                                                  "add to the wishlist and run jobs"})
+    admin = fields.Boolean(metadata={"description": "Whether the role is admin"})
+    auth_method = fields.String(validate=validate.OneOf(["basic", "api_key", "proxy", "none"]),
+                                metadata={"description": "How the request signed in"})
+    listenbrainz_user = fields.String(metadata={"description": "The member's ListenBrainz user, or empty"})
+
+
 # --- settings: built from the SETTINGS table, so the document lists every key ---------
 #
 # What the API returns and what it takes differ for some settings, and the document says
@@ -283,9 +300,10 @@ class _SettingsSchema(Schema):
     error_messages = {"unknown": "Not a Resonance setting."}
 
 
-def _section_schema(section: str, field: type[fields.Field], suffix: str) -> type[Schema]:
-    return _SettingsSchema.from_dict({s.key: field(s) for s in SETTINGS if s.section == section},
-                                     name=f"{section.capitalize()}{suffix}Schema")
+def _section_schema(section: str, field: type[fields.Field], suffix: str, editable_only: bool = False) -> type[Schema]:
+    return _SettingsSchema.from_dict(
+        {s.key: field(s) for s in SETTINGS if s.section == section and not (editable_only and s.file_only)},
+        name=f"{section.capitalize()}{suffix}Schema")
 
 
 SettingsValuesSchema = _SettingsSchema.from_dict(
@@ -293,7 +311,9 @@ SettingsValuesSchema = _SettingsSchema.from_dict(
      for section in SECTIONS}, name="SettingsValuesSchema")
 
 SettingsChangesSchema = _SettingsSchema.from_dict(
-    {section: fields.Nested(_section_schema(section, SettingValue, "SettingsChanges")) for section in SECTIONS},
+    # Settings set only in the config file (household.members) are not taken here.
+    {section: fields.Nested(_section_schema(section, SettingValue, "SettingsChanges", editable_only=True))
+     for section in SECTIONS if any(s.section == section and not s.file_only for s in SETTINGS)},
     name="SettingsChangesSchema")
 
 

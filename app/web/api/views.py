@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask import g
 from marshmallow import ValidationError
 
 from app.web.api import answer, bp, doc, load_body, load_json_object, load_query
 from app.web.api import schemas as s
+from app.web.auth import admin_only, current_member
 from app.web.context import load_request_settings, repository, settings
 from app.web.errors import Problem
 from app.web.jobs import LOG_LINES, job_names, job_views
@@ -31,7 +33,7 @@ def queue_list():
     order = query["order"] or DEFAULT_ORDER[query["sort"]]
     items, total = repository().pending_page(
         offset=query["offset"], limit=query["limit"], sort=query["sort"], descending=order == "desc",
-        source=query["source"], text=query["q"],
+        source=query["source"], text=query["q"], member=_for_member(query["for_"]),
     )
     return answer(s.QueuePageSchema(), {"items": items, "total": total, "offset": query["offset"],
                                         "limit": query["limit"]})
@@ -47,14 +49,15 @@ def _decide(action: str):
     else:
         requested = list(dict.fromkeys(selection["mbids"]))
     refused = _not_approvable(requested) if action == "approve" else {}
-    wanted = [mbid for mbid in requested if mbid not in refused]
+    chosen = [mbid for mbid in requested if mbid not in refused]
     feedback = settings().listenbrainz.send_feedback
-    if action == "approve":
-        moved = repo.approve(wanted, feedback=feedback)
-    elif action == "reject":
-        moved = repo.reject(wanted, reason=selection.get("reason"), feedback=feedback)
+    if action == "remove":
+        moved = repo.remove_pending(chosen)
+    elif action == "approve":
+        moved = repo.approve(chosen, decided_by=current_member().name, feedback=feedback)
     else:
-        moved = repo.remove_pending(wanted)
+        moved = repo.reject(chosen, decided_by=current_member().name, reason=selection.get("reason"),
+                            feedback=feedback)
     done = {item["mbid"] for item in moved}
     not_pending = [mbid for mbid in requested if mbid not in done and mbid not in refused]
     refusals = [{"mbid": mbid, "reason": reason} for mbid, reason in refused.items()]
@@ -65,6 +68,11 @@ def _decide(action: str):
         raise Problem(404, "None of these MBIDs is pending.", details={"not_pending": not_pending})
     return answer(s.DecisionSchema(), {"count": len(moved), "items": moved, "not_pending": not_pending,
                                        "refused": refusals})
+
+
+def _for_member(value: str | None) -> str | None:
+    """``for=me``: the signed-in member's name."""
+    return current_member().name if value == "me" else None
 
 
 def _not_approvable(mbids: list[str]) -> dict[str, str]:
@@ -172,6 +180,17 @@ def job_run(job: str):
     return answer(s.RunRequestedSchema(), {"job": job, "requested_at": repo.run_requests().get(job)}, 202)
 
 
+# --- who is asking -------------------------------------------------------------------------------
+
+
+@bp.get("/me")
+@doc("Who the request signed in as: the member's name and role", tag="household", responses={200: s.MeSchema})
+def me():
+    member = current_member()
+    return answer(s.MeSchema(), {"name": member.name, "role": member.role, "admin": member.is_admin,
+                                 "auth_method": g.auth_method, "listenbrainz_user": member.listenbrainz_user})
+
+
 # --- settings -------------------------------------------------------------------------------------
 
 
@@ -189,11 +208,15 @@ def settings_read():
 
 
 @bp.patch("/settings")
-@doc("Change settings: {section: {key: value}}; a blank secret keeps its value", tag="settings",
-     body=s.SettingsChangesSchema, responses={200: s.SettingsSchema, **INVALID, 409: s.ErrorSchema},
-     description="400 when a value is wrong (details: 'section.key' -> messages); 409 (code `not_changeable`) "
+@doc("Change settings: {section: {key: value}}; a blank secret keeps its value (admins only)", tag="settings",
+     body=s.SettingsChangesSchema, responses={200: s.SettingsSchema, **INVALID, 403: s.ErrorSchema,
+                                              409: s.ErrorSchema},
+     description="400 when a value is wrong (details: 'section.key' -> messages); 403 (code `admin_only`) when "
+                 "the caller is a member, not an admin; 409 (code `not_changeable`) "
                  "when every value is right but a setting is fixed by the environment, or the change would "
-                 "shut out the person making it. Nothing is saved in either case.")
+                 "shut out the person making it. Nothing is saved in any of these cases. household.members is "
+                 "set in the config file only.")
+@admin_only
 def settings_update():
     try:
         changes = s.SettingsChangesSchema().load(load_json_object())

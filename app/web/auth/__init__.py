@@ -1,16 +1,21 @@
 """Who is asking: web.auth = basic, api_key, proxy or none. The one place that decides it is
-``authenticate`` below; its rooms: ``passwords`` (comparing secrets, password hashes),
+``authenticate`` below: it sets ``g.member`` (an ``app.household.Member``: name and role; see
+``current_member()``) and ``g.user`` (the member's name). Its rooms: ``passwords`` (comparing
+secrets, password hashes), ``members`` (which member a credential is; the admin-only rule),
 ``addresses`` (proxies and address trust), ``limiter`` (failed sign-ins), ``setup`` (a fresh
 install).
 
-- basic: HTTP Basic with web.username and web.password (or web.password_hash,
-  which wins when both are set); the API key is accepted too when one is set.
-- api_key: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; Basic is
-  accepted too when a username and password are set.
-- proxy: the user named by the web.proxy_user_header header, believed only
-  from an address in web.trusted_proxies; from anywhere else the request is
-  refused. The API key works here too, for scripts.
-- none: everyone is let in, and every page says so. On a loopback address
+- basic: HTTP Basic: each member of household.members with a password_hash signs in with
+  their name; web.username with web.password (or web.password_hash, which wins when both
+  are set) is the single-user admin. API keys are accepted too.
+- api_key: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``: a member's api_key, or
+  web.api_key (the admin); Basic is accepted too.
+- proxy: the user named by the web.proxy_user_header header (Remote-User), believed only
+  from an address in web.trusted_proxies; from anywhere else the request is refused. The
+  user is the member whose proxy_user (or name) it is, else a member of that name; an admin
+  when web.proxy_groups_header (Remote-Groups) names one of web.proxy_admin_groups. API keys
+  work here too, for scripts.
+- none: everyone is let in as the household's admin, and every page says so. On a loopback address
   only requests addressed to localhost are answered (a guard against DNS
   rebinding: another site's name pointed at 127.0.0.1).
 
@@ -43,15 +48,25 @@ from app.web.auth.passwords import (
     CREDENTIAL_KEYS,
     HashCheckCache,
     basic_configured,
-    password_matches,
-    secret_equals,
+)
+from app.web.auth.members import (
+    admin_only,
+    any_api_key,
+    any_password_account,
+    current_member,
+    header_groups,
+    member_for_api_key,
+    member_for_password,
+    member_for_proxy,
+    no_sign_in_member,
 )
 from app.web.auth.setup import bp, setup_allowed, setup_possible
 from app.web.context import PUBLIC_ENDPOINTS, is_api
 from app.web.errors import error_response
 
-__all__ = ["CREDENTIAL_KEYS", "HashCheckCache", "SignInLimiter", "authenticate", "basic_configured", "bp",
-           "forwarded_client_address", "from_trusted_proxy", "init_app"]
+__all__ = ["CREDENTIAL_KEYS", "HashCheckCache", "SignInLimiter", "admin_only", "any_api_key", "any_password_account",
+           "authenticate", "basic_configured", "bp", "current_member", "forwarded_client_address",
+           "from_trusted_proxy", "init_app"]
 
 REALM = "Resonance"
 
@@ -63,26 +78,25 @@ multi = MultiAuth(basic, bearer, key_header)
 
 @basic.verify_password
 def verify_password(username: str, password: str):
-    web = g.settings.web
-    if web.auth not in ("basic", "api_key") or not basic_configured(web):
+    if g.settings.web.auth not in ("basic", "api_key"):
         return None
-    # Both checks run every time: which one failed must not show in the timing.
-    user_ok = secret_equals(username, web.username)
-    password_ok = password_matches(web, password)
-    if user_ok and password_ok:
-        g.user, g.auth_method = username, "basic"
-        return username
-    return None
+    member = member_for_password(g.settings, username, password)
+    if member is None:
+        return None
+    g.member, g.user, g.auth_method = member, member.name, "basic"
+    return member.name
 
 
 @bearer.verify_token
 @key_header.verify_token
 def verify_api_key(token: str):
-    web = g.settings.web
-    if web.auth != "none" and secret_equals(token or "", web.api_key):
-        g.user, g.auth_method = "api-key", "api_key"
-        return "api-key"
-    return None
+    if g.settings.web.auth == "none":
+        return None
+    member = member_for_api_key(g.settings, token or "")
+    if member is None:
+        return None
+    g.member, g.user, g.auth_method = member, member.name, "api_key"
+    return member.name
 
 
 def auth_failed(status: int):
@@ -141,12 +155,13 @@ def authenticate():
     if web.auth == "none":
         if is_loopback_name(host_without_port(web.host)) and not addressed_to_loopback():
             return error_response(403, "forbidden", "This Resonance answers only requests addressed to localhost.")
-        g.user, g.auth_method = "anonymous", "none"
+        g.member = no_sign_in_member(g.settings)
+        g.user, g.auth_method = "anonymous", "none"  # nobody signed in: the household's admin acts
         return None
     if request.endpoint in ("auth.setup", "auth.setup_save"):
         g.user = None
         return None
-    if _api_key_presented() and web.api_key:
+    if _api_key_presented() and any_api_key(g.settings):
         return check_credentials(web)
     if web.auth == "proxy":
         if not from_trusted_proxy(web):
@@ -154,16 +169,18 @@ def authenticate():
         user = request.headers.get(web.proxy_user_header, "").strip()
         if not user:
             return error_response(401, "unauthorized", "The reverse proxy did not say who is signed in.")
-        g.user, g.auth_method = user, "proxy"
+        groups = header_groups(request.headers.get(web.proxy_groups_header, ""))
+        g.member = member_for_proxy(g.settings, user, groups)
+        g.user, g.auth_method = g.member.name, "proxy"
         return None
-    if not basic_configured(web) and (web.auth == "basic" or not web.api_key):
+    if not any_password_account(g.settings) and (web.auth == "basic" or not any_api_key(g.settings)):
         return first_run(web)
     return check_credentials(web)
 
 
 def first_run(web):
     if is_api():
-        if web.api_key:  # scripts have a way in: this is a missing key, not a fresh install
+        if any_api_key(g.settings):  # scripts have a way in: this is a missing key, not a fresh install
             return auth_failed(401)
         return error_response(403, "setup_required", "Resonance has no credentials yet; see docs/configuration.md.")
     if setup_allowed(web) and request.method == "GET":

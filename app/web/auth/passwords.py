@@ -45,7 +45,8 @@ class HashCheckCache:
         try:
             ok = check_password_hash(stored_hash, password)
         except (ValueError, TypeError):
-            current_app.logger.error("web.password_hash is not a werkzeug password hash")
+            current_app.logger.error("a password hash (web.password_hash, or a member's password_hash) "
+                                     "is not a werkzeug hash")
             ok = False
         if ok:
             with self._lock:
@@ -62,12 +63,6 @@ hash_checks = HashCheckCache()
 
 def basic_configured(web) -> bool:
     return bool(web.username and (web.password or web.password_hash))
-
-
-def password_matches(web, password: str) -> bool:
-    if web.password_hash:
-        return hash_checks.check(web.password_hash, password)
-    return secret_equals(password, web.password)
 
 
 def any_credential_set(web) -> bool:

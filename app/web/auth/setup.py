@@ -21,7 +21,7 @@ bp = Blueprint("auth", __name__)
 def setup_possible(web) -> bool:
     """Basic sign-in and no credential of any kind: with an API key set, a form that
     adds a Basic login would let any local process give itself one."""
-    return web.auth == "basic" and not any_credential_set(web)
+    return web.auth == "basic" and not any_credential_set(web) and not g.settings.get("household.members")
 
 
 def setup_allowed(web) -> bool:
