@@ -57,6 +57,13 @@ FROM ${PYTHON_IMAGE} AS rootfs
 ARG RESONANCE_VERSION
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
 COPY --from=s6 /s6root/ /
+# The zone files: TZ (the household's time zone, shown on the Jobs page) means nothing
+# without them, and the slim image has none. Unpinned on purpose: time zone rules change
+# and bookworm's updates carry the new ones.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends tzdata \
+ && rm -rf /var/lib/apt/lists/*
 # 1. The app from the wheels, offline. 2. Bytecode for what the services import: the slim
 # image ships the standard library without it, and the runtime user cannot write it, so
 # every start would compile those modules again. 3. Out with what a running Resonance

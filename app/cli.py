@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import errno
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -55,6 +57,35 @@ def gunicorn_command(settings: Settings, host: str | None = None, port: int | No
         "--no-control-socket",  # unused, and it would want a writable home directory
         "app:create_served_app()",
     ]
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether another program listens on host:port (gunicorn's bind would fail).
+
+    Bound with SO_REUSEADDR as gunicorn binds, so a port left in TIME_WAIT by a
+    Resonance that just stopped does not count as taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def refuse_taken_port(command: str, host: str, port: int) -> bool:
+    """Say so and suggest --port when host:port is taken (instead of gunicorn's burst of errors)."""
+    if not port_taken(host, port):
+        return False
+    free = next((p for p in range(port + 1, min(port + 50, 65536)) if not port_taken(host, p)), None)
+    print(f"resonance {command}: port {port} on {host} is in use by another program.", file=sys.stderr)
+    if free is not None:
+        print(f"  Start it on another port: resonance {command} --port {free}"
+              f"  (with make: make {command} PORT={free})", file=sys.stderr)
+    else:
+        print(f"  Start it on another port with --port (with make: make {command} PORT=...)", file=sys.stderr)
+    return True
 
 
 def cmd_check_config(args) -> int:
@@ -148,6 +179,8 @@ def cmd_run(args) -> int:
     """Everything in one go for a local install: runners as threads, web under gunicorn."""
     repository = Repository()
     settings = _settings_or_exit(repository)
+    if refuse_taken_port("run", args.host or settings.web.host, args.port or settings.web.port):
+        return EXIT_BUSY
     setup_logging(settings.general.log_level, settings.secret_values())
     return serve_all(settings, repository, args.host, args.port)
 
@@ -202,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     web.set_defaults(func=cmd_web)
 
     job = commands.add_parser("job", help="run one pipeline on its schedule, or once")
-    job.add_argument("name", help="lb-fetch, catalog-discovery or slskd-downloader")
+    job.add_argument("name", help="lb-fetch, catalog-discovery, library-discovery or slskd-downloader")
     job.add_argument("--once", action="store_true", help="run once now and exit")
     job.add_argument("--between", action="store_true",
                      help="make the job's light check between runs once (slskd-downloader: follow transfers)")

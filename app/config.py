@@ -8,7 +8,7 @@ config, the settings form and the API all come from that table.
 
 Environment: ``RESONANCE_<SECTION>__<KEY>`` for any setting (e.g.
 ``RESONANCE_SLSKD__API_KEY``), the architecture's names (``LB_FETCH_INTERVAL``,
-``CATALOG_INTERVAL``, ``SLSKD_INTERVAL``, ``LOG_LEVEL``), and ``<NAME>_FILE``
+``CATALOG_INTERVAL``, ``LIBRARY_INTERVAL``, ``SLSKD_INTERVAL``, ``LOG_LEVEL``), and ``<NAME>_FILE``
 for either form to read the value from a file (Docker secrets).
 
 A wrong value raises ``ConfigError`` whose messages name the key, the reason
@@ -312,6 +312,11 @@ class MemberList(fields.Field):
         return value
 
 
+#: Words of a key spelled as a person writes them, for labels made from keys.
+_KEY_WORDS = {"url": "URL", "api": "API", "tls": "TLS", "mb": "MB", "id": "ID", "ip": "IP", "http": "HTTP",
+              "lb": "ListenBrainz", "slskd": "slskd", "smtp": "SMTP", "ntfy": "ntfy"}
+
+
 @dataclass(frozen=True)
 class Setting:
     section: str
@@ -323,10 +328,21 @@ class Setting:
     env_aliases: tuple[str, ...] = ()
     #: Set in config.yaml or the environment only; the settings page and the API show it, never change it.
     file_only: bool = False
+    #: What a person reads on the settings page; empty: made from the key (see ``title``).
+    label: str = ""
 
     @property
     def name(self) -> str:
         return f"{self.section}.{self.key}"
+
+    @property
+    def title(self) -> str:
+        """The label, or one made from the key ("min_bitrate" -> "Min bitrate", "base_url" -> "Base URL")."""
+        if self.label:
+            return self.label
+        words = [_KEY_WORDS.get(word, word) for word in self.key.split("_")]
+        text = " ".join(words)
+        return text[:1].upper() + text[1:]
 
     @property
     def env_names(self) -> tuple[str, ...]:
@@ -337,124 +353,190 @@ S = Setting
 SETTINGS: tuple[Setting, ...] = (
     # general
     S("general", "approval_mode", _choice("manual", "auto"), "manual",
-      "manual: discoveries wait in the pending queue for approval; auto: they go straight to the wishlist."),
+      "manual: discoveries wait in the pending queue for approval; auto: they go straight to the wishlist.",
+      label="New suggestions"),
     S("general", "log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO",
-      "Log level of every process.", env_aliases=("LOG_LEVEL",)),
+      "Log level of every process.", env_aliases=("LOG_LEVEL",), label="Log detail"),
     S("general", "contact", _text(200), "",
-      "Your e-mail or URL, sent in the User-Agent; MusicBrainz asks clients for a contact."),
+      "Your e-mail or URL, sent in the User-Agent; MusicBrainz asks clients for a contact.",
+      label="Your contact (for MusicBrainz)"),
     # web UI
     S("web", "host", Text(max_length=100, validate=_host, metadata={"pattern": HOST_PATTERN}), "127.0.0.1",
-      "Address the web UI listens on. 127.0.0.1 keeps it private to this machine; the container uses 0.0.0.0."),
-    S("web", "port", _int(1, 65535), 8080, "Port of the web UI."),
+      "Address the web UI listens on. 127.0.0.1 keeps it private to this machine; the container uses 0.0.0.0.",
+      label="Listen address"),
+    S("web", "port", _int(1, 65535), 8080, "Port of the web UI.", label="Port"),
     S("web", "auth", _choice("basic", "api_key", "proxy", "none"), "basic",
-      "How people and scripts sign in: basic (username + password), api_key, proxy (Authelia and friends), none."),
-    S("web", "username", _text(200), "", "HTTP Basic username."),
-    S("web", "password", _secret(500), "", "HTTP Basic password (or give password_hash instead).", secret=True),
+      "How people and scripts sign in: basic (username + password), api_key, proxy (Authelia and friends), none.",
+      label="Sign-in method"),
+    S("web", "username", _text(200), "", "HTTP Basic username.", label="Username"),
+    S("web", "password", _secret(500), "", "HTTP Basic password (or give password_hash instead).", secret=True,
+      label="Password"),
     S("web", "password_hash", _secret(500), "",
-      "A werkzeug password hash used instead of a plain password.", secret=True),
-    S("web", "api_key", _secret(500), "", "Key for scripts: 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.", secret=True),
+      "A werkzeug password hash used instead of a plain password.", secret=True, label="Stored password"),
+    S("web", "api_key", _secret(500), "", "Key for scripts: 'Authorization: Bearer KEY' or 'X-API-Key: KEY'.", secret=True,
+      label="API key for scripts"),
     S("web", "proxy_groups_header",
       Text(max_length=100, validate=_header_name, metadata={"pattern": HEADER_NAME_PATTERN}), "Remote-Groups",
-      "Header carrying the signed-in user's groups (comma-separated) from the proxy."),
+      "Header carrying the signed-in user's groups (comma-separated) from the proxy.", label="Proxy's groups header"),
     S("web", "proxy_admin_groups", StringList(), ["admins"],
-      "Proxy groups whose users are admins; other proxy users are members (see household)."),
+      "Proxy groups whose users are admins; other proxy users are members (see household).",
+      label="Proxy groups of admins"),
     S("web", "proxy_user_header",
       Text(max_length=100, validate=_header_name, metadata={"pattern": HEADER_NAME_PATTERN}), "Remote-User",
-      "Header carrying the signed-in user from the proxy."),
+      "Header carrying the signed-in user from the proxy.", label="Proxy's user header"),
     S("web", "trusted_proxies", StringList(check=_address_or_network, metadata={"item_pattern": IPV4_NETWORK_PATTERN}),
       ["127.0.0.1/32", "::1/128"],
-      "IP addresses or CIDRs (172.18.0.0/16) of the reverse proxies whose user header is trusted."),
+      "IP addresses or CIDRs (172.18.0.0/16) of the reverse proxies whose user header is trusted.",
+      label="Trusted proxies"),
     S("web", "login_attempts", _int(1, 1000), 10,
-      "Failed sign-ins (wrong password or API key) from one address within login_window before it is refused."),
+      "Failed sign-ins (wrong password or API key) from one address within login_window before it is refused.",
+      label="Failed sign-ins allowed"),
     S("web", "login_window", Duration(), 300,
-      "The window for login_attempts, and how long an address that used them up is refused."),
-    S("web", "workers", _int(1, 32), 1, "gunicorn worker processes; one with threads suits a household."),
-    S("web", "threads", _int(1, 64), 4, "Threads per gunicorn worker."),
-    S("web", "secret_key", _secret(500), "", "Key signing sessions and CSRF tokens; generated when empty.", secret=True),
+      "The window for login_attempts, and how long an address that used them up is refused.",
+      label="Failed sign-in window"),
+    S("web", "workers", _int(1, 32), 1, "gunicorn worker processes; one with threads suits a household.",
+      label="Web server processes"),
+    S("web", "threads", _int(1, 64), 4, "Threads per gunicorn worker.", label="Threads per process"),
+    S("web", "secret_key", _secret(500), "", "Key signing sessions and CSRF tokens; generated when empty.", secret=True,
+      label="Signing key"),
     # household
     S("household", "members", MemberList(), [],
       "The people using this Resonance: name, role (admin or member), listenbrainz_user, listenbrainz_token, "
       "password_hash, api_key, proxy_user, notify (see Household). Empty: the web and listenbrainz settings are "
-      "one admin.", file_only=True),
+      "one admin.", file_only=True, label="Members"),
     # schedules
-    S("schedule", "lb_fetch", Duration(), 6 * 3600, "How often lb-fetch runs.", env_aliases=("LB_FETCH_INTERVAL",)),
+    S("schedule", "lb_fetch", Duration(), 6 * 3600, "How often lb-fetch runs.", env_aliases=("LB_FETCH_INTERVAL",),
+      label="Time between ListenBrainz runs"),
     S("schedule", "catalog_discovery", Duration(), 7 * 86400, "How often catalog-discovery runs.",
-      env_aliases=("CATALOG_INTERVAL",)),
+      env_aliases=("CATALOG_INTERVAL",), label="Time between similar-artist runs"),
     S("schedule", "slskd_downloader", Duration(), 3600, "How often slskd-downloader runs.",
-      env_aliases=("SLSKD_INTERVAL",)),
-    S("schedule", "run_on_start", _bool(), True, "Run each pipeline once when its runner starts."),
-    S("schedule", "log_lines", _int(10, 5000), 300, "Recent log lines kept per job for the web UI."),
+      env_aliases=("SLSKD_INTERVAL",), label="Time between download runs"),
+    S("schedule", "run_on_start", _bool(), True, "Run each pipeline once when its runner starts.",
+      label="Run each job when it starts"),
+    S("schedule", "log_lines", _int(10, 5000), 300, "Recent log lines kept per job for the web UI.",
+      label="Log lines kept per job"),
     # ListenBrainz
-    S("listenbrainz", "base_url", _url(required=True), "https://api.listenbrainz.org", "ListenBrainz API."),
-    S("listenbrainz", "username", _text(200), "", "Your ListenBrainz user name; lb-fetch is skipped while empty."),
-    S("listenbrainz", "token", _secret(200), "", "ListenBrainz user token (optional for the public endpoints).", secret=True),
+    S("listenbrainz", "base_url", _url(required=True), "https://api.listenbrainz.org", "ListenBrainz API.",
+      label="ListenBrainz address"),
+    S("listenbrainz", "username", _text(200), "", "Your ListenBrainz user name; lb-fetch is skipped while empty.",
+      label="ListenBrainz user name"),
+    S("listenbrainz", "token", _secret(200), "", "ListenBrainz user token (optional for the public endpoints).", secret=True,
+      label="User token"),
     S("listenbrainz", "source", _choice("cf", "weekly", "both"), "cf",
-      "cf: collaborative-filtering recommendations; weekly: the Weekly Exploration playlist; both."),
-    S("listenbrainz", "fetch_count", _int(1, 1000), 100, "Recommendations fetched per run."),
+      "cf: collaborative-filtering recommendations; weekly: the Weekly Exploration playlist; both.",
+      label="Recommendations from"),
+    S("listenbrainz", "fetch_count", _int(1, 1000), 100, "Recommendations fetched per run.",
+      label="Recommendations per run"),
     S("listenbrainz", "mode", _choice("album", "track"), "album",
-      "album: resolve recommendations to albums; track: keep single tracks."),
+      "album: resolve recommendations to albums; track: keep single tracks.", label="Suggest"),
     S("listenbrainz", "skip_secondary_types", StringList(choices=SECONDARY_TYPES), [],
-      "MusicBrainz secondary types to leave out, e.g. Live, Compilation (see Value formats)."),
+      "MusicBrainz secondary types to leave out, e.g. Live, Compilation (see Value formats).",
+      label="Leave out album types"),
     # MusicBrainz and Cover Art Archive
     S("musicbrainz", "base_url", _url(required=True), "https://musicbrainz.org",
-      "MusicBrainz server (a local mirror works too)."),
+      "MusicBrainz server (a local mirror works too).", label="MusicBrainz address"),
     S("musicbrainz", "rate_limit", _float(0.1, 100), 1.0,
-      "Requests per second; 1 is MusicBrainz's rule, a private mirror may allow more."),
-    S("coverart", "base_url", _url(required=True), "https://coverartarchive.org", "Cover Art Archive."),
+      "Requests per second; 1 is MusicBrainz's rule, a private mirror may allow more.", label="Requests per second"),
+    S("coverart", "base_url", _url(required=True), "https://coverartarchive.org", "Cover Art Archive.",
+      label="Cover Art Archive address"),
     # Last.fm
-    S("lastfm", "base_url", _url(required=True), "https://ws.audioscrobbler.com/2.0/", "Last.fm API."),
-    S("lastfm", "api_key", _secret(200), "", "Last.fm API key; catalog-discovery is skipped while empty.", secret=True),
+    S("lastfm", "base_url", _url(required=True), "https://ws.audioscrobbler.com/2.0/", "Last.fm API.",
+      label="Last.fm address"),
+    S("lastfm", "api_key", _secret(200), "", "Last.fm API key; catalog-discovery is skipped while empty.", secret=True,
+      label="Last.fm API key"),
     # Subsonic (Navidrome)
-    S("subsonic", "base_url", _url(), "", "Your Navidrome/Subsonic server, e.g. http://navidrome:4533."),
-    S("subsonic", "username", _text(200), "", "Subsonic user."),
-    S("subsonic", "password", _secret(500), "", "Subsonic password.", secret=True),
+    S("subsonic", "base_url", _url(), "", "Your Navidrome/Subsonic server, e.g. http://navidrome:4533.",
+      label="Server address"),
+    S("subsonic", "username", _text(200), "", "Subsonic user.", label="User name"),
+    S("subsonic", "password", _secret(500), "", "Subsonic password.", secret=True, label="Password"),
     S("subsonic", "legacy_auth", _bool(), False,
-      "Send the password hex-encoded (p=enc:) for servers without token auth, e.g. LDAP-backed ones."),
-    S("subsonic", "verify_tls", _bool(), True, "Check the server's TLS certificate."),
+      "Send the password hex-encoded (p=enc:) for servers without token auth, e.g. LDAP-backed ones.",
+      label="Old-style password sign-in"),
+    S("subsonic", "verify_tls", _bool(), True, "Check the server's TLS certificate.",
+      label="Check the TLS certificate"),
     # previews (Deezer's 30-second previews, fetched and streamed by Resonance)
     S("previews", "enabled", _bool(), True,
       "Play buttons on the cards: 30-second previews from Deezer, fetched by Resonance (the browser never "
-      "talks to Deezer)."),
-    S("previews", "deezer_url", _url(required=True), "https://api.deezer.com", "Deezer's public API."),
+      "talks to Deezer).", label="Play previews"),
+    S("previews", "deezer_url", _url(required=True), "https://api.deezer.com", "Deezer's public API.",
+      label="Deezer address"),
     S("previews", "cache_mb", _int(1, 10000), 50,
-      "Megabytes of previews kept on disk (data dir's cache/previews/); the oldest go first."),
-    S("previews", "cache_age", Duration(), 86400, "How long a fetched preview is kept before it is fetched again."),
+      "Megabytes of previews kept on disk (data dir's cache/previews/); the oldest go first.",
+      label="Preview cache size (MB)"),
+    S("previews", "cache_age", Duration(), 86400, "How long a fetched preview is kept before it is fetched again.",
+      label="Keep previews for"),
     # catalog-discovery
-    S("catalog", "artists_per_run", _int(1, 10000), 50, "Library artists asked about on Last.fm per run."),
-    S("catalog", "refresh_days", _int(1, 3650), 30, "Days before a library artist is asked about again."),
-    S("catalog", "similar_limit", _int(1, 250), 50, "Similar artists requested per library artist."),
-    S("catalog", "min_similarity", _float(0, 1), 0.3, "Smallest Last.fm match (0-1) a candidate needs."),
-    S("catalog", "max_artists_per_run", _int(1, 1000), 10, "New artists whose albums are added per run."),
-    S("catalog", "albums_per_artist", _int(1, 50), 2, "Albums added per new artist."),
+    S("catalog", "artists_per_run", _int(1, 10000), 50, "Library artists asked about on Last.fm per run.",
+      label="Library artists per run"),
+    S("catalog", "refresh_days", _int(1, 3650), 30, "Days before a library artist is asked about again.",
+      label="Ask again about an artist after (days)"),
+    S("catalog", "similar_limit", _int(1, 250), 50, "Similar artists requested per library artist.",
+      label="Similar artists asked for"),
+    S("catalog", "min_similarity", _float(0, 1), 0.3, "Smallest Last.fm match (0-1) a candidate needs.",
+      label="Smallest similarity"),
+    S("catalog", "max_artists_per_run", _int(1, 1000), 10, "New artists whose albums are added per run.",
+      label="New artists per run"),
+    S("catalog", "albums_per_artist", _int(1, 50), 2, "Albums added per new artist.", label="Albums per new artist"),
     S("catalog", "include_secondary_types", StringList(choices=SECONDARY_TYPES), [],
       "MusicBrainz secondary types to keep (Live, Compilation, Remix, Soundtrack, Demo...; see Value formats); "
-      "all are left out by default."),
+      "all are left out by default.", label="Keep album types"),
     # learning from decisions (docs/discovery.md, "Learning from decisions")
     S("listenbrainz", "send_feedback", _bool(), False,
       "Send approvals and rejections of ListenBrainz suggestions back to ListenBrainz as recommendation "
-      "feedback for the recording (needs listenbrainz.token; sent by lb-fetch)."),
+      "feedback for the recording (with the deciding member's token, else listenbrainz.token; sent by lb-fetch).",
+      label="Send feedback to ListenBrainz"),
     S("general", "block_offer_after", _int(0, 100), 3,
       "Rejected albums of one artist before Resonance offers to block them (\"don't like the artist\" "
-      "offers at once); 0 never offers."),
+      "offers at once); 0 never offers.", label="Offer to block an artist after (rejections)"),
+    # library-discovery: new releases and missing albums of the library's artists
+    S("schedule", "library_discovery", Duration(), 86400, "How often library-discovery runs.",
+      env_aliases=("LIBRARY_INTERVAL",), label="Run library-discovery every"),
+    S("library_discovery", "artists_per_run", _int(1, 10000), 100,
+      "Library artists whose discography is read from MusicBrainz per run (one request each, about 1 per "
+      "second); a large library is covered over several runs.", label="Discographies read per run"),
+    S("library_discovery", "refresh_days", _int(1, 3650), 14,
+      "Days before a library artist's discography is read again.", label="Read a discography again after (days)"),
+    S("new_releases", "enabled", _bool(), True, "Suggest new albums of library artists (source: new release).",
+      label="Suggest new albums"),
+    S("new_releases", "window", _int(1, 365), 90,
+      "Days: albums first released at most this long ago, or announced for at most this far ahead.",
+      label="New means within (days)"),
+    S("library_gaps", "enabled", _bool(), True,
+      "Suggest the studio albums missing from library artists you own some albums of (source: missing).",
+      label="Suggest missing albums"),
+    S("library_gaps", "per_artist", _int(1, 50), 2, "Missing albums suggested per artist, most listened first.",
+      label="Missing albums per artist"),
+    S("library_gaps", "per_run", _int(1, 1000), 20, "Missing albums suggested per run, at most.",
+      label="Missing albums per run"),
     # slskd-downloader
-    S("slskd", "base_url", _url(), "http://localhost:5030", "slskd web address."),
-    S("slskd", "url_base", _text(200), "/", "slskd's URL base path (web.url_base), e.g. /slskd."),
-    S("slskd", "api_key", _secret(500), "", "slskd API key.", secret=True),
-    S("slskd", "search_timeout", _int(5, 300), 15, "Seconds without new responses before a search ends."),
-    S("slskd", "max_concurrent_searches", _int(1, 2), 2, "Searches in flight at once."),
-    S("slskd", "searches_per_window", _int(1, 100), 34, "Searches allowed per window (Soulseek bans faster clients)."),
-    S("slskd", "search_window", Duration(), 220, "The window for searches_per_window."),
+    S("slskd", "base_url", _url(), "http://localhost:5030", "slskd web address.", label="slskd address"),
+    S("slskd", "url_base", _text(200), "/", "slskd's URL base path (web.url_base), e.g. /slskd.",
+      label="slskd URL base path"),
+    S("slskd", "api_key", _secret(500), "", "slskd API key.", secret=True, label="slskd API key"),
+    S("slskd", "search_timeout", _int(5, 300), 15, "Seconds without new responses before a search ends.",
+      label="Search ends after (seconds quiet)"),
+    S("slskd", "max_concurrent_searches", _int(1, 2), 2, "Searches in flight at once.", label="Searches at once"),
+    S("slskd", "searches_per_window", _int(1, 100), 34, "Searches allowed per window (Soulseek bans faster clients).",
+      label="Searches per window"),
+    S("slskd", "search_window", Duration(), 220, "The window for searches_per_window.", label="Search window"),
     S("slskd", "preferred_formats", StringList(choices=sorted(AUDIO_EXTENSIONS)), ["flac", "mp3"],
       "Formats in order of preference: file extensions the downloader knows as audio "
-      f"({', '.join(sorted(AUDIO_EXTENSIONS))})."),
-    S("slskd", "min_bitrate", _int(0, 5000), 192, "Lossy files below this bitrate (kbps) are not accepted."),
-    S("slskd", "include_extra_files", _bool(), True, "Download cover, .cue and .log files with the album."),
-    S("slskd", "min_score", _float(0, 1), 0.6, "Folders scoring below this are not downloaded."),
-    S("slskd", "max_attempts", _int(1, 100), 6, "Searches per wishlist entry before it is given up."),
+      f"({', '.join(sorted(AUDIO_EXTENSIONS))}).", label="Preferred formats"),
+    S("slskd", "min_bitrate", _int(0, 5000), 192, "Lossy files below this bitrate (kbps) are not accepted.",
+      label="Lowest bitrate (kbps)"),
+    S("slskd", "include_extra_files", _bool(), True, "Download cover, .cue and .log files with the album.",
+      label="Download cover, .cue and .log files"),
+    S("slskd", "min_score", _float(0, 1), 0.6, "Folders scoring below this are not downloaded.",
+      label="Lowest folder score"),
+    S("slskd", "max_attempts", _int(1, 100), 6, "Searches per wishlist entry before it is given up.",
+      label="Searches before giving up"),
     S("slskd", "retry_delay", Duration(), 3600,
-      "Wait before an entry without an acceptable result is searched again; doubles after each search."),
-    S("slskd", "remote_queue_timeout", Duration(), 1800, "Give up on a peer that keeps us queued this long."),
-    S("slskd", "stall_timeout", Duration(), 3600, "Give up on a transfer that makes no progress this long."),
+      "Wait before an entry without an acceptable result is searched again; doubles after each search.",
+      label="Wait before searching again"),
+    S("slskd", "remote_queue_timeout", Duration(), 1800, "Give up on a peer that keeps us queued this long.",
+      label="Give up on a peer's queue after"),
+    S("slskd", "stall_timeout", Duration(), 3600, "Give up on a transfer that makes no progress this long.",
+      label="Give up on a stalled transfer after"),
 )
 del S
 
@@ -663,5 +745,5 @@ def configuration_reference() -> str:
             default = "(empty)" if default == "" else default
             env = "<br>".join(f"`{name}`" for name in s.env_names)
             secret = " Secret: never shown or logged." if s.secret else ""
-            rows.append(f"| `{s.key}` | `{default}` | {env} | {s.help}{secret} |")
+            rows.append(f"| `{s.key}` | `{default}` | {env} | *{s.title}*: {s.help}{secret} |")
     return "\n".join(rows) + "\n"

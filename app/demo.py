@@ -1,7 +1,7 @@
 """``resonance demo``: the whole app wired to the sandbox, for a first look without accounts.
 
 The sandbox plays ListenBrainz, MusicBrainz, Cover Art Archive, Last.fm, a
-Navidrome library and slskd with Soulseek peers. Both discovery pipelines run
+Navidrome library and slskd with Soulseek peers. The discovery pipelines run
 once so the queue is full when the page opens; the downloader runs every
 minute, so an approved album is searched, queued and downloaded while you watch.
 
@@ -24,7 +24,9 @@ from app.config import ConfigError, load_settings
 from app.logs import setup_logging
 from app.repository import DATA_DIR_ENV, Repository
 
-DISCOVERY_JOBS = ("lb-fetch", "catalog-discovery")
+# library-discovery first: the queue opens newest first, so its cards (an announced album among
+# them, which no one can download yet) come after those of the other two.
+DISCOVERY_JOBS = ("library-discovery", "lb-fetch", "catalog-discovery")
 #: name, role, the sandbox's ListenBrainz user, the demo password (shown when the demo starts)
 DEMO_MEMBERS = (("Alice", "admin", "rob", "alice-demo"), ("Bob", "member", "mia", "bob-demo"))
 
@@ -99,6 +101,10 @@ def run_demo(data_dir: str = "./demo-data", port: int = 8080, fault_rate: float 
         print(f"resonance demo: {exc}", file=sys.stderr)
         return 2
 
+    from app.cli import EXIT_BUSY, refuse_taken_port
+
+    if refuse_taken_port("demo", "127.0.0.1", port):  # before the fake world starts and the discovery runs
+        return EXIT_BUSY
     folder = Path(data_dir).absolute()
     # Searches and transfers take a few seconds, so progress is visible but quick. The fake
     # MusicBrainz needs no politeness, so the demo lifts its 1 request/s (see demo_environment).

@@ -91,6 +91,18 @@ def members(settings) -> list[Member]:
     return [*listed, legacy]
 
 
+def listening_members(settings) -> list[Member]:
+    """The members with a ListenBrainz user, each user once: whose recommendations and fresh releases are read."""
+    seen: set[str] = set()
+    listeners = []
+    for member in members(settings):
+        user = member.listenbrainz_user.strip()
+        if user and user.casefold() not in seen:
+            seen.add(user.casefold())
+            listeners.append(member)
+    return listeners
+
+
 def member_named(settings, name: str) -> Member | None:
     """The member of that name (any case), or None."""
     wanted = (name or "").strip().casefold()

@@ -54,6 +54,11 @@ class QueueItemSchema(Schema):
     source_recording = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     # How past decisions moved a catalog suggestion ("ranked lower: 3 of 4 albums similar to Muse were rejected").
     ranking = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    # library-discovery's reasons: a new album's (first) release date, YYYY[-MM[-DD]], possibly ahead;
+    # a missing album's place in the artist's discography.
+    release_date = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Regexp(r"^\d{4}(-\d{2}(-\d{2})?)?$"))
+    library_gap = fields.Nested(lambda: LibraryGapSchema(), load_default=None, allow_none=True)
     for_members = fields.List(fields.String(), load_default=list,
                               metadata={"description": "The household members it was recommended to (lb-fetch)"})
 
@@ -68,6 +73,15 @@ class QueueItemSchema(Schema):
             raise ValidationError("Not an ISO-8601 date and time.", "added_at") from None
 
 
+class LibraryGapSchema(Schema):
+    """Why a missing album is suggested: the household owns ``owned`` of the artist's ``total`` studio
+    albums, and this one is the ``rank``-th most listened of them on ListenBrainz (None: not known)."""
+
+    owned = fields.Integer(required=True, validate=validate.Range(min=0))
+    total = fields.Integer(required=True, validate=validate.Range(min=1))
+    rank = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+
+
 queue_item_schema = QueueItemSchema()
 
 
@@ -78,7 +92,8 @@ def load_queue_items(raw_items: list[dict]) -> list[dict]:
     for item in items:
         item["added_at"] = item["added_at"] or now
         # Keep the file lean: optional fields that carry nothing are left out.
-        for key in ("score", "source_track", "cover_url", "year", "source_recording", "ranking"):
+        for key in ("score", "source_track", "cover_url", "year", "release_date", "library_gap", "source_recording",
+                    "ranking"):
             if item.get(key) is None:
                 item.pop(key, None)
         if not item["similar_to"]:

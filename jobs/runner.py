@@ -1,4 +1,4 @@
-"""The job runner shared by the three pipelines.
+"""The job runner shared by the pipelines.
 
 A runner is a small driver around ``run_once``: the ``schedule`` library says
 when the next run is due, the web UI can ask for a run through the
@@ -43,6 +43,7 @@ log = logging.getLogger("resonance.runner")
 INTERVAL_SETTING = {
     "lb-fetch": "schedule.lb_fetch",
     "catalog-discovery": "schedule.catalog_discovery",
+    "library-discovery": "schedule.library_discovery",
     "slskd-downloader": "schedule.slskd_downloader",
 }
 DEFAULT_INTERVAL_SETTING = "schedule.lb_fetch"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.downloads import Download
 from app.wishlist import WishlistEntry
 
 NOW = "2026-01-11T10:00:00Z"
@@ -73,7 +74,8 @@ STATE_DEFAULTS = {
 
 
 def seed_download(repository, artist: str = "Sigur Rós", title: str = "( )", state: str = "downloading",
-                  on_wishlist: bool = True, kind: str = "album", updated_at: str | None = None, **fields) -> dict:
+                  on_wishlist: bool = True, kind: str = "album", updated_at: str | None = None,
+                  **fields) -> Download:
     """A record in ``state`` (with what that state has: downloads, attempts, reason), saved; returns it."""
     entry = WishlistEntry.create(artist, title, kind)
     if on_wishlist:
@@ -81,9 +83,12 @@ def seed_download(repository, artist: str = "Sigur Rós", title: str = "( )", st
     if state in ("queued", "downloading", "completed"):
         repository.mark_downloaded([entry.text])
 
-    def change(record: dict) -> None:
-        record.update(state=state, state_since=NOW, **STATE_DEFAULTS[state]())
-        record.update(fields)
-        record.setdefault("events", []).append({"time": NOW, "text": f"{state}: made by a test"})
+    def change(record: Download) -> None:
+        for name, value in {"state": state, "state_since": NOW, **STATE_DEFAULTS[state](), **fields}.items():
+            if hasattr(record, name) and name != "extra":
+                setattr(record, name, value)
+            else:
+                record.extra[name] = value  # a field this version does not know
+        record.events.append({"time": NOW, "text": f"{state}: made by a test"})
 
     return repository.update_download_record(entry.text, change, entry=entry, now=updated_at)

@@ -74,5 +74,5 @@ def folders_of(filenames: list[str]) -> set[str]:
     return {album_folder(name.rsplit("\\", 1)[0]) for name in filenames}
 
 
-def events(record: dict) -> list[str]:
-    return [event["text"] for event in record.get("events") or []]
+def events(record) -> list[str]:
+    return [event["text"] for event in record.events]

@@ -57,3 +57,15 @@ def test_it_checks_the_config(python, subprocess_env):
                          capture_output=True, text=True)
     assert bad.returncode == 2
     assert "web.auth: Must be one of: basic, api_key, proxy, none." in bad.stderr
+
+
+def test_it_says_when_the_port_is_taken_instead_of_starting_gunicorn(python, subprocess_env):
+    with socket.socket() as listener:  # another program on the port
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        run = subprocess.run([python, "-m", "app.cli", "run", "--port", str(port)], env=subprocess_env,
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 3
+    assert f"port {port} on 127.0.0.1 is in use by another program" in run.stderr
+    assert "resonance run --port" in run.stderr and "Traceback" not in run.stderr

@@ -101,6 +101,8 @@ DAMAGE = [
     ("download_history.json", {"entries": {"Air - Moon Safari": {"state": 1}}}, 'entries["Air - Moon Safari"].state'),
     ("download_history.json", {"entries": {"Air - Moon Safari": {"downloads": [{"files": [{"size": "big"}]}]}}},
      'entries["Air - Moon Safari"].downloads[0].files[0].size: expected a number or null, found text'),
+    ("download_history.json", {"entries": {"Air - Moon Safari": {"state": "in_library", "library_url": 7}}},
+     'entries["Air - Moon Safari"].library_url: expected text or null, found a number'),
     ("download_history.json", {"users": {"sam": 3}}, 'users["sam"]: expected an object, found a number'),
     ("download_history.json", {"meta": {"search_starts": ["soon"]}}, "meta.search_starts[0]: expected a number, found text"),
     ("job_log.lb-fetch.json", {"lines": []}, "the whole file: expected an array, found an object"),

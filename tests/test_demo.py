@@ -2,7 +2,9 @@
 (Alice, admin, and Bob, member), signed in with the demo passwords it prints."""
 
 import json
+import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -19,7 +21,7 @@ def test_it_starts_with_a_filled_queue_for_two_members(python, subprocess_env, t
     demo = subprocess.Popen([python, "-m", "app.cli", "demo", "--port", str(port), "--data-dir", str(data)],
                             env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120  # both discovery pipelines run before the web starts
+        deadline = time.monotonic() + 120  # the discovery pipelines run before the web starts
         while True:
             try:
                 page = requests.get(f"http://127.0.0.1:{port}/", auth=ALICE, timeout=5)
@@ -32,7 +34,7 @@ def test_it_starts_with_a_filled_queue_for_two_members(python, subprocess_env, t
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 401
         queue = json.loads((data / "pending_queue.json").read_text(encoding="utf-8"))
         sources = {item["source"] for item in queue["pending"]}
-        assert sources == {"listenbrainz", "catalog"}
+        assert sources == {"listenbrainz", "catalog", "new release", "missing"}
         assert queue["pending"][0]["album"] in page.text or len(queue["pending"]) > 20
         api = requests.get(f"http://127.0.0.1:{port}/api/v1/queue", auth=BOB, timeout=5).json()
         assert api["total"] == len(queue["pending"])
@@ -48,5 +50,51 @@ def test_it_starts_with_a_filled_queue_for_two_members(python, subprocess_env, t
         out, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, out
     assert f"Resonance demo is running on http://127.0.0.1:{port}" in out
-    assert "lb-fetch:" in out and "catalog-discovery:" in out
+    assert "lb-fetch:" in out and "catalog-discovery:" in out and "library-discovery:" in out
     assert "Sign in as Alice / alice-demo (admin); Bob / bob-demo (member)" in out
+
+
+def test_its_first_three_cards_are_albums_its_soulseek_delivers(repository, data_dir, monkeypatch):
+    """The demo's queue opens newest first; approving its first three cards gets all three downloaded."""
+    from conditions import wait_for
+
+    from app.demo import DISCOVERY_JOBS, demo_environment
+    from app.sandbox import Sandbox, SandboxSettings
+    from jobs.runner import JobRunner
+
+    with Sandbox(settings=SandboxSettings.fast()) as sandbox:
+        for name, value in demo_environment(sandbox, data_dir, 8080).items():
+            monkeypatch.setenv(name, value)
+        for job in DISCOVERY_JOBS:
+            JobRunner(job, repository).run(trigger="demo")
+        first_three, _ = repository.pending_page(limit=3)  # the queue page's order
+        assert len(first_three) == 3
+        repository.approve([item["mbid"] for item in first_three])
+
+        downloader = JobRunner("slskd-downloader", repository)
+        result = downloader.run(trigger="demo")
+        assert result.summary.startswith("3 of 3 albums queued"), result.summary
+
+        def all_completed():
+            downloader.check_between_runs()  # follows the transfers, as the runner does between runs
+            records = repository.download_records()
+            return len(records) == 3 and all(record.state == "completed" for record in records)
+
+        wait_for(all_completed, timeout=60, what="the three albums downloaded")
+    names = {(item["artist"], item["album"]) for item in first_three}
+    assert {(r.artist, r.title) for r in repository.download_records()} == names
+
+
+def test_it_says_when_its_port_is_taken_and_suggests_another(python, subprocess_env, tmp_path):
+    with socket.socket() as listener:  # another program on the port
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        demo = subprocess.run([python, "-m", "app.cli", "demo", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+                              env=subprocess_env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 3
+    assert f"port {port} on 127.0.0.1 is in use by another program" in demo.stderr
+    suggested = int(re.search(r"resonance demo --port (\d+)", demo.stderr).group(1))
+    assert suggested != port and f"make demo PORT={suggested}" in demo.stderr
+    assert "Traceback" not in demo.stderr and "gunicorn" not in demo.stderr.lower()
+    assert not (tmp_path / "d").exists()  # refused before anything started

@@ -1,4 +1,5 @@
-"""ListenBrainz API client: CF recommendations, created-for playlists, bulk metadata.
+"""ListenBrainz API client: CF recommendations, created-for playlists, bulk metadata,
+a user's fresh releases and release groups' listen counts.
 
 Everything Resonance reads is public, so the user token is sent nowhere by
 default: only ``validate_token()`` (the settings page's connection check) and
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 
 SERVICE = "listenbrainz"
 DEFAULT_BASE_URL = "https://api.listenbrainz.org"
-MAX_PAGE = 1000  # CF recommendations and POST bulk metadata cap
+MAX_PAGE = 1000  # CF recommendations, POST bulk metadata and popularity cap
+MAX_FRESH_RELEASE_DAYS = 90  # fresh_releases refuses more (400)
 GET_BATCH = 100  # longer MBID lists go by POST
 WEEKLY_EXPLORATION = "weekly-exploration"
 JSPF_PLAYLIST_EXT = "https://musicbrainz.org/doc/jspf#playlist"
@@ -137,6 +139,28 @@ class RecordingMetadata:
     caa_release_mbid: str | None = None
     length_ms: int | None = None
     first_release_date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FreshRelease:
+    """A release ListenBrainz lists among a user's fresh releases (past or announced)."""
+
+    release_group_mbid: str
+    release_name: str
+    artist_credit_name: str
+    artist_mbids: tuple[str, ...]
+    release_date: str  # YYYY-MM-DD
+    primary_type: str | None = None
+    secondary_type: str | None = None
+    release_mbid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Popularity:
+    """Listen and listener counts of one entity over all of ListenBrainz; None when it has no data."""
+
+    listens: int | None
+    users: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +392,44 @@ class ListenBrainzClient:
             raise self.http.bad_shape(response, "'playlist.track' is not a list")
         return [t for t in (_playlist_track(row) for row in tracks) if t is not None]
 
+    # -- fresh releases and popularity -------------------------------------------------
+
+    def fresh_releases(self, user: str, days: int = MAX_FRESH_RELEASE_DAYS, *, past: bool = True,
+                       future: bool = True) -> list[FreshRelease] | None:
+        """Releases by the artists ``user`` listens to, ``days`` either side of today (1-90), in one request.
+
+        ``None`` when ListenBrainz has none computed for the user (204).
+        """
+        days = max(1, min(days, MAX_FRESH_RELEASE_DAYS))
+        params = {"days": days, "past": str(past).lower(), "future": str(future).lower()}
+        response = self._call("GET", f"user/{quote(user, safe='')}/fresh_releases", params=params)
+        if response.status_code == 204 or not response.content.strip():
+            return None
+        data = self.http.json(response)
+        payload = data.get("payload") if isinstance(data, dict) else None
+        rows = payload.get("releases") if isinstance(payload, dict) else None
+        if not isinstance(rows, list):
+            raise self.http.bad_shape(response, "no 'payload.releases' list")
+        return [release for release in map(_fresh_release, rows) if release is not None]
+
+    def release_group_popularity(self, mbids: Iterable[str]) -> dict[str, Popularity]:
+        """Listen counts of release groups (POST, up to 1000 a request; no token needed), keyed by MBID."""
+        wanted = list(dict.fromkeys(m.strip().lower() for m in mbids if is_mbid(m)))
+        result: dict[str, Popularity] = {}
+        for start in range(0, len(wanted), MAX_PAGE):
+            batch = wanted[start : start + MAX_PAGE]
+            # A POST that only reads: safe to send again.
+            response = self._call("POST", "popularity/release-group", json={"release_group_mbids": batch},
+                                  retry_unsafe=True)
+            rows = self.http.json(response)
+            if not isinstance(rows, list):
+                raise self.http.bad_shape(response, "popularity body is not a list")
+            for row in rows:
+                if isinstance(row, dict) and is_mbid(row.get("release_group_mbid")):
+                    result[row["release_group_mbid"].lower()] = Popularity(as_int(row.get("total_listen_count")),
+                                                                          as_int(row.get("total_user_count")))
+        return result
+
     # -- bulk metadata ---------------------------------------------------------------
 
     def recording_metadata(self, mbids: Iterable[str]) -> dict[str, RecordingMetadata]:
@@ -475,6 +537,25 @@ def _playlist_track(track: Any) -> PlaylistTrack | None:
         artist_mbids=tuple(m for m in (mbid_from_url(a) for a in artist_ids) if m),
         caa_id=as_int(extra.get("caa_id")),
         caa_release_mbid=mbid_from_url(extra.get("caa_release_mbid")),
+    )
+
+
+def _fresh_release(row: Any) -> FreshRelease | None:
+    if not isinstance(row, dict) or not is_mbid(row.get("release_group_mbid")):
+        return None
+    date = as_str(row.get("release_date"))
+    if not date:
+        return None
+    artists = row.get("artist_mbids") if isinstance(row.get("artist_mbids"), list) else []
+    return FreshRelease(
+        release_group_mbid=row["release_group_mbid"].strip().lower(),
+        release_name=as_str(row.get("release_name")) or "",
+        artist_credit_name=as_str(row.get("artist_credit_name")) or "",
+        artist_mbids=tuple(m.lower() for m in artists if is_mbid(m)),
+        release_date=date,
+        primary_type=as_str(row.get("release_group_primary_type")),
+        secondary_type=as_str(row.get("release_group_secondary_type")),
+        release_mbid=mbid_from_url(row.get("release_mbid")),
     )
 
 

@@ -17,6 +17,7 @@ from app.repository import Repository
 PIPELINES: dict[str, str] = {
     "lb-fetch": "app.pipelines.lb_fetch:run_once",
     "catalog-discovery": "app.pipelines.catalog:run_once",
+    "library-discovery": "app.pipelines.library:run_once",
     "slskd-downloader": "app.pipelines.downloader:run_once",
 }
 

@@ -42,6 +42,8 @@ class Suggestion:
     artist_mbid: str | None = None
     source_recording: str | None = None  # the ListenBrainz recording behind it (feedback goes there)
     ranking: str | None = None  # how past decisions moved it ("ranked lower: …"), shown on the card
+    release_date: str | None = None  # new releases: when it came or comes out
+    library_gap: dict | None = None  # missing albums: {"owned", "total", "rank"}
     for_members: list[str] = field(default_factory=list)  # the household members it was recommended to
 
     def as_record(self) -> dict:
@@ -51,6 +53,7 @@ class Suggestion:
             "score": self.score, "source": self.source, "year": self.year, "cover_url": self.cover_url,
             "similar_to": self.similar_to, "source_track": self.source_track,
             "source_recording": self.source_recording, "ranking": self.ranking,
+            "release_date": self.release_date, "library_gap": self.library_gap,
             "for_members": self.for_members or None,
         }
         return {k: v for k, v in record.items() if v is not None}

@@ -46,14 +46,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from app.clients.http import (
-    NO_RETRY,
     AuthError,
     NotFound,
     RateLimited,
-    RetryPolicy,
     UpstreamError,
 )
 from app.clients.slskd import NotConnected, SearchResponse, SearchState, SlskdClient
+from app.downloads import Download, add_event, set_state
 from app.masking import mask_secrets
 from app.matching import artist_key, fold, title_key, title_keys
 from app.pipelines import JobContext, RunResult, upstream
@@ -82,7 +81,7 @@ from app.pipelines.transfers import (
     follow_under_lock,
     iso,
 )
-from app.repository import StorageError, add_download_event, set_download_state
+from app.repository import StorageError
 from app.text import count_of
 from app.wishlist import ALBUM, WishlistEntry
 
@@ -95,7 +94,6 @@ ENTRY_ROUNDS = 3  # an entry a transient failure set back is tried this often in
 RETRIED_OUTCOMES = ("postponed", "error")
 RESPONSE_READS = 3  # reading a finished search's responses is tried this often
 FINAL_TIDY_TRIES = 5  # deleting the searches left behind, at the end of a run
-PROBE_RETRY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0, max_total_wait=2.0, jitter=0.0)
 
 
 @dataclass
@@ -456,13 +454,10 @@ class Downloader:
         self.timing = timing or TIMING
         s = ctx.settings.slskd
         self.client = client or upstream.slskd(ctx.settings)
-        contact = ctx.settings.general.contact or None
         # Search starts are never retried by the HTTP layer: each one counts against the window.
-        self.start_client = client if client is not None else SlskdClient(
-            s.base_url, s.api_key, url_base=s.url_base, contact=contact, retry=NO_RETRY)
+        self.start_client = client if client is not None else upstream.slskd(ctx.settings, upstream.SLSKD_SEARCH_START)
         # The health probe retries once, briefly: slskd down means "skip this run", not "wait".
-        self.probe_client = client if client is not None else SlskdClient(
-            s.base_url, s.api_key, url_base=s.url_base, contact=contact, retry=PROBE_RETRY, timeout=(5.0, 30.0))
+        self.probe_client = client if client is not None else upstream.slskd(ctx.settings, upstream.SLSKD_PROBE)
         self.mb = mb
         self.governor = governor or shared_governor(s.max_concurrent_searches, s.searches_per_window,
                                                     float(s.search_window), HistoryLedger(ctx.repository))
@@ -479,7 +474,7 @@ class Downloader:
     # -- what to do -------------------------------------------------------------
 
     def due_entries(self) -> list[WishlistEntry]:
-        history = self.repository.download_history().get("entries") or {}
+        history = self.repository.downloads_by_key()
         sent = {value.casefold() for value in self.repository.downloaded()}
         now = self.now()
         due = []
@@ -489,9 +484,8 @@ class Downloader:
                 if entry.text.casefold() not in sent:
                     due.append(entry)
                 continue
-            state = record.get("state")
-            if state in ("wanted", "no_result", "searching"):  # "searching" was left by a killed run
-                retry_at = epoch(record.get("next_retry_at"))
+            if record.state in ("wanted", "no_result", "searching"):  # "searching" was left by a killed run
+                retry_at = epoch(record.next_retry_at)
                 if retry_at is None or retry_at <= now:
                     due.append(entry)
         return due
@@ -623,8 +617,8 @@ class Downloader:
 
     def album_info(self, entry: WishlistEntry) -> dict | None:
         """Cached in the history; None when MusicBrainz failed in a way worth waiting for."""
-        record = self.repository.download_record(entry.text) or {}
-        cached = record.get("album")
+        record = self.repository.download_record(entry.text)
+        cached = record.album if record is not None else None
         if isinstance(cached, dict):
             fresh = cached.get("source") == "musicbrainz" or \
                 (epoch(cached.get("fetched_at")) or 0) > self.now() - ALBUM_INFO_REFRESH
@@ -644,8 +638,10 @@ class Downloader:
                 # A failed, cut or unreadable reply says nothing about the album: nothing cached, asked next run.
                 log.warning("%s: MusicBrainz failed: %s", entry.text, exc)
                 return None
-        self.repository.update_download_record(entry.text, lambda r: r.update(album=info), entry=entry,
-                                               now=iso(self.now()))
+        def keep(r: Download) -> None:
+            r.album = info
+
+        self.repository.update_download_record(entry.text, keep, entry=entry, now=iso(self.now()))
         return info
 
     # -- one entry ---------------------------------------------------------------------
@@ -653,18 +649,18 @@ class Downloader:
     def process(self, entry: WishlistEntry, info_future: Future | None = None) -> EntryOutcome:
         key = entry.text
         now = self.now()
-        record = self.repository.download_record(key) or {}
-        previous = record.get("state") if record.get("state") in ("wanted", "no_result") else "wanted"
+        record = self.repository.download_record(key)
+        previous = record.state if record is not None and record.state in ("wanted", "no_result") else "wanted"
 
-        def start(r: dict) -> None:
-            r.setdefault("attempts", []).append({
-                "number": int(r.get("attempt_count") or 0) + 1, "started_at": iso(now), "finished_at": None,
+        def start(r: Download) -> None:
+            r.attempts.append({
+                "number": r.attempt_count + 1, "started_at": iso(now), "finished_at": None,
                 "queries": [], "candidates": [], "considered": 0, "best_score": None, "chosen": None,
                 "outcome": None, "reason": None, "previous_state": previous,
             })
-            set_download_state(r, "searching", iso(now), None)
+            set_state(r, "searching", iso(now), None)
 
-        if record.get("unconfirmed_enqueue"):
+        if record is not None and record.unconfirmed_enqueue:
             # An earlier enqueue's reply was lost: slskd's list says whether it is queued before anything else.
             settled = settle_unconfirmed_enqueue(self.ctx, self.client, key, now)
             if settled:
@@ -680,7 +676,7 @@ class Downloader:
         expected = ExpectedAlbum.from_info(entry.artist, entry.title, info, is_track=entry.kind != ALBUM)
         users = {name: UserRecord.from_dict(data) for name, data in self.repository.download_users().items()}
         min_score = self.settings.slskd.min_score
-        queries = build_queries(entry.artist, entry.title, info.get("year"), record.get("query"))
+        queries = build_queries(entry.artist, entry.title, info.get("year"), record.query)
         pool: list[SearchResponse] = []
         candidates: list[Candidate] = []
         searched = []
@@ -735,57 +731,60 @@ class Downloader:
     def _record_query(self, key: str, result: SearchResult) -> None:
         now = iso(self.now())
 
-        def change(r: dict) -> None:
-            if r.get("attempts"):
-                r["attempts"][-1]["queries"].append(result.record())
+        def change(r: Download) -> None:
+            if r.attempts:
+                r.attempts[-1]["queries"].append(result.record())
             text = f'searched "{result.query}": {len(result.responses)} responses'
             if result.timed_out:
                 text += " (gave up waiting; partial results)"
             if result.error:
                 text = f'search "{result.query}" failed: {result.error}'
-            add_download_event(r, text, now)
+            add_event(r, text, now)
 
         self.repository.update_download_record(key, change, now=now)
 
     def _record_candidates(self, key: str, candidates: list[Candidate], min_score: float) -> None:
         now = iso(self.now())
 
-        def change(r: dict) -> None:
-            if not r.get("attempts"):
+        def change(r: Download) -> None:
+            if not r.attempts:
                 return
-            attempt = r["attempts"][-1]
+            attempt = r.attempts[-1]
             attempt["candidates"] = [c.summary(min_score) for c in candidates[:CANDIDATES_KEPT]]
             attempt["considered"] = len(candidates)
             attempt["best_score"] = round(candidates[0].score, 3) if candidates else None
-            r["attempt_count"] = int(r.get("attempt_count") or 0) + 1
+            r.attempt_count += 1
 
         self.repository.update_download_record(key, change, now=now)
 
     def _store_fallbacks(self, key: str, rest: list[Candidate]) -> None:
         folders = [as_folder(c) for c in rest[:FALLBACKS_KEPT]]
-        self.repository.update_download_record(key, lambda r: r.update(fallbacks=folders), now=iso(self.now()))
+        def keep(r: Download) -> None:
+            r.fallbacks = folders
+
+        self.repository.update_download_record(key, keep, now=iso(self.now()))
 
     def _no_result(self, key: str, reason: str) -> EntryOutcome:
         s = self.settings.slskd
         now = self.now()
         result: dict[str, Any] = {}
 
-        def change(r: dict) -> None:
-            attempts = int(r.get("attempt_count") or 0)
-            r["reason"] = reason
-            if r.get("attempts"):
-                r["attempts"][-1].update(outcome="no_result", reason=reason, finished_at=iso(now))
+        def change(r: Download) -> None:
+            attempts = r.attempt_count
+            r.reason = reason
+            if r.attempts:
+                r.attempts[-1].update(outcome="no_result", reason=reason, finished_at=iso(now))
             if attempts >= s.max_attempts:
-                r["next_retry_at"] = None
+                r.next_retry_at = None
                 result["outcome"] = "given_up"
                 gave_up = f"gave up after {count_of(attempts, 'search', 'searches')}; {reason}"
-                set_download_state(r, "failed", iso(now), gave_up)
+                set_state(r, "failed", iso(now), gave_up)
             else:
                 delay = s.retry_delay * 2 ** min(MAX_BACKOFF_DOUBLINGS, max(0, attempts - 1))
                 retry_at = iso(math.ceil(now + delay))  # rounded up: never sooner than the backoff
-                r["next_retry_at"] = retry_at
+                r.next_retry_at = retry_at
                 result["outcome"] = "no_result"
-                set_download_state(r, "no_result", iso(now), f"{reason}; searched again after {retry_at}")
+                set_state(r, "no_result", iso(now), f"{reason}; searched again after {retry_at}")
 
         self.repository.update_download_record(key, change, now=iso(now))
         log.info("%s: %s", key, reason)
@@ -795,17 +794,17 @@ class Downloader:
         """An attempt that does not count (stopped, postponed): the entry goes back to where it was."""
         now = iso(self.now())
 
-        def change(r: dict) -> None:
-            if r.get("attempts") and r["attempts"][-1].get("outcome") is None:
-                r["attempts"][-1].update(outcome=outcome, reason=detail, finished_at=now)
-            if r.get("state") == "searching":
-                set_download_state(r, previous, now, f"{outcome}: {detail}")
+        def change(r: Download) -> None:
+            if r.attempts and r.attempts[-1].get("outcome") is None:
+                r.attempts[-1].update(outcome=outcome, reason=detail, finished_at=now)
+            if r.state == "searching":
+                set_state(r, previous, now, f"{outcome}: {detail}")
 
         self.repository.update_download_record(key, change, now=now)
 
     def _revert(self, key: str, detail: str) -> None:
-        record = self.repository.download_record(key) or {}
-        attempts = record.get("attempts") or [{}]
+        record = self.repository.download_record(key)
+        attempts = (record.attempts if record is not None else None) or [{}]
         self._end_attempt(key, "error", detail, attempts[-1].get("previous_state") or "wanted")
 
     # -- summary ------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from app.clients.http import NotFound, UpstreamError
 from app.clients.http import stats as http_stats
 from app.clients.musicbrainz import best_album_release_group
-from app.household import Member, members
+from app.household import listening_members
 from app.pipelines import JobContext, RunResult, feedback, upstream
 from app.pipelines.discovery import Suggestion, publish
 from app.text import count_of
@@ -325,18 +325,6 @@ def _widen_pending(ctx: JobContext, suggestions: list[Suggestion]) -> int:
         if known and any(name.casefold() not in known for name in suggestion.for_members):
             wanted[suggestion.mbid] = suggestion.for_members
     return ctx.repository.add_pending_members(wanted, EXTRA_MEMBER_POINTS) if wanted else 0
-
-
-def listening_members(settings) -> list[Member]:
-    """The members with a ListenBrainz user, each user once."""
-    seen: set[str] = set()
-    listeners = []
-    for member in members(settings):
-        user = member.listenbrainz_user.strip()
-        if user and user.casefold() not in seen:
-            seen.add(user.casefold())
-            listeners.append(member)
-    return listeners
 
 
 def run_once(ctx: JobContext, source: ListenBrainzSource | None = None) -> RunResult:

@@ -29,14 +29,9 @@ from typing import Any, Callable
 
 from app.clients.http import UpstreamError
 from app.clients.slskd import EnqueueResult, NotConnected, PeerOffline, SlskdClient, Transfer
+from app.downloads import Download, add_event, set_state
 from app.pipelines import JobContext, RunResult, upstream
-from app.repository import (
-    ACTIVE_DOWNLOAD_STATES,
-    AlreadyLocked,
-    add_download_event,
-    needs_following,
-    set_download_state,
-)
+from app.repository import AlreadyLocked
 from app.text import count_of
 
 log = logging.getLogger("resonance.slskd-downloader")
@@ -172,18 +167,18 @@ def record_queued(ctx: JobContext, key: str, folder: dict, result: EnqueueResult
     text = (f"{audio} audio files + {len(recorded_files) - audio} others from {folder['user']}: "
             f"{folder['folder']} [{(folder.get('format') or '?').upper()}, score {folder.get('score')}]{note}")
 
-    def change(record: dict) -> None:
-        record.setdefault("downloads", []).append(download)
-        record["reason"] = None
-        record["next_retry_at"] = None
-        record["failover_requested"] = False
-        record.pop("unconfirmed_enqueue", None)
-        if attempt_chosen is not None and record.get("attempts"):
-            attempt = record["attempts"][-1]
+    def change(record: Download) -> None:
+        record.downloads.append(download)
+        record.reason = None
+        record.next_retry_at = None
+        record.failover_requested = False
+        record.unconfirmed_enqueue = None
+        if attempt_chosen is not None and record.attempts:
+            attempt = record.attempts[-1]
             attempt["chosen"] = attempt_chosen
             attempt["outcome"] = "queued"
             attempt["finished_at"] = iso(now)
-        set_download_state(record, "queued", iso(now), text)
+        set_state(record, "queued", iso(now), text)
 
     ctx.repository.update_download_record(key, change, now=iso(now))
     # downloaded.json means "sent to slskd": written only now that slskd accepted the files.
@@ -192,9 +187,9 @@ def record_queued(ctx: JobContext, key: str, folder: dict, result: EnqueueResult
 
 
 def _keep_unconfirmed(ctx: JobContext, key: str, folder: dict, text: str, now: float) -> None:
-    def change(record: dict) -> None:
-        record["unconfirmed_enqueue"] = folder
-        add_download_event(record, text, iso(now))
+    def change(record: Download) -> None:
+        record.unconfirmed_enqueue = folder
+        add_event(record, text, iso(now))
 
     ctx.repository.update_download_record(key, change, now=iso(now))
     log.warning("%s: %s", key, text)
@@ -205,8 +200,8 @@ def settle_unconfirmed_enqueue(ctx: JobContext, client: SlskdClient, key: str, n
 
     True: slskd has the files (recorded as queued); False: it has not (or there
     was nothing to settle), the entry may be searched; None: still unknown."""
-    record = ctx.repository.download_record(key) or {}
-    folder = record.get("unconfirmed_enqueue")
+    record = ctx.repository.download_record(key)
+    folder = record.unconfirmed_enqueue if record is not None else None
     if not folder:
         return False
     try:
@@ -221,16 +216,16 @@ def settle_unconfirmed_enqueue(ctx: JobContext, client: SlskdClient, key: str, n
                       note="; the reply was lost, slskd's transfer list shows the files queued")
         return True
 
-    def clear(r: dict) -> None:
-        r.pop("unconfirmed_enqueue", None)
-        add_download_event(r, f"the unconfirmed enqueue from {folder['user']} is not in slskd: not queued", iso(now))
+    def clear(r: Download) -> None:
+        r.unconfirmed_enqueue = None
+        add_event(r, f"the unconfirmed enqueue from {folder['user']} is not in slskd: not queued", iso(now))
 
     ctx.repository.update_download_record(key, clear, now=iso(now))
     return False
 
 
 def _note(ctx: JobContext, key: str, text: str, now: float) -> None:
-    ctx.repository.update_download_record(key, lambda record: add_download_event(record, text, iso(now)),
+    ctx.repository.update_download_record(key, lambda record: add_event(record, text, iso(now)),
                                           now=iso(now))
 
 
@@ -339,8 +334,7 @@ def follow_transfers(ctx: JobContext, client: SlskdClient | None = None, *,
                      clock: Callable[[], float] = time.time) -> TransferReport:
     """Update every followed album from one read of slskd's download list."""
     report = TransferReport()
-    entries = ctx.repository.download_history().get("entries") or {}
-    records = [{**record, "key": key} for key, record in entries.items() if needs_following(record)]
+    records = ctx.repository.downloads_following()
     if not records:
         return report
     client = client or upstream.slskd(ctx.settings)
@@ -357,8 +351,8 @@ def follow_transfers(ctx: JobContext, client: SlskdClient | None = None, *,
         except NotConnected:
             raise
         except UpstreamError as exc:
-            report.errors.append(f"{record['key']}: {exc}")
-            log.warning("%s: following the transfers failed: %s", record["key"], exc)
+            report.errors.append(f"{record.key}: {exc}")
+            log.warning("%s: following the transfers failed: %s", record.key, exc)
     return report
 
 
@@ -376,21 +370,24 @@ def _cancel(client: SlskdClient, user: str, items: list[dict], by_id: dict[str, 
     return cancelled
 
 
-def _follow_one(ctx: JobContext, client: SlskdClient, record: dict, transfers, by_id, now: float,
+def _follow_one(ctx: JobContext, client: SlskdClient, record: Download, transfers, by_id, now: float,
                 report: TransferReport) -> None:
-    key = record["key"]
+    key = record.key
     repository = ctx.repository
-    if record.get("cancel"):
-        for item in record["cancel"]:
+    if record.cancel:
+        for item in record.cancel:
             report.cancelled += _cancel(client, item.get("user") or "", [item], by_id, transfers)
-        repository.update_download_record(key, lambda r: r.update(cancel=[]), now=iso(now))
-    if record.get("state") == "removed":
+
+        def cancelled(r: Download) -> None:
+            r.cancel = []
+        repository.update_download_record(key, cancelled, now=iso(now))
+    if record.state == "removed":
         repository.forget_download(key)
         return
-    if record.get("state") not in ACTIVE_DOWNLOAD_STATES or not record.get("downloads"):
+    if not record.active or not record.downloads:
         return
     report.followed += 1
-    download = record["downloads"][-1]
+    download = record.downloads[-1]
     status = album_status(download, transfers, by_id)
     s = ctx.settings.slskd
     failure, blame = status.failed, status.blame
@@ -406,7 +403,7 @@ def _follow_one(ctx: JobContext, client: SlskdClient, record: dict, transfers, b
         remote_since = remote_since or (now if status.started else epoch(download.get("queued_at")) or now)
     else:
         remote_since = None
-    if failure is None and record.get("failover_requested"):
+    if failure is None and record.failover_requested:
         failure, blame = "retry asked on the Downloads page", False
     if failure is None and not status.completed:
         if status.remote_queued and not status.started and remote_since is not None \
@@ -428,14 +425,14 @@ def _follow_one(ctx: JobContext, client: SlskdClient, record: dict, transfers, b
            "last_progress_at": iso(last_progress, precise=True),
            "remote_queued_since": iso(remote_since, precise=True) if remote_since else None}
 
-    def change(r: dict) -> Any:
-        if not r.get("downloads") or r["downloads"][-1].get("queued_at") != download.get("queued_at"):
+    def change(r: Download) -> Any:
+        if not r.downloads or r.downloads[-1].get("queued_at") != download.get("queued_at"):
             return False  # changed meanwhile (retry, remove): leave it to the next check
-        if r["downloads"][-1] == new and r.get("state") == state:
+        if r.downloads[-1] == new and r.state == state:
             return False
-        r["downloads"][-1] = new
-        if r.get("state") != state:
-            set_download_state(r, state, iso(now), f"{status.progress['files_done']} of "
+        r.downloads[-1] = new
+        if r.state != state:
+            set_state(r, state, iso(now), f"{status.progress['files_done']} of "
                                                    f"{status.progress['files_total']} files from {download['user']}")
     repository.update_download_record(key, change, now=iso(now))
 
@@ -454,13 +451,13 @@ def _complete(ctx: JobContext, key: str, download: dict, status: AlbumStatus, no
                      and str(f.get("state") or "").startswith("Completed") and f.get("state") != "Completed, Succeeded"]
     note = f"; {len(extras_failed)} non-audio files failed (ignored)" if extras_failed else ""
 
-    def change(record: dict) -> None:
-        record["downloads"][-1] = {**download, "files": status.files, "progress": status.progress,
-                                   "state": "completed", "ended_at": iso(now)}
-        record["fallbacks"] = []
-        record["reason"] = None
-        record["failover_requested"] = False
-        set_download_state(record, "completed", iso(now),
+    def change(record: Download) -> None:
+        record.downloads[-1] = {**download, "files": status.files, "progress": status.progress,
+                                "state": "completed", "ended_at": iso(now)}
+        record.fallbacks = []
+        record.reason = None
+        record.failover_requested = False
+        set_state(record, "completed", iso(now),
                            f"all {status.progress['files_total']} audio files from {download['user']}{note}")
 
     ctx.repository.update_download_record(key, change, now=iso(now))
@@ -468,25 +465,25 @@ def _complete(ctx: JobContext, key: str, download: dict, status: AlbumStatus, no
     log.info("%s: download completed from %s", key, download["user"])
 
 
-def _fail_over(ctx: JobContext, client: SlskdClient, record: dict, download: dict, status: AlbumStatus,
+def _fail_over(ctx: JobContext, client: SlskdClient, record: Download, download: dict, status: AlbumStatus,
                reason: str, blame: bool, now: float, report: TransferReport) -> None:
-    key = record["key"]
+    key = record.key
     user = download["user"]
     log.warning("%s: download from %s failed: %s", key, user, reason)
 
-    def failed(r: dict) -> None:
-        r["downloads"][-1] = {**download, "files": status.files, "progress": status.progress, "state": "failed",
-                              "ended_at": iso(now), "reason": reason}
-        r["reason"] = f"{user}: {reason}"
-        r["failover_requested"] = False
-        add_download_event(r, f"download from {user} failed: {reason}; its transfers were cancelled", iso(now))
+    def failed(r: Download) -> None:
+        r.downloads[-1] = {**download, "files": status.files, "progress": status.progress, "state": "failed",
+                           "ended_at": iso(now), "reason": reason}
+        r.reason = f"{user}: {reason}"
+        r.failover_requested = False
+        add_event(r, f"download from {user} failed: {reason}; its transfers were cancelled", iso(now))
 
     ctx.repository.update_download_record(key, failed, now=iso(now))
     if blame:
         ctx.repository.note_download_user(user, ok=False, reason=reason, now=iso(now))
-    failed_users = {d.get("user") for d in record.get("downloads") or [] if d.get("state") in ("failed", "cancelled")}
+    failed_users = {d.get("user") for d in record.downloads if d.get("state") in ("failed", "cancelled")}
     failed_users.add(user)
-    for folder in list(record.get("fallbacks") or []):
+    for folder in list(record.fallbacks):
         _drop_fallback(ctx, key, folder, now)
         if folder["user"] in failed_users:
             continue
@@ -496,24 +493,24 @@ def _fail_over(ctx: JobContext, client: SlskdClient, record: dict, download: dic
             return
         if outcome.unconfirmed:
             # Maybe queued: nothing else is, until the downloader's next run reads slskd's list.
-            def wait_for_list(r: dict) -> None:
-                r["next_retry_at"] = iso(now)
-                set_download_state(r, "wanted", iso(now), "enqueue unconfirmed; slskd's list is read again first")
+            def wait_for_list(r: Download) -> None:
+                r.next_retry_at = iso(now)
+                set_state(r, "wanted", iso(now), "enqueue unconfirmed; slskd's list is read again first")
 
             ctx.repository.update_download_record(key, wait_for_list, now=iso(now))
             report.searching_again += 1
             return
     s = ctx.settings.slskd
-    attempts = int(record.get("attempt_count") or 0)
+    attempts = record.attempt_count
 
-    def search_again(r: dict) -> None:
-        r["fallbacks"] = []
+    def search_again(r: Download) -> None:
+        r.fallbacks = []
         if attempts >= s.max_attempts:
-            r["reason"] = f"gave up after {count_of(attempts, 'search', 'searches')}; last: {user}: {reason}"
-            set_download_state(r, "failed", iso(now), r["reason"])
+            r.reason = f"gave up after {count_of(attempts, 'search', 'searches')}; last: {user}: {reason}"
+            set_state(r, "failed", iso(now), r.reason)
         else:
-            r["next_retry_at"] = iso(now)
-            set_download_state(r, "wanted", iso(now), "no other folder from the last search; searching again")
+            r.next_retry_at = iso(now)
+            set_state(r, "wanted", iso(now), "no other folder from the last search; searching again")
 
     ctx.repository.update_download_record(key, search_again, now=iso(now))
     if attempts >= s.max_attempts:
@@ -523,8 +520,8 @@ def _fail_over(ctx: JobContext, client: SlskdClient, record: dict, download: dic
 
 
 def _drop_fallback(ctx: JobContext, key: str, folder: dict, now: float) -> None:
-    def change(record: dict) -> None:
-        record["fallbacks"] = [f for f in record.get("fallbacks") or []
+    def change(record: Download) -> None:
+        record.fallbacks = [f for f in record.fallbacks
                                if not (f.get("user") == folder["user"] and f.get("folder") == folder["folder"]
                                        and f.get("format") == folder.get("format"))]
 

@@ -57,11 +57,41 @@ def subsonic(settings: Settings):
                           contact=settings.general.contact or None)
 
 
-def slskd(settings: Settings):
+# slskd's retry policies, by what the client is used for. Every slskd client is built by ``slskd`` below.
+def _slskd_policies():
+    from app.clients.http import NO_RETRY, RetryPolicy
+
+    return {
+        # Transfers, searches' results, enqueues: the HTTP layer's default (five attempts, bounded backoff).
+        "TRANSFERS": (None, None),
+        # Search starts are never retried by the HTTP layer: each one counts against Soulseek's window.
+        "SEARCH_START": (NO_RETRY, None),
+        # The downloader's health probe retries once, briefly: slskd down means "skip this run", not "wait".
+        "PROBE": (RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0, max_total_wait=2.0, jitter=0.0),
+                  (5.0, 30.0)),
+        # The Downloads page's probe: a slskd that is down must not hold the page up.
+        "PAGE_PROBE": (NO_RETRY, (2.0, 5.0)),
+        # Settings' "Test connection": one quick try, a person is waiting for the answer.
+        "CHECK": (NO_RETRY, (3.0, 10.0)),
+    }
+
+
+#: Names of slskd's retry policies (``slskd(settings, SLSKD_SEARCH_START)``).
+SLSKD_TRANSFERS = "TRANSFERS"
+SLSKD_SEARCH_START = "SEARCH_START"
+SLSKD_PROBE = "PROBE"
+SLSKD_PAGE_PROBE = "PAGE_PROBE"
+SLSKD_CHECK = "CHECK"
+
+
+def slskd(settings: Settings, policy: str = SLSKD_TRANSFERS):
+    """The slskd client for ``policy`` (its retries and timeouts; see ``_slskd_policies``)."""
     from app.clients.slskd import SlskdClient
 
+    retry, timeout = _slskd_policies()[policy]
     s = settings.slskd
-    return SlskdClient(s.base_url, s.api_key, url_base=s.url_base, contact=settings.general.contact or None)
+    return SlskdClient(s.base_url, s.api_key or None, url_base=s.url_base, contact=settings.general.contact or None,
+                       retry=retry, timeout=timeout)
 
 
 def cover_url(settings: Settings, release_group_mbid: str) -> str:

@@ -15,6 +15,7 @@ parts of one ``Repository``:
     lists       wishlist.txt, processed.json, downloaded.json
     jobs        job status, run requests, job locks and logs, saved settings
     catalog     the library snapshot and catalog-discovery's findings
+    library_sources  library-discovery's discographies and listen counts
     downloads   download_history.json
     pacing      the next free request slot of a rate-limited service, shared by every process
     previews    the preview cache (cache/previews/, not a data file) and which album an MBID names
@@ -66,6 +67,7 @@ from app.repository.downloads import (
 from app.repository.feedback import FeedbackRecords
 from app.repository.history import History
 from app.repository.jobs import JobRecords
+from app.repository.library_sources import LibrarySourceRecords
 from app.repository.lists import ListRecords
 from app.repository.pacing import PacingRecords
 from app.repository.previews import PreviewRecords
@@ -102,7 +104,7 @@ __all__ = [
 
 
 class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords, PacingRecords,
-                 PreviewRecords, FeedbackRecords):
+                 PreviewRecords, LibrarySourceRecords, FeedbackRecords):
     """Domain operations on the data dir, each one transaction (or a fixed order of them)."""
 
     #: How long a write probe's answer is reused: /health is public and may be asked often.

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import orjson
-
+from app.downloads import (
+    ACTIVE_STATES,
+    ATTEMPTS_KEPT,
+    DONE_STATES,
+    EVENTS_KEPT,
+    GROUPS,
+    STATES,
+    Download,
+    NotAllowedInState,
+    NotFound,
+    add_event,
+    ask_retry,
+    ask_search_again,
+    cancel_current,
+    new_download,
+    set_state,
+    trim,
+)
 from app.records import utc_now_iso
 from app.repository.store import DOWNLOAD_HISTORY, DOWNLOADED
 from app.wishlist import WishlistEntry, normalise_name
@@ -18,29 +34,44 @@ class DownloadRecords:
     # downloads ------------------------------------------------------------------
     # download_history.json: one record per wishlist entry (keyed by its text,
     # "Artist - Album"), the uploaders' record with us, and recent search starts.
-    # docs/data-files.md describes every field. Records are replaced, never
-    # edited in place: the cached document shares them.
+    # docs/data-files.md describes every field. A record is parsed into an
+    # app.downloads.Download here and only here, and written back with to_dict.
 
-    def download_records(self, states: list[str] | tuple[str, ...] | None = None) -> list[dict]:
-        """Records (each with its ``key``), most recently updated first; removed ones left out."""
+    def download_records(self, states: list[str] | tuple[str, ...] | None = None) -> list[Download]:
+        """Records, most recently updated first; removed ones left out."""
         entries = self.download_history().get("entries", {})
         wanted = set(states) if states else None
         records = [
-            {**record, "key": key}
+            Download.from_dict(key, record)
             for key, record in entries.items()
             if record.get("state") != "removed" and (wanted is None or record.get("state") in wanted)
         ]
-        records.sort(key=lambda record: record.get("updated_at") or "", reverse=True)
+        records.sort(key=lambda record: record.updated_at or "", reverse=True)
         return records
 
     def downloads_to_follow(self) -> bool:
         """Whether any download needs its transfers followed (cheap: no request, a cached read)."""
         entries = self.download_history().get("entries", {})
-        return any(needs_following(record) for record in entries.values())
+        return any(Download.from_dict(key, record).needs_following for key, record in entries.items())
 
-    def download_record(self, key: str) -> dict | None:
+    def downloads_following(self) -> list[Download]:
+        """Every download whose transfers slskd must be asked about (removed ones included)."""
+        entries = self.download_history().get("entries", {})
+        records = [Download.from_dict(key, record) for key, record in entries.items()]
+        return [record for record in records if record.needs_following]
+
+    def download_keys(self) -> set[str]:
+        """The keys of every record, removed ones included."""
+        return set(self.download_history().get("entries", {}))
+
+    def downloads_by_key(self) -> dict[str, Download]:
+        """Every record by its key, removed ones included."""
+        entries = self.download_history().get("entries", {})
+        return {key: Download.from_dict(key, record) for key, record in entries.items()}
+
+    def download_record(self, key: str) -> Download | None:
         record = self.download_history().get("entries", {}).get(key)
-        return {**record, "key": key} if record is not None else None
+        return Download.from_dict(key, record) if record is not None else None
 
     def download_counts(self) -> dict[str, int]:
         """Records per state (every state present, zero included)."""
@@ -63,16 +94,16 @@ class DownloadRecords:
     def update_download_record(
         self,
         key: str,
-        change: Callable[[dict], Any],
+        change: Callable[[Download], Any],
         *,
         entry: WishlistEntry | None = None,
         now: str | None = None,
-    ) -> dict | None:
+    ) -> Download | None:
         """Apply ``change(record)`` to a private copy of the record and save it, in one transaction.
 
         A missing record is created from ``entry`` first (without ``entry`` the
         change is skipped). ``change`` returning False leaves the file as it
-        was. Returns the record as saved (with ``key``), or None.
+        was. Returns the record as saved, or None.
         """
         now = now or utc_now_iso()
         try:
@@ -82,17 +113,17 @@ class DownloadRecords:
                 if current is None:
                     if entry is None:
                         raise _Unchanged(None)
-                    record = new_download_record(entry, now)
+                    record = new_download_record(entry, now, key)
                 else:
-                    record = _deep_copy(current)
+                    record = Download.from_dict(key, current)
                 if change(record) is False:
-                    raise _Unchanged({**current, "key": key} if current is not None else None)
-                _trim_download_record(record)
-                record["updated_at"] = now
-                entries[key] = record
+                    raise _Unchanged(Download.from_dict(key, current) if current is not None else None)
+                trim_download(record)
+                record.updated_at = now
+                entries[key] = record.to_dict()
         except _Unchanged as unchanged:
             return unchanged.record
-        return {**record, "key": key}
+        return record
 
     def note_download_user(self, user: str, *, ok: bool, reason: str | None = None, now: str | None = None) -> dict:
         """Count a completed (``ok``) or failed download from ``user``."""
@@ -133,52 +164,46 @@ class DownloadRecords:
             meta["search_starts"] = starts if wait else [*starts, now]
             return wait
 
-    def retry_download(self, key: str, now: str | None = None) -> dict | None:
-        """"Retry" on the Downloads page.
+    def change_download(self, key: str, change: Callable[[Download], Any], now: str | None = None) -> Download:
+        """Apply a state change of ``app.downloads`` to a record; ``NotFound`` when there is none (or it
+        was removed), and whatever the change raises (``NotAllowedInState``) leaves the file as it was."""
+        def guarded(record: Download) -> Any:
+            if record.state == "removed":
+                raise NotFound(f"There is no download for {key[:200]}.")
+            return change(record)
 
-        Failed, no_result or waiting entries are searched again at the next run
-        with a fresh attempt budget; an active download gives up its current
-        folder and moves on to the next candidate (``failover_requested``).
-        A completed entry is left alone. Returns the record, None if unknown.
-        """
-        now = now or utc_now_iso()
+        updated = self.update_download_record(key, guarded, now=now)
+        if updated is None:
+            raise NotFound(f"There is no download for {key[:200]}.")
+        return updated
 
-        def change(record: dict) -> Any:
-            state = record.get("state")
-            if state in ("completed", "removed"):
+    def retry_download(self, key: str, now: str | None = None) -> Download | None:
+        """"Retry" (``app.downloads.ask_retry``); a downloaded one is left as it is. None if unknown."""
+        def change(record: Download) -> Any:
+            try:
+                ask_retry(record, now)
+            except NotAllowedInState:
                 return False
-            if state in ACTIVE_DOWNLOAD_STATES:
-                record["failover_requested"] = True
-                add_download_event(record, "retry asked: the current folder is given up for the next candidate", now)
-                return None
-            record["attempt_count"] = 0
-            record["next_retry_at"] = None
-            set_download_state(record, "wanted", now, "retry asked: searched again at the next run")
             return None
 
+        now = now or utc_now_iso()
         return self.update_download_record(key, change, now=now)
 
     def search_download_again(
         self, key: str, query: str, *, entry: WishlistEntry | None = None, now: str | None = None
-    ) -> dict | None:
-        """"Search again" with an edited query: cancels an active download, forgets the
-        candidates and searches ``query`` (instead of the built queries) at the next run."""
+    ) -> Download | None:
+        """"Search again" with an edited query (``app.downloads.ask_search_again``): searched at the next run."""
         query = normalise_name(query)
         if not query:
             raise ValueError("the query is empty")
         now = now or utc_now_iso()
-
-        def change(record: dict) -> None:
-            cancel_current_download(record, now, "replaced by a new search")
-            record.update(query=query, fallbacks=[], attempt_count=0, next_retry_at=None, failover_requested=False)
-            set_download_state(record, "wanted", now, f'search again asked with the query "{query}"')
-
-        return self.update_download_record(key, change, entry=entry, now=now)
+        return self.update_download_record(key, lambda record: ask_search_again(record, query, now), entry=entry,
+                                           now=now)
 
     def remove_download(self, key: str, *, keep_wishlist: bool = False, now: str | None = None) -> bool:
         """"Remove" on the Downloads page; False when there is no such record.
 
-        A completed entry only leaves the history. Otherwise its transfers are
+        A downloaded entry only leaves the history. Otherwise its transfers are
         cancelled in slskd at the next transfer check (the record waits as
         "removed" until then) and, unless ``keep_wishlist``, the entry leaves
         the wishlist and downloaded.json so it is not searched again. The three
@@ -193,15 +218,15 @@ class DownloadRecords:
             current = entries.get(key)
             if current is None:
                 return False
-            if current.get("state") != "completed" and not keep_wishlist:
+            if current.get("state") not in DONE_STATES and not keep_wishlist:
                 self.remove_from_wishlist([e for e in self.wishlist_entries() if e.text.casefold() == key.casefold()])
                 self.unmark_downloaded([key])
-            changed = _deep_copy(current)
+            changed = Download.from_dict(key, current)
             cancel_current_download(changed, now, "removed")
-            if changed.get("cancel"):
+            if changed.cancel:
                 set_download_state(changed, "removed", now, "removed; its transfers are cancelled at the next check")
-                changed["updated_at"] = now
-                entries[key] = changed
+                changed.updated_at = now
+                entries[key] = changed.to_dict()
             else:
                 del entries[key]
         return True
@@ -222,86 +247,29 @@ class DownloadRecords:
 
 
 
-# --- download history records (see Repository "downloads") -------------------
+# --- download history records: the model is app.downloads ---------------------------------------
 
-DOWNLOAD_STATES = ("wanted", "searching", "queued", "downloading", "completed", "failed", "no_result")
-ACTIVE_DOWNLOAD_STATES = ("queued", "downloading")
+DOWNLOAD_STATES = STATES
+ACTIVE_DOWNLOAD_STATES = ACTIVE_STATES
 #: How the Downloads page can group the states (``download_records(DOWNLOAD_GROUPS["active"])``).
-DOWNLOAD_GROUPS = {
-    "active": ("searching", "queued", "downloading"),
-    "waiting": ("wanted", "no_result"),
-    "completed": ("completed",),
-    "failed": ("failed",),
-}
-DOWNLOAD_EVENTS_KEPT = 60
-DOWNLOAD_ATTEMPTS_KEPT = 10
-DOWNLOADS_KEPT = 10
+DOWNLOAD_GROUPS = GROUPS
+DOWNLOAD_EVENTS_KEPT = EVENTS_KEPT
+DOWNLOAD_ATTEMPTS_KEPT = ATTEMPTS_KEPT
+add_download_event = add_event
+set_download_state = set_state
+cancel_current_download = cancel_current
+trim_download = trim
 
 
 class _Unchanged(Exception):
-    def __init__(self, record: dict | None):
+    def __init__(self, record: Download | None):
         self.record = record
 
 
-def needs_following(record: dict) -> bool:
+def needs_following(record: Download) -> bool:
     """A download whose transfers slskd must be asked about: active, or waiting to be cancelled."""
-    return (record.get("state") in ACTIVE_DOWNLOAD_STATES or record.get("state") == "removed"
-            or bool(record.get("cancel")) or bool(record.get("failover_requested")))
+    return record.needs_following
 
 
-def _deep_copy(value: Any) -> Any:
-    return orjson.loads(orjson.dumps(value))
-
-
-def new_download_record(entry: WishlistEntry, now: str) -> dict:
-    return {
-        "artist": entry.artist, "title": entry.title, "kind": entry.kind,
-        "state": "wanted", "state_since": now, "created_at": now, "updated_at": now,
-        "query": None, "attempt_count": 0, "next_retry_at": None, "reason": None,
-        "album": None, "attempts": [], "fallbacks": [], "downloads": [], "cancel": [], "events": [],
-    }
-
-
-def add_download_event(record: dict, text: str, now: str) -> None:
-    record.setdefault("events", []).append({"time": now, "text": text})
-
-
-def set_download_state(record: dict, state: str, now: str, text: str | None = None) -> None:
-    if record.get("state") != state:
-        record["state"] = state
-        record["state_since"] = now
-    if text:
-        add_download_event(record, f"{state}: {text}", now)
-
-
-def cancel_current_download(record: dict, now: str, reason: str) -> None:
-    """Mark the active download cancelled; its unfinished transfers go to ``record["cancel"]``."""
-    downloads = record.get("downloads") or []
-    if not downloads or downloads[-1].get("state") not in ACTIVE_DOWNLOAD_STATES:
-        return
-    current = downloads[-1]
-    cancel = record.setdefault("cancel", [])
-    for file in current.get("files") or []:
-        if not str(file.get("state") or "").startswith("Completed"):
-            cancel.append({"user": current.get("user"), "filename": file.get("filename"), "id": file.get("id")})
-    current.update(state="cancelled", ended_at=now, reason=reason)
-    add_download_event(record, f"cancelled the download from {current.get('user')}: {reason}", now)
-
-
-def _trim_download_record(record: dict) -> None:
-    """Keep a record small (the file is rewritten at every step): bounded lists; full detail
-    (every candidate's reasons, every file's state) only for the latest attempt and downloads."""
-    for name, keep in (("events", DOWNLOAD_EVENTS_KEPT), ("attempts", DOWNLOAD_ATTEMPTS_KEPT),
-                       ("downloads", DOWNLOADS_KEPT)):
-        items = record.get(name)
-        if isinstance(items, list) and len(items) > keep:
-            del items[: len(items) - keep]
-    for attempt in (record.get("attempts") or [])[:-1]:
-        if attempt.get("candidates") and "reasons" in attempt["candidates"][0]:
-            attempt["candidates"] = [
-                {k: v for k, v in candidate.items() if k not in ("reasons", "factors")}
-                for candidate in attempt["candidates"][:5]
-            ]
-    for download in (record.get("downloads") or [])[:-2]:
-        download.pop("files", None)
-
+def new_download_record(entry: WishlistEntry, now: str, key: str | None = None) -> Download:
+    return new_download(key if key is not None else entry.text, entry.artist, entry.title, entry.kind, now)

@@ -317,8 +317,9 @@ QUEUE_ITEM = Record(
     required={"artist": TEXT, "album": TEXT, "mbid": TEXT},
     optional={"type": TEXT, "added_at": Maybe(TEXT), "score": Maybe(NUMBER), "source": Maybe(TEXT),
               "similar_to": Maybe(ListOf(TEXT)), "source_track": Maybe(TEXT), "cover_url": Maybe(TEXT),
-              "year": Maybe(NUMBER), "for_members": Maybe(ListOf(TEXT)), "source_recording": Maybe(TEXT),
-              "ranking": Maybe(TEXT)},
+              "year": Maybe(NUMBER), "for_members": Maybe(ListOf(TEXT)), "release_date": Maybe(TEXT),
+              "library_gap": Maybe(Record(optional={"owned": NUMBER, "total": NUMBER, "rank": Maybe(NUMBER)})),
+              "source_recording": Maybe(TEXT), "ranking": Maybe(TEXT)},
 )
 PENDING_QUEUE = Record(optional={
     "pending": ListOf(QUEUE_ITEM),
@@ -371,6 +372,19 @@ CATALOG_DISCOVERED = ListOf(OneOf(TEXT, Record(optional={
     "similar_to": Maybe(ListOf(TEXT)), "albums": Maybe(ListOf(TEXT)),
 })))
 
+# library-discovery: the discographies read from MusicBrainz per library artist (by artist MBID), and
+# ListenBrainz's listen counts per release group.
+_STORED_GROUP = Record(required={"mbid": TEXT}, optional={
+    "title": Maybe(TEXT), "primary_type": Maybe(TEXT), "secondary_types": Maybe(ListOf(TEXT)), "date": Maybe(TEXT),
+    "credit": Maybe(TEXT),
+})
+LIBRARY_SOURCES = Record(optional={
+    "artists": MapOf(Record(optional={
+        "name": Maybe(TEXT), "asked_at": Maybe(TEXT), "unknown": Maybe(FLAG), "groups": Maybe(ListOf(_STORED_GROUP)),
+    })),
+    "popularity": MapOf(Record(optional={"listens": Maybe(NUMBER), "users": Maybe(NUMBER), "asked_at": Maybe(TEXT)})),
+})
+
 LAST_RUN = Record(optional={
     "started_at": Maybe(TEXT), "finished_at": Maybe(TEXT), "seconds": Maybe(NUMBER), "trigger": Maybe(TEXT),
     "outcome": Maybe(TEXT), "summary": Maybe(TEXT), "error": Maybe(TEXT), "left": Maybe(TEXT),
@@ -419,6 +433,9 @@ DOWNLOAD_RECORD = Record(optional={
     "cancel": Maybe(ListOf(Record(optional={"user": Maybe(TEXT), "filename": Maybe(TEXT), "id": Maybe(TEXT)}))),
     "failover_requested": Maybe(FLAG),
     "events": Maybe(ListOf(Record(optional={"time": Maybe(TEXT), "text": Maybe(TEXT)}))),
+    # What the import stage reports (app.downloads.Download).
+    "import_reason": Maybe(TEXT), "import_failed_track": Maybe(TEXT), "import_note": Maybe(TEXT),
+    "library_path": Maybe(TEXT), "library_url": Maybe(TEXT),
 })
 DOWNLOAD_HISTORY = Record(optional={
     "entries": MapOf(DOWNLOAD_RECORD),

@@ -9,14 +9,18 @@ Data format (all IDs are fixed strings in the data):
 - ``artists``: id, name, sort_name, type, country, begin, end, gender,
   disambiguation, aliases, tags.
 - ``release_groups``: id, title, credit, primary_type, secondary_types, cover
-  (has front art), releases[] → id, title?, status, date, country, barcode,
+  (has front art), releases[] → id, title?, status, date (or ``released_days_ago``:
+  the date that many days before today, negative for an announced release, so
+  that new releases stay new), country, barcode,
   packaging, cover?, media[] → format, title, tracks[] → id, recording, title,
   length (ms or null), number?, credit?.
   A credit is a list of artist ids or ``{"artist", "name", "join"}`` objects.
 - ``recordings``: extra recordings (standalone ones) and per-recording extras
   (isrcs, credit, disambiguation).
 - ``redirects``: merged MBID → surviving MBID (MusicBrainz lookups follow them).
-- ``listenbrainz``: listeners (user_name, token, recommendations, playlists),
+- ``listenbrainz``: listeners (user_name, token, recommendations, playlists,
+  fresh_releases: release ids by artists they listen to), release_group_listens
+  (release group id → listen count; others get a stable made-up count),
   uncached_recordings (absent from bulk metadata), chosen_releases.
 - ``lastfm``: api_keys, suspended_api_keys, artists (Last.fm's own view:
   name, mbid, corrections, similar[{name, match}]).
@@ -27,6 +31,7 @@ Data format (all IDs are fixed strings in the data):
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import json
 import re
@@ -191,6 +196,7 @@ class Listener:
     model_id: str | None = None
     model_url: str | None = None
     last_updated: int = 0
+    fresh_releases: list[str] = field(default_factory=list)  # release ids
 
 
 @dataclass(eq=False)
@@ -298,6 +304,7 @@ class Catalogue:
         self.listeners: dict[str, Listener] = {}
         self.uncached_recordings: set[str] = set()
         self.chosen_releases: dict[str, str] = {}
+        self.release_group_listens: dict[str, int] = {}
         self.lastfm_api_keys: list[str] = []
         self.lastfm_suspended_keys: list[str] = []
         self.lastfm_artists: list[LastfmArtist] = []
@@ -392,7 +399,7 @@ class Catalogue:
         for raw_release in raw.get("releases", []):
             release = Release(
                 id=raw_release["id"], release_group_id=group.id, title=raw_release.get("title") or group.title,
-                status=raw_release.get("status", "Official"), date=raw_release.get("date", ""),
+                status=raw_release.get("status", "Official"), date=_release_date(raw_release),
                 country=raw_release.get("country"), barcode=raw_release.get("barcode"),
                 disambiguation=raw_release.get("disambiguation", ""), packaging=raw_release.get("packaging"),
                 cover=bool(raw_release.get("cover", group.cover)), credit=credit, media=[],
@@ -425,6 +432,7 @@ class Catalogue:
     def _load_listenbrainz(self, raw: dict[str, Any]) -> None:
         self.uncached_recordings = set(raw.get("uncached_recordings", []))
         self.chosen_releases = dict(raw.get("chosen_releases", {}))
+        self.release_group_listens = {mbid: int(n) for mbid, n in raw.get("release_group_listens", {}).items()}
         for raw_listener in raw.get("listeners", []):
             self.add_listener(raw_listener)
 
@@ -457,6 +465,7 @@ class Catalogue:
                                 p.get("created_for", raw["user_name"]))
                        for p in raw.get("playlists", [])],
             model_id=raw.get("model_id"), model_url=raw.get("model_url"), last_updated=int(raw.get("last_updated", 0)),
+            fresh_releases=list(raw.get("fresh_releases", [])),
         )
         self.listeners[listener.user_name.casefold()] = listener
         return listener
@@ -585,6 +594,12 @@ class Catalogue:
         with_art = [r for r in self.releases_of(group) if r.cover]
         return min(with_art, key=lambda r: (r.date or "9999", r.id)) if with_art else None
 
+    def listen_count(self, group: ReleaseGroup) -> int:
+        """ListenBrainz's listen count of a release group: the data's, else a stable made-up one."""
+        if group.id in self.release_group_listens:
+            return self.release_group_listens[group.id]
+        return 100 + stable_int("listens", group.id, modulo=50_000)
+
     def caa_image_id(self, release: Release) -> int:
         return 1_000_000_000 + stable_int("caa", release.id, modulo=9_000_000_000)
 
@@ -622,6 +637,14 @@ class Catalogue:
 
     def copy(self) -> "Catalogue":
         return copy.deepcopy(self)
+
+
+def _release_date(raw: dict[str, Any]) -> str:
+    """A release's date; ``released_days_ago`` counts from today (UTC), so a new release stays new."""
+    if "released_days_ago" in raw:
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        return (today - datetime.timedelta(days=int(raw["released_days_ago"]))).isoformat()
+    return raw.get("date", "")
 
 
 @lru_cache(maxsize=1)

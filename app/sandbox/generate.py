@@ -4,8 +4,10 @@
 household library of ``artists`` artists (one to three albums each, one or
 two of them owned), ``albums`` candidate albums by other artists, Last.fm
 similar links from every library artist, 1,000 CF recommendations and two
-weekly-exploration playlists for listener "rob", and Soulseek peers sharing a
-slice of the candidate albums in mixed qualities and behaviours."""
+weekly-exploration playlists for listener "rob", Soulseek peers sharing a
+slice of the candidate albums in mixed qualities and behaviours, and new albums
+(released lately or announced) by one library artist in twenty, half of them
+among rob's ListenBrainz fresh releases."""
 
 from __future__ import annotations
 
@@ -172,6 +174,7 @@ class _Generator:
         self.add_listenbrainz(candidate_groups)
         self.add_subsonic(library_albums)
         self.add_slskd(candidate_groups)
+        self.add_new_releases(library_artists)
         return self.data
 
     def add_lastfm(self, library_artists: list[dict[str, Any]], candidates: list[dict[str, Any]]) -> None:
@@ -235,6 +238,24 @@ class _Generator:
             albums.append(entry)
         self.data["subsonic"] = {"users": [{"username": "rob", "password": "sesame", "admin": True,
                                             "api_key": "sbx-opensubsonic-key-rob-0001"}], "albums": albums}
+
+    def add_new_releases(self, library_artists: list[dict[str, Any]]) -> None:
+        """New and announced albums of library artists. Made last, with an RNG of their own, so the
+        rest of the world (ids included) is what it was before they existed."""
+        rng = random.Random(self.seed + 1)
+        fresh = []
+        for artist in library_artists[::20]:
+            titles = [self.title() for _ in range(8)]
+            recordings = [self.uid("recording") for _ in titles]
+            release = self.release("", titles, [200_000] * len(titles), recordings)
+            del release["date"]
+            release["released_days_ago"] = rng.randint(-60, 80)  # a negative count: announced
+            self.data["release_groups"].append({"id": self.uid("release-group"), "title": self.title(),
+                                                "credit": [artist["id"]], "primary_type": "Album",
+                                                "secondary_types": [], "releases": [release]})
+            if rng.random() < 0.5:
+                fresh.append(release["id"])
+        self.data["listenbrainz"]["listeners"][0]["fresh_releases"] = fresh
 
     def add_slskd(self, candidate_groups: list[dict[str, Any]]) -> None:
         rng = self.rng

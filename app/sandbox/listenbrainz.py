@@ -1,10 +1,11 @@
 """Fake ListenBrainz API (``/1/``): CF recommendations, created-for playlists,
-playlist fetch, bulk metadata, token validation and recommendation feedback,
-with LB's per-IP fixed-window rate limit and ``X-RateLimit-*`` headers on
-every response."""
+playlist fetch, bulk metadata, fresh releases, release-group popularity,
+token validation and recommendation feedback, with LB's per-IP fixed-window
+rate limit and ``X-RateLimit-*`` headers on every response."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from typing import Any, Callable
@@ -31,6 +32,7 @@ from app.sandbox.core import (
 ALLOWED_INC = ("artist", "tag", "release", "recording", "release_group")
 MAX_COUNT = 1000
 MAX_BULK = 1000
+MAX_FRESH_RELEASE_DAYS = 90
 COUNTRY_NAMES = {
     "IS": "Iceland", "GB": "United Kingdom", "US": "United States", "CA": "Canada", "FR": "France",
     "DE": "Germany", "NO": "Norway", "AU": "Australia", "JP": "Japan", "BE": "Belgium",
@@ -397,6 +399,75 @@ def _build_app() -> Flask:
         return reply({"feedback": rows, "count": len(rows), "total_count": len(rows), "offset": 0,
                       "user_name": user_name})
 
+    # ------------------------------------------------------------------ fresh releases, popularity
+
+    @app.get("/1/user/<user_name>/fresh_releases")
+    def fresh_releases(user_name: str) -> Response:
+        listener = cat.listener(user_name)
+        if listener is None:
+            raise ApiError(404, f"User {user_name} not found")
+        sort = request.args.get("sort", "release_date")
+        if sort not in ("release_date", "artist_credit_name", "release_name", "confidence"):
+            raise ApiError(400, "sort must be one of 'release_date', 'artist_credit_name', 'release_name', "
+                                "or 'confidence'.")
+        past, future = _flag("past"), _flag("future")
+        raw_days = request.args.get("days", "14")
+        if not re.fullmatch(r"-?\d+", raw_days.strip()):
+            raise ApiError(400, f"Invalid days argument: {raw_days}")
+        days = int(raw_days)
+        if not 1 <= days <= MAX_FRESH_RELEASE_DAYS:
+            raise ApiError(400, f"days must be between 1 and {MAX_FRESH_RELEASE_DAYS}.")
+        today = datetime.date.today()
+        start = today - datetime.timedelta(days=days) if past else today
+        end = today + datetime.timedelta(days=days) if future else today
+        releases = []
+        for release_id in listener.fresh_releases:
+            release = cat.releases[release_id]
+            group = cat.release_group_of(release)
+            try:
+                released = datetime.date.fromisoformat(release.date)
+            except ValueError:
+                continue
+            if start <= released <= end:
+                releases.append({
+                    "artist_credit_name": "".join(c.name + c.join for c in release.credit),
+                    "artist_mbids": [c.artist_id for c in release.credit],
+                    "caa_id": cat.caa_image_id(release) if release.cover else None,
+                    "caa_release_mbid": release.id if release.cover else None,
+                    "confidence": 1 + stable_int("confidence", release.id, modulo=4),
+                    "release_date": release.date,
+                    "release_group_mbid": group.id,
+                    "release_group_primary_type": group.primary_type,
+                    "release_group_secondary_type": group.secondary_types[0] if group.secondary_types else None,
+                    "release_mbid": release.id,
+                    "release_name": release.title,
+                    "release_tags": None,
+                })
+        releases.sort(key=lambda r: r[sort], reverse=sort == "confidence")
+        return reply({"payload": {"releases": releases, "user_id": user_name}})
+
+    @app.post("/1/popularity/release-group")
+    def release_group_popularity() -> Response:
+        data = request.get_json(silent=True)
+        mbids = data.get("release_group_mbids") if isinstance(data, dict) else None
+        if not isinstance(mbids, list):
+            raise ApiError(400, "release_group_mbids JSON element must be present and contain a list of "
+                                "release_group_mbids")
+        for mbid in mbids:
+            if not isinstance(mbid, str) or not _is_uuid(mbid):
+                raise ApiError(400, f"release_group_mbid {mbid} is not valid.")
+        if not mbids:
+            raise ApiError(400, "At least one valid release_group_mbid must be present.")
+        if len(mbids) > MAX_BULK:
+            raise ApiError(400, f"Maximum number of release_group_mbids that can be fetched at once is {MAX_BULK}")
+        rows = []
+        for mbid in mbids:
+            group = cat.release_groups.get(mbid)
+            count = cat.listen_count(group) if group is not None else None
+            rows.append({"release_group_mbid": mbid, "total_listen_count": count,
+                         "total_user_count": None if count is None else max(1, count // 12)})
+        return reply(rows)
+
     # ------------------------------------------------------------------ tokens
 
     @app.get("/1/validate-token")
@@ -421,6 +492,16 @@ def _non_negative(name: str, default: int) -> int:
     if not re.fullmatch(r"\d+", raw.strip()):
         raise ApiError(400, f"'{name}' should be a non-negative integer")
     return int(raw)
+
+
+def _flag(name: str) -> bool:
+    """LB's boolean arguments: "true"/"false" (any case), default true."""
+    raw = request.args.get(name)
+    if raw is None:
+        return True
+    if raw.lower() not in ("true", "false"):
+        raise ApiError(400, f"Invalid {name} argument: {raw}")
+    return raw.lower() == "true"
 
 
 def _is_uuid(text: str) -> bool:

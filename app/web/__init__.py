@@ -75,6 +75,7 @@ def build_app(overrides: dict | None = None) -> Flask:
         queue,
         security,
         settings,
+        welcome,
         wishlist,
     )
 
@@ -92,7 +93,7 @@ def build_app(overrides: dict | None = None) -> Flask:
     app.before_request(auth.authenticate)
     app.before_request(security.check_csrf)
     app.after_request(security.add_security_headers)
-    for module in (auth, queue, history, wishlist, jobs, settings, blocklist, downloads, previews, api):
+    for module in (auth, queue, history, wishlist, jobs, settings, welcome, blocklist, downloads, previews, api):
         app.register_blueprint(module.bp)
     # Liveness for the container's HEALTHCHECK: the API's answer, at the path the image asks.
     app.add_url_rule("/health", "health", api.health)

@@ -68,13 +68,11 @@ def check_subsonic(settings: Settings) -> tuple[bool, str]:
 
 
 def check_slskd(settings: Settings) -> tuple[bool, str]:
-    from app.clients.slskd import SlskdClient
+    from app.pipelines import upstream
 
-    sl = settings.slskd
-    if not sl.base_url:
+    if not settings.slskd.base_url:
         return False, "Set the slskd address first."
-    client = SlskdClient(sl.base_url, sl.api_key or None, sl.url_base, contact=settings.general.contact or None,
-                         **_quick())
+    client = upstream.slskd(settings, upstream.SLSKD_CHECK)
     client.check_session()
     state = client.server_state()
     if state.ready:

@@ -47,33 +47,33 @@ import logging
 import threading
 import time
 
+from contextlib import contextmanager
+
 from flask import Blueprint, current_app, render_template, request
 
+from app import download_actions as actions
+from app.downloads import ACTIVE_STATES, GROUPS, STATE_LABELS, Download, DownloadError, NotAllowedInState, NotFound
 from app.pipelines import JobContext
-from app.repository import ACTIVE_DOWNLOAD_STATES, DOWNLOAD_GROUPS, Repository, StorageError
+from app.repository import Repository, StorageError
 from app.web.context import is_htmx, render, repository, see_other, settings
 from app.web.errors import Problem
 from app.web.jobs import STOP_POLLING, job_view, waiting_for_runner
 from app.web.present import parse_time
-from app.web.wishlist import STATE_LABELS
-from app.wishlist import WishlistEntry, normalise_name
 
 log = logging.getLogger("resonance.web")
 
 bp = Blueprint("downloads", __name__)
 
-JOB = "slskd-downloader"
+JOB = actions.JOB
 ACTIVE_ID = "downloads-active"  # the polled section's id: htmx sends it as HX-Trigger
 POLL_SECONDS = 3
 WAITING_POLL_SECONDS = 10  # while albums only wait for the downloader's next run
 LIVE_CHECK_EVERY = 2.5  # seconds between the page's own transfer checks (per process)
 LIVE_CHECK_WAIT = 1.0  # seconds a request waits for a check before it shows what the history says
 SLOW_CHECK = 10.0  # a check still running after this long is mentioned on the page
-PROBE_TIMEOUT = (2.0, 5.0)  # (connect, read): a slskd that is down must not hold the page up
 COMPLETED_SHOWN = 25
 EVENTS_SHOWN = 8
-MAX_KEY = 2000
-MAX_QUERY = 300
+IMPORTING = ("verifying", "importing")  # the import stage is at work: the page keeps refreshing itself
 
 
 # --- the page's own transfer check -------------------------------------------------
@@ -108,21 +108,19 @@ class LiveTransfers:
         if not ctx.settings.slskd.base_url or not ctx.repository.downloads_to_follow():
             return False
         # Someone (the runner, another worker) brought an active record up to date just now.
-        updated = [parse_time(r.get("updated_at")) for r in ctx.repository.download_records(ACTIVE_DOWNLOAD_STATES)]
+        updated = [parse_time(r.updated_at) for r in ctx.repository.download_records(ACTIVE_STATES)]
         stamps = [when.timestamp() for when in updated if when is not None]
         return not stamps or time.time() - max(stamps) >= self.every
 
     def _check(self, ctx: JobContext) -> None:
         # The HTTP stack is loaded the first time someone watches a download, not in every worker.
-        from app.clients.http import NO_RETRY, AuthError, UpstreamError
-        from app.clients.slskd import SlskdClient
+        from app.clients.http import AuthError, UpstreamError
+        from app.pipelines import upstream
         from app.pipelines.transfers import check_transfers
 
-        s = ctx.settings.slskd
         problem = None
         try:
-            probe = SlskdClient(s.base_url, s.api_key, url_base=s.url_base, timeout=PROBE_TIMEOUT, retry=NO_RETRY,
-                                contact=ctx.settings.general.contact or None)
+            probe = upstream.slskd(ctx.settings, upstream.SLSKD_PAGE_PROBE)
             server = probe.server_state()
             if not server.ready:
                 problem = f"Soulseek not connected (slskd reports {server.state or 'Disconnected'})"
@@ -274,25 +272,28 @@ def decisive_reason(attempt: dict | None) -> dict | None:
     return {"factor": weakest, "text": reason[len(weakest) + 2:]} if reason else None
 
 
-def download_view(record: dict, detail: bool = False) -> dict:
+def download_view(record: Download, detail: bool = False) -> dict:
     """A record as the page and the API show it; ``detail`` adds every attempt, download and event."""
-    key = record["key"]
-    state = str(record.get("state") or "wanted")
-    artist, title = str(record.get("artist") or ""), str(record.get("title") or "")
-    downloads, attempts = _dicts(record.get("downloads")), _dicts(record.get("attempts"))
-    events = [{"time": _text(e.get("time")), "text": str(e.get("text") or "")} for e in _dicts(record.get("events"))]
+    key = record.key
+    state = str(record.state or "wanted")
+    artist, title = str(record.artist or ""), str(record.title or "")
+    downloads, attempts = _dicts(record.downloads), _dicts(record.attempts)
+    events = [{"time": _text(e.get("time")), "text": str(e.get("text") or "")} for e in _dicts(record.events)]
     view = {
-        "key": key, "anchor": anchor(key), "artist": artist, "title": title, "kind": record.get("kind") or "album",
+        "key": key, "anchor": anchor(key), "artist": artist, "title": title, "kind": record.kind or "album",
         "state": state, "label": STATE_LABELS.get(state, state.replace("_", " ").capitalize()),
-        "state_since": _text(record.get("state_since")), "updated_at": _text(record.get("updated_at")),
-        "reason": _text(record.get("reason")), "next_retry_at": _text(record.get("next_retry_at")),
-        "attempt_count": _int(record.get("attempt_count")), "query": _text(record.get("query")),
-        "retry_due": _due_now(record.get("next_retry_at")),
-        "search_text": _text(record.get("query")) or " ".join(part for part in (artist, title) if part) or key,
-        "failover_requested": bool(record.get("failover_requested")),
+        "state_since": _text(record.state_since), "updated_at": _text(record.updated_at),
+        "reason": _text(record.reason), "next_retry_at": _text(record.next_retry_at),
+        "attempt_count": _int(record.attempt_count), "query": _text(record.query),
+        "retry_due": _due_now(record.next_retry_at),
+        "search_text": _text(record.query) or " ".join(part for part in (artist, title) if part) or key,
+        "failover_requested": bool(record.failover_requested),
         "download": transfer_view(downloads[-1]) if downloads else None,
         "attempt": attempt_view(attempts[-1]) if attempts else None,
         "events": events[-EVENTS_SHOWN:][::-1],
+        "import_reason": _text(record.import_reason), "import_failed_track": _text(record.import_failed_track),
+        "import_note": _text(record.import_note), "library_path": _text(record.library_path),
+        "library_url": _link(record.library_url),
     }
     view["decisive"] = decisive_reason(view["attempt"]) if state in ("no_result", "failed") else None
     if detail:
@@ -301,20 +302,27 @@ def download_view(record: dict, detail: bool = False) -> dict:
     return view
 
 
-def grouped(records: list[dict]) -> dict[str, list[dict]]:
-    """Records by DOWNLOAD_GROUPS (active, waiting, completed, failed), each most recently updated first."""
-    groups: dict[str, list[dict]] = {name: [] for name in DOWNLOAD_GROUPS}
+def _link(value) -> str | None:
+    """Only an http(s) address becomes a link (the record is written by another process)."""
+    text = _text(value)
+    return text if text and text.lower().startswith(("http://", "https://")) else None
+
+
+def grouped(records: list[Download]) -> dict[str, list[Download]]:
+    """Records by app.downloads.GROUPS (active, waiting, completed, failed), each most recently updated first."""
+    groups: dict[str, list[Download]] = {name: [] for name in GROUPS}
     for record in records:
-        for name, states in DOWNLOAD_GROUPS.items():
-            if record.get("state") in states:
+        for name, states in GROUPS.items():
+            if record.state in states:
                 groups[name].append(record)
                 break
     return groups
 
 
-def signature(records: list[dict]) -> str:
-    """Which records are in which state: a poll that saw another signature gets every section."""
-    text = "\n".join(sorted(f"{r['key']}\t{r.get('state')}" for r in records))
+def signature(states: list[tuple[str, str]]) -> str:
+    """Which records are in which state (``(key, state)`` pairs): a poll that saw another signature gets
+    every section."""
+    text = "\n".join(sorted(f"{key}\t{state}" for key, state in states))
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
@@ -338,15 +346,14 @@ def downloads_data(limits: dict[str, int] | None = None) -> dict:
     }
 
 
-def unsearched_records() -> list[dict]:
+def unsearched_records() -> list[Download]:
     """Wishlist entries the downloader has no record of yet (approved a moment ago), as "wanted" records:
     the page shows them at once, waiting for their search, as the downloader's next run will find them
     (``due_entries``: no record, not sent to slskd by an older version)."""
     repo = repository()
-    history = repo.download_history().get("entries") or {}
+    history = repo.download_keys()
     sent = {value.casefold() for value in repo.downloaded() if isinstance(value, str)}
-    return [{"key": entry.text, "artist": entry.artist, "title": entry.title, "kind": entry.kind, "state": "wanted",
-             "unsearched": True}
+    return [Download(key=entry.text, artist=entry.artist, title=entry.title, kind=entry.kind, state="wanted")
             for entry in repo.wishlist_entries() if entry.text not in history and entry.text.casefold() not in sent]
 
 
@@ -369,91 +376,61 @@ def page_context(message: str | None = None) -> dict:
         "completed_total": data["counts"]["completed"],
         "job": job,
         # The page refreshes itself while anything moves, and while an album waits for its first search
-        # (slower then: the search comes with the downloader's next run, or "Run now").
-        "active": moving or any(d["state"] == "wanted" for d in waiting),
-        "signature": signature(data["records"] + [{**r, "state": "unsearched"} for r in unsearched]),
+        # (slower then: the search comes with the downloader's next run, or "Run now"), and while the
+        # import stage verifies or imports one.
+        "active": moving or any(d["state"] == "wanted" for d in waiting)
+        or any(d["state"] in IMPORTING for d in groups["completed"]),
+        "signature": signature([(r.key, r.state) for r in data["records"]]
+                               + [(r.key, "unsearched") for r in unsearched]),
         "live": data["live"],
         "poll_seconds": POLL_SECONDS if moving else WAITING_POLL_SECONDS,
         "refresh_others": False,
     }
 
 
-# --- what the actions do (the page and the API) ---------------------------------------------
+# --- what the actions do (the page and the API): app.download_actions ---------------------------
 
 
-def find_record(key) -> dict:
-    if not isinstance(key, str) or not key:
-        raise Problem(400, "Which download? The key is missing.", details={"key": ["Missing data for required field."]})
-    if len(key) > MAX_KEY:
-        raise Problem(400, "That key is too long.", details={"key": [f"Longer than maximum length {MAX_KEY}."]})
-    record = repository().download_record(key)
-    if record is None or record.get("state") == "removed":
-        raise Problem(404, f"There is no download for {key[:200]}.")
-    return record
+def as_problem(exc: DownloadError) -> Problem:
+    """A refused download action as the page's and the API's answer (the one place they are mapped)."""
+    if isinstance(exc, NotFound):
+        return Problem(404, exc.message)
+    if isinstance(exc, NotAllowedInState):
+        return Problem(409, exc.message, code=exc.code)
+    return Problem(400, exc.message, details=exc.details)
 
 
-def _back_on_wishlist(record: dict) -> bool:
-    """Retry and Search again act through the wishlist: put the entry back if it was taken off."""
+@contextmanager
+def _refusals():
     try:
-        entry = WishlistEntry.create(str(record.get("artist") or ""), str(record.get("title") or ""),
-                                     record.get("kind") or "album")
-    except ValueError:
-        return False
-    return bool(repository().add_to_wishlist([entry]))
+        yield
+    except DownloadError as exc:
+        raise as_problem(exc) from None
 
 
-def retry(key) -> tuple[str, dict]:
-    record = find_record(key)
-    if record.get("state") == "completed":
-        raise Problem(409, f"{key} is already downloaded: nothing to retry.", code="already_downloaded")
-    updated = repository().retry_download(key)
-    if updated is None:
-        raise Problem(404, f"There is no download for {key[:200]}.")
-    back = _back_on_wishlist(updated)
-    repository().request_run(JOB)
-    if record.get("state") in ACTIVE_DOWNLOAD_STATES:
-        user = ((record.get("downloads") or [{}])[-1] or {}).get("user") or "this user"
-        return f"{key}: the folder from {user} is given up; the next candidate is tried within a minute.", updated
-    again = " (it is back on the wishlist)" if back else ""
-    return f"{key} is searched again at the next run{again}.", updated
+def find_record(key) -> Download:
+    with _refusals():
+        return actions.find(repository(), key)
 
 
-def search_again(key, query) -> tuple[str, dict]:
-    record = find_record(key)
-    text = normalise_name(query) if isinstance(query, str) else ""
-    if not text:
-        raise Problem(400, "Type what to search for.", details={"query": ["The query is empty."]})
-    if len(text) > MAX_QUERY:
-        raise Problem(400, f"The query is too long (at most {MAX_QUERY} characters).",
-                      details={"query": [f"Longer than maximum length {MAX_QUERY}."]})
-    updated = repository().search_download_again(key, text)
-    if updated is None:
-        raise Problem(404, f"There is no download for {key[:200]}.")
-    back = _back_on_wishlist(record)
-    repository().request_run(JOB)
-    return (f'{key} is searched as “{text}” at the next run' + (" (it is back on the wishlist)" if back else "")
-            + "."), updated
+def retry(key) -> tuple[str, Download]:
+    with _refusals():
+        return actions.retry(repository(), key)
+
+
+def search_again(key, query) -> tuple[str, Download]:
+    with _refusals():
+        return actions.search_again(repository(), key, query)
 
 
 def remove(key, keep_wishlist: bool = False) -> str:
-    record = find_record(key)
-    if not repository().remove_download(key, keep_wishlist=keep_wishlist):
-        raise Problem(404, f"There is no download for {key[:200]}.")
-    repository().request_run(JOB)
-    state = record.get("state")
-    if state == "completed":
-        return f"Removed {key} from the list (its files stay where slskd put them)."
-    text = f"Removed {key}"
-    if state in ACTIVE_DOWNLOAD_STATES:
-        text += "; its transfers are cancelled in slskd within a minute"
-    return text + ("; it stays on the wishlist." if keep_wishlist else " and took it off the wishlist.")
+    with _refusals():
+        return actions.remove(repository(), key, keep_wishlist=keep_wishlist)
 
 
 def run_now() -> str:
-    if repository().job_running(JOB):
-        raise Problem(409, f"{JOB} is running now; ask again when it has finished.", code="already_running")
-    repository().request_run(JOB)
-    return "The downloader runs within seconds (once its runner is started)."
+    with _refusals():
+        return actions.run_now(repository())
 
 
 # --- pages ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The three pipelines: state, last run, next run, "Run now", recent log lines.
+"""The pipelines: state, last run, next run, "Run now", recent log lines.
 
 The page polls itself every few seconds while a job runs or a run is asked
 for; once nothing is going on, the poll is answered 286 with the final state,
@@ -21,6 +21,7 @@ bp = Blueprint("jobs", __name__)
 JOBS = {
     "lb-fetch": ("ListenBrainz recommendations", "schedule.lb_fetch"),
     "catalog-discovery": ("Artists similar to your library", "schedule.catalog_discovery"),
+    "library-discovery": ("New and missing albums of your artists", "schedule.library_discovery"),
     "slskd-downloader": ("Downloads from Soulseek", "schedule.slskd_downloader"),
 }
 LOG_LINES = 40

@@ -15,7 +15,8 @@ from app.household import names_text
 from app.learning import REJECT_REASONS, reason_words
 from app.text import count_of
 
-SOURCE_LABELS = {"listenbrainz": "ListenBrainz", "catalog": "Similar artists", "manual": "Added by hand"}
+SOURCE_LABELS = {"listenbrainz": "ListenBrainz", "catalog": "Similar artists", "new release": "New release",
+                 "missing": "Missing album", "manual": "Added by hand"}
 
 
 def source_label(source: str | None) -> str:
@@ -30,9 +31,36 @@ def why(item: dict) -> str:
         return f"similar to {shown}"
     if item.get("source_track"):
         return f"from your listening: {item['source_track']}"
+    if item.get("release_date") and item.get("source") == "new release":
+        return new_release_reason(item["artist"], item["release_date"])
+    if isinstance(item.get("library_gap"), dict):
+        return library_gap_reason(item["artist"], item["library_gap"])
     if item.get("source") == "listenbrainz":
         return "recommended by ListenBrainz"
     return source_label(item.get("source")).lower()
+
+
+def new_release_reason(artist: str, release_date: str, today: str | None = None) -> str:
+    """"new album by Radiohead, out 2026-11-14"; "out on …" while the date is still ahead."""
+    today = today or datetime.now(timezone.utc).date().isoformat()
+    ahead = release_date > today[: len(release_date)]
+    return f"new album by {artist}, out {'on ' if ahead else ''}{release_date}"
+
+
+def library_gap_reason(artist: str, gap: dict) -> str:
+    """"you have 3 of 9 Radiohead albums; this one is their most played"."""
+    text = f"you have {gap.get('owned')} of {gap.get('total')} {artist} albums"
+    rank = gap.get("rank")
+    if rank == 1:
+        return text + "; this one is their most played"
+    if isinstance(rank, int) and rank > 1:
+        return text + f"; this one is their {ordinal(rank)} most played"
+    return text
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def score_text(score) -> str:

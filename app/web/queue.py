@@ -26,6 +26,7 @@ from app.web.blocklist import form_artist
 from app.web.context import int_arg, is_htmx, render, repository, safe_next, see_other, settings
 from app.web.errors import Problem
 from app.web.security import csrf_token
+from app.web.welcome import readiness
 from app.wishlist import entry_for_item, why_not_approvable
 
 bp = Blueprint("queue", __name__)
@@ -101,12 +102,15 @@ def card_context(back: str | None = None) -> dict:
 def _list_context(queue_filter: QueueFilter) -> dict:
     items, total = queue_filter.page()
     show_head = queue_filter.offset == 0 or not is_htmx()
+    filtered = queue_filter.source or queue_filter.q
     return {
         "items": items,
         "total": total,
         "f": queue_filter,
         "show_head": show_head,
         "block_offers": list(_block_offers().values()) if show_head else [],
+        # An empty queue says what is missing: services not set up, jobs not run or failed.
+        "ready": readiness(settings()) if show_head and not items and not filtered else None,
         **card_context(),
     }
 
@@ -142,7 +146,7 @@ def index():
     notice = _notice_from_args()
     return render(
         "pages/queue.html", "partials/queue_list.html",
-        sources=sorted(set(repository().pending_sources()) | {"listenbrainz", "catalog"}),
+        sources=sorted(set(repository().pending_sources()) | {"listenbrainz", "catalog", "new release", "missing"}),
         sort_labels=SORT_LABELS, notice=notice, **_list_context(queue_filter),
     )
 

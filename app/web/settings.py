@@ -8,6 +8,7 @@ settings with the form's values on top, without saving them.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, g, render_template, request
@@ -44,7 +45,24 @@ SECTION_TITLES = {
     "general": "General", "web": "Web UI and sign-in", "schedule": "Schedules", "listenbrainz": "ListenBrainz",
     "musicbrainz": "MusicBrainz", "coverart": "Cover Art Archive", "lastfm": "Last.fm",
     "subsonic": "Subsonic / Navidrome", "catalog": "Catalog discovery", "slskd": "slskd downloads",
+    "previews": "Previews",
 }
+#: The page's order: the four services a person connects first, how albums are found and fetched,
+#: then any other section, and the web server and sign-in details last.
+SERVICES = ("listenbrainz", "lastfm", "subsonic", "slskd")
+PAGE_ORDER = SERVICES + ("general", "catalog", "previews", "schedule", "musicbrainz", "coverart")
+LAST = ("web",)
+#: Per section, what a person sets to connect it; the rest sits under "More settings".
+ESSENTIAL = {
+    "listenbrainz": ("username", "token"),
+    "lastfm": ("api_key",),
+    "subsonic": ("base_url", "username", "password"),
+    "slskd": ("base_url", "api_key"),
+    "general": ("approval_mode", "contact"),
+    "web": ("auth", "username", "password", "password_hash", "api_key"),
+}
+#: Secrets a person never types: shown as set or not, with a way to replace them where that helps.
+NOT_TYPED = {"web.secret_key", "web.password_hash"}
 RESTART_NEEDED = {"web.host", "web.port", "web.workers", "web.threads"}
 
 
@@ -66,6 +84,18 @@ class FieldView:
     @property
     def is_set(self) -> bool:
         return self.value == MASK
+
+    @property
+    def label(self) -> str:
+        return self.setting.title
+
+    @property
+    def html_id(self) -> str:
+        return "f-" + self.name.replace(".", "-")
+
+    @property
+    def essential(self) -> bool:
+        return self.setting.key in ESSENTIAL.get(self.setting.section, ())
 
 
 def _choices(field: fields.Field) -> tuple[str, ...]:
@@ -90,10 +120,14 @@ def display_value(setting: Setting, value) -> str:
 def field_view(setting: Setting, current: Settings, raw: dict, errors: dict) -> FieldView:
     field = setting.field
     value = display_value(setting, current.get(setting.name))
+    if setting.name == "web.secret_key" and g.get("secret_key"):
+        value = MASK  # generated and saved at the first request, maybe after these settings were read
     if setting.name in raw and not setting.secret:
         value = str(raw[setting.name])  # show what was typed when the form comes back with errors
     kind, options, step = "text", _choices(field), None
-    if setting.secret:
+    if setting.name in NOT_TYPED:
+        kind = "status"
+    elif setting.secret:
         kind = "password"
     elif options:
         kind = "select"
@@ -108,16 +142,37 @@ def field_view(setting: Setting, current: Settings, raw: dict, errors: dict) -> 
                      source, tuple(errors.get(setting.name, ())))
 
 
+def page_order() -> list[str]:
+    """Every section in the page's order; one this module does not know goes before the web's."""
+    known = [name for name in PAGE_ORDER if name in SECTIONS]
+    others = [name for name in SECTIONS if name not in PAGE_ORDER and name not in LAST]
+    return known + others + [name for name in LAST if name in SECTIONS]
+
+
+def section_view(section: str, current: Settings, raw: dict | None = None, errors: dict | None = None) -> dict:
+    raw, errors = raw or {}, errors or {}
+    views = [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section and not s.file_only]
+    has_essentials = any(view.essential for view in views)
+    essential = [view for view in views if view.essential or not has_essentials]
+    more = [view for view in views if view not in essential]
+    return {"name": section, "title": SECTION_TITLES.get(section, section.replace("_", " ").capitalize()),
+            "service": section in SERVICES, "fields": views, "essential": essential, "more": more,
+            "more_open": any(view.errors for view in more), "testable": section in connection_checks.CHECKS}
+
+
 def form_sections(current: Settings, raw: dict | None = None, errors: dict | None = None) -> list[dict]:
     """The editable settings by section (file-only ones, such as the household, are shown on their own)."""
-    raw, errors = raw or {}, errors or {}
-    sections = [
-        {"name": section, "title": SECTION_TITLES.get(section, section),
-         "fields": [field_view(s, current, raw, errors) for s in SETTINGS if s.section == section and not s.file_only],
-         "testable": section in connection_checks.CHECKS}
-        for section in SECTIONS
-    ]
+    sections = [section_view(section, current, raw, errors) for section in page_order()]
     return [section for section in sections if section["fields"]]
+
+
+def first_error(sections: list[dict]) -> str | None:
+    """The field the page puts the focus on: the first with an error, in the page's order."""
+    for section in sections:
+        for view in section["essential"] + section["more"]:
+            if view.errors:
+                return view.name
+    return None
 
 
 def household_view(current: Settings) -> dict:
@@ -195,16 +250,18 @@ def lockout_errors(clean: dict, current: Settings) -> dict:
 
 
 def _page(status: int = 200, raw: dict | None = None, errors: dict | None = None, **context):
+    sections = form_sections(settings(), raw, errors)
     return render("pages/settings.html", "partials/settings_form.html", status=status,
-                  sections=form_sections(settings(), raw, errors), errors=errors or {},
-                  household=household_view(settings()),
-                  member_sign_in=member_sign_in,
+                  sections=sections, errors=errors or {}, first_error=first_error(sections),
+                  labels={s.name: s.title for s in SETTINGS},
+                  household=household_view(settings()), member_sign_in=member_sign_in,
                   restart_needed=RESTART_NEEDED, **context)
 
 
 @bp.get("/settings")
 def index():
-    return _page(saved=request.args.get("saved") == "1")
+    changed = [name for name in request.args.getlist("changed") if name in {s.name for s in SETTINGS}]
+    return _page(saved=request.args.get("saved") == "1", changed=changed)
 
 
 @bp.post("/settings")
@@ -219,25 +276,42 @@ def save():
     if is_htmx():
         load_request_settings()  # show what was just saved
         return _page(saved=True, changed=sorted(f"{s}.{k}" for s, v in changes.items() for k in v))
-    return see_other("/settings", saved="1")
+    return see_other("/settings", saved="1", changed=sorted(f"{s}.{k}" for s, v in changes.items() for k in v))
+
+
+@bp.post("/settings/secret-key")
+@admin_only
+def new_secret_key():
+    """Replace web.secret_key: the pages' signed tokens change with it, so the page is loaded anew."""
+    if settings().from_env("web.secret_key"):
+        raise Problem(409, f"web.secret_key is set by {settings().source('web.secret_key')[4:]}; change it there.")
+    repository().save_settings({"web": {"secret_key": secrets.token_urlsafe(32)}})
+    current_app.extensions["settings_cache"].forget()
+    if is_htmx():  # the page's CSRF token is signed with the old key: a full load, not a swap
+        return "", 204, {"HX-Redirect": "/settings?saved=1&changed=web.secret_key"}
+    return see_other("/settings", saved="1", changed="web.secret_key")
+
+
+def check_connection(service: str, form) -> tuple[bool, str]:
+    """(ok, message) of the service's connection test with the form's values on top of the saved ones."""
+    if service not in connection_checks.CHECKS:
+        raise Problem(404, f"There is no connection test for {service}.")
+    current = settings()
+    raw_changes = changes_from_form(form, current, (service, "general"))
+    clean, errors = validate_changes(raw_changes, current)
+    if errors:
+        return False, "Fix the highlighted values first: " + ", ".join(sorted(errors))
+    values = dict(current.values)
+    for section, section_values in clean.items():
+        for key, value in section_values.items():
+            values[f"{section}.{key}"] = value
+    return connection_checks.run_check(service, Settings(values, current.sources, current.config_path))
 
 
 @bp.post("/settings/test/<service>")
 @admin_only
 def test_connection(service: str):
-    if service not in connection_checks.CHECKS:
-        raise Problem(404, f"There is no connection test for {service}.")
-    current = settings()
-    raw_changes = changes_from_form(request.form, current, (service, "general"))
-    clean, errors = validate_changes(raw_changes, current)
-    if errors:
-        ok, message = False, "Fix the highlighted values first: " + ", ".join(sorted(errors))
-    else:
-        values = dict(current.values)
-        for section, section_values in clean.items():
-            for key, value in section_values.items():
-                values[f"{section}.{key}"] = value
-        ok, message = connection_checks.run_check(service, Settings(values, current.sources, current.config_path))
+    ok, message = check_connection(service, request.form)
     if is_htmx():
         return render_template("partials/connection_result.html", service=service, ok=ok, message=message)
     return _page(tested={"service": service, "ok": ok, "message": message})

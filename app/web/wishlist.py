@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from app.downloads import STATE_LABELS, Download
 from app.library import load_library
 from app.text import count_of
 from app.web.api.schemas import WishlistEntryInSchema
@@ -16,21 +17,17 @@ bp = Blueprint("wishlist", __name__)
 FIELD_NAMES = {"artist": "Artist", "title": "Album or track", "kind": "Kind"}
 
 
-STATE_LABELS = {
-    "wanted": "Waiting", "searching": "Searching", "queued": "Queued in slskd", "downloading": "Downloading",
-    "completed": "Downloaded", "failed": "Failed", "no_result": "Not found yet",
-}
 
 
 def download_state(entry: WishlistEntry, downloaded: set[str], records: dict) -> dict:
     """What the downloader did with an entry, from its record in download_history.json."""
     record = records.get(entry.text) if isinstance(records, dict) else None
-    if isinstance(record, dict) and record.get("state") in STATE_LABELS:
-        state = record["state"]
-        attempts = record.get("attempt_count") or 0
+    if isinstance(record, Download) and record.state in STATE_LABELS:
+        state = record.state
+        attempts = record.attempt_count
         label = STATE_LABELS[state] + (f" · {count_of(attempts, 'search', 'searches')}"
                                        if state in ("no_result", "failed") and attempts else "")
-        reason = record.get("reason")
+        reason = record.reason if state != "quarantined" else record.import_reason
         return {"state": state, "label": label, "detail": str(reason)[:200] if reason else None}
     if match_key(entry.text) in downloaded:
         return {"state": "sent", "label": "Sent to slskd", "detail": None}
@@ -41,7 +38,7 @@ def wishlist_rows() -> tuple[list[dict], list[dict]]:
     """(entries with their state, lines that did not parse)."""
     repo = repository()
     downloaded = {match_key(text) for text in repo.downloaded() if isinstance(text, str)}
-    records = repo.download_history().get("entries") or {}
+    records = repo.downloads_by_key()
     rows, malformed = [], []
     for number, line in enumerate(repo.wishlist(), 1):
         if line.entry:

@@ -425,3 +425,50 @@ def test_it_reads_release_group_primary_types_in_one_call(requests_mock, lb):
     sent = query(requests_mock.last_request)
     assert sent["inc"] == ["release_group"]
     assert sent["release_group_mbids"] == [f"{DUMMY_RG},{single}"]
+
+
+# --------------------------------------------------------------------------- fresh releases, popularity
+
+
+def fresh_row(rg, date, primary="Album", secondary=None, artists=(PORTISHEAD,)):
+    return {"artist_credit_name": "Portishead", "artist_mbids": list(artists), "caa_id": 1, "caa_release_mbid": DUMMY_REL,
+            "confidence": 2, "release_date": date, "release_group_mbid": rg, "release_group_primary_type": primary,
+            "release_group_secondary_type": secondary, "release_mbid": DUMMY_REL, "release_name": "Dummy",
+            "release_tags": None}
+
+
+def test_it_reads_fresh_releases_in_one_request_without_the_token(requests_mock, lb):
+    requests_mock.get(f"{BASE}/1/user/rob/fresh_releases", json={"payload": {"user_id": "rob", "releases": [
+        fresh_row(DUMMY_RG, "2026-11-14"), fresh_row(WEEK_NEW, "2026-12-01", "Single"),
+        {"release_group_mbid": "not-an-mbid", "release_date": "2026-11-01"}, fresh_row(JAMS, "")]}})
+
+    releases = lb.fresh_releases("rob", 120)
+
+    assert [(r.release_group_mbid, r.release_date, r.primary_type) for r in releases] == [
+        (DUMMY_RG, "2026-11-14", "Album"), (WEEK_NEW, "2026-12-01", "Single")]
+    assert releases[0].artist_mbids == (PORTISHEAD,) and releases[0].secondary_type is None
+    # ListenBrainz refuses more than 90 days; past and future both asked for.
+    assert query(requests_mock.last_request) == {"days": ["90"], "past": ["true"], "future": ["true"]}
+    assert "Authorization" not in requests_mock.last_request.headers
+    assert requests_mock.call_count == 1
+
+
+def test_fresh_releases_are_none_on_204(requests_mock, lb):
+    requests_mock.get(f"{BASE}/1/user/rob/fresh_releases", status_code=204, text="")
+    assert lb.fresh_releases("rob") is None
+
+
+def test_it_reads_release_group_listen_counts_by_post_in_batches_of_1000(requests_mock, lb):
+    def answer(request, context):
+        return [{"release_group_mbid": m, "total_listen_count": 10 if m == DUMMY_RG else None,
+                 "total_user_count": 2 if m == DUMMY_RG else None} for m in request.json()["release_group_mbids"]]
+
+    requests_mock.post(f"{BASE}/1/popularity/release-group", json=answer)
+    mbids = [DUMMY_RG] + uuids(1500)
+
+    counts = lb.release_group_popularity(mbids + ["bad"])
+
+    assert [len(r.json()["release_group_mbids"]) for r in requests_mock.request_history] == [1000, 501]
+    assert counts[DUMMY_RG].listens == 10 and counts[DUMMY_RG].users == 2
+    assert counts[uuids(1)[0]].listens is None and len(counts) == 1501
+    assert "Authorization" not in requests_mock.last_request.headers

@@ -31,7 +31,7 @@ def service_env(tmp_path, upstream):
 
 @pytest.fixture
 def service_tree(tmp_path, service_env, s6_tools):
-    """The four services under s6-svscan, stopped (and every process gone) after the test."""
+    """The five services under s6-svscan, stopped (and every process gone) after the test."""
     tree = ServiceTree(tmp_path, service_env)
     try:
         yield tree

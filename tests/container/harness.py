@@ -34,8 +34,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 S6_OVERLAY = PROJECT_ROOT / "s6-overlay"
 S6_RC = S6_OVERLAY / "s6-rc.d"
 INIT_SCRIPT = S6_OVERLAY / "scripts" / "init-resonance"
-SERVICES = ("lb-fetch", "catalog-discovery", "slskd-downloader", "web-ui")
-RUNNERS = ("lb-fetch", "catalog-discovery", "slskd-downloader")
+SERVICES = ("lb-fetch", "catalog-discovery", "library-discovery", "slskd-downloader", "web-ui")
+RUNNERS = ("lb-fetch", "catalog-discovery", "library-discovery", "slskd-downloader")
 CONTENV_SHEBANG = "#!/command/with-contenv sh"
 COPIED_SETTINGS = ("timeout-kill", "timeout-finish", "down-signal", "notification-fd", "max-death-tally")
 TREE_MARKER = "CONTAINER_TEST_TREE"
@@ -151,7 +151,7 @@ def base_env(root: Path, web_port: int, upstream: dict[str, str], **extra: str) 
 
 
 class ServiceTree:
-    """The four services under ``s6-svscan``, in ``root`` (a temp dir)."""
+    """The five services under ``s6-svscan``, in ``root`` (a temp dir)."""
 
     def __init__(self, root: Path, env: dict[str, str]):
         self.root = root

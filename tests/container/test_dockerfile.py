@@ -117,7 +117,7 @@ def test_it_runs_nothing_of_resonance_as_root(parsed):
     assert not users or users[-1].split(":")[0] not in ("root", "0")
     # Without USER, /init starts as root and each service drops privileges itself.
     assert "s6-setuidgid" in DOCKERFILE.read_text(encoding="utf-8")
-    for service in ("lb-fetch", "catalog-discovery", "slskd-downloader", "web-ui"):
+    for service in ("lb-fetch", "catalog-discovery", "library-discovery", "slskd-downloader", "web-ui"):
         assert "exec s6-setuidgid" in (S6_RC / service / "run").read_text(encoding="utf-8")
     rootfs = "\n".join(arg for keyword, arg in stages(parsed)[-2] if keyword == "RUN")
     assert "useradd --uid 1000 --gid resonance" in rootfs
@@ -178,3 +178,16 @@ def test_it_sends_only_what_the_build_copies(parsed):
     assert sources <= allowed, f"copied but ignored: {sources - allowed}"
     for secret in ("config.yaml", "data", ".venv", ".git"):
         assert not any(fnmatch.fnmatch(secret, p) for p in allowed), secret
+
+
+def test_it_installs_the_zone_files_for_tz(parsed):
+    """TZ is the household's time zone (the Jobs page's times); without tzdata the slim image ignores it."""
+    rootfs = stages(parsed)[-2]
+    installs = [arg for keyword, arg in rootfs if keyword == "RUN" and "apt-get install" in arg]
+    assert installs, "the image installs no Debian package"
+    command = installs[0]
+    words = shlex.split(command.split("apt-get install", 1)[1].split("&&", 1)[0])
+    assert "tzdata" in words, command
+    assert "--no-install-recommends" in words
+    assert command.index("apt-get update") < command.index("apt-get install")
+    assert "rm -rf /var/lib/apt/lists/*" in command  # the package lists stay out of the image

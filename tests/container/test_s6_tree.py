@@ -45,7 +45,7 @@ def test_it_gives_every_service_a_known_type():
         assert service_type(service) in ATOMIC_TYPES | {"bundle"}, service
 
 
-def test_it_lists_exactly_the_four_services_in_the_user_bundle():
+def test_it_lists_exactly_the_five_services_in_the_user_bundle():
     assert service_type("user") == "bundle"
     assert sorted(p.name for p in (S6_RC / "user" / "contents.d").iterdir()) == sorted(SERVICES)
     assert longruns() == sorted(SERVICES)
@@ -71,7 +71,7 @@ def test_it_reports_crashes_from_each_finish_script(service):
     finish = S6_RC / service / "finish"
     assert finish.is_file() and finish.stat().st_mode & 0o111
     subprocess.run(["sh", "-n", str(finish)], check=True)
-    # One script, four copies: they may differ only in the service's name.
+    # One script, five copies: they may differ only in the service's name.
     template = (S6_RC / "lb-fetch" / "finish").read_text(encoding="utf-8")
     assert finish.read_text(encoding="utf-8") == template.replace("lb-fetch", service)
 

@@ -1,4 +1,4 @@
-"""The four services under real s6 (Debian's s6-svscan): up, restarted when killed, stopped cleanly.
+"""The five services under real s6 (Debian's s6-svscan): up, restarted when killed, stopped cleanly.
 
 How the tree is built from s6-overlay/s6-rc.d is explained in container/harness.py.
 """
@@ -39,11 +39,11 @@ def start_and_wait(tree, stable_seconds: int = 1, run_on_start: bool = False) ->
     tree.env["RESONANCE_SCHEDULE__RUN_ON_START"] = "true" if run_on_start else "false"
     tree.start()
     wait_for(lambda: tree.all_up(min_seconds=stable_seconds), timeout=30,
-             what=f"the four services up for {stable_seconds} s\n{tree.log()}")
+             what=f"the five services up for {stable_seconds} s\n{tree.log()}")
     wait_for(lambda: health(tree), timeout=20, what=f"/health\n{tree.log()}")
 
 
-def test_it_brings_up_the_four_services_and_the_web_answers_health(service_tree):
+def test_it_brings_up_the_five_services_and_the_web_answers_health(service_tree):
     start_and_wait(service_tree)
     body = health(service_tree).json()
     assert body["status"] == "ok"

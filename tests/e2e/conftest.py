@@ -59,6 +59,12 @@ class LiveServer:
 
 
 @pytest.fixture
+def serve_app():
+    """``with serve_app(app) as server:`` an app of the test's own making on 127.0.0.1, as live_server serves."""
+    return LiveServer
+
+
+@pytest.fixture
 def live_server(repository, tmp_path):
     """The app on 127.0.0.1 with the sandbox as every outside service (covers come from its Cover Art Archive).
 

@@ -24,7 +24,7 @@ def test_it_follows_a_download_live_and_stops_polling(watched_page, live_server,
     sandbox.settings.update(slskd_queue_seconds=0.3, slskd_transfer_seconds=0.45)
     wish(repository, ("Sigur Rós", "( )"))
     run_once(slskd_context())
-    assert repository.download_record("Sigur Rós - ( )")["state"] == "queued"
+    assert repository.download_record("Sigur Rós - ( )").state == "queued"
 
     polls: list[float] = []
     page.on("request", lambda request: polls.append(time.monotonic()) if POLL_URL in request.url else None)
@@ -47,7 +47,7 @@ def test_it_follows_a_download_live_and_stops_polling(watched_page, live_server,
     expect(completed).to_contain_text("nordicfan")
     expect(active).to_contain_text("Nothing is downloading right now.")
     expect(active).not_to_have_attribute("hx-trigger", re.compile("every"))
-    assert repository.download_record("Sigur Rós - ( )")["state"] == "completed"
+    assert repository.download_record("Sigur Rós - ( )").state == "completed"
     assert len(polls) >= 2
     stopped_at = len(polls)
     page.wait_for_timeout(6500)  # two poll intervals and a half

@@ -9,6 +9,7 @@ pytestmark = pytest.mark.e2e
 def test_it_shows_a_settings_error_next_to_the_field(watched_page, live_server, repository):
     page = watched_page
     page.goto(f"{live_server.url}/settings")
+    page.get_by_text("More Web UI and sign-in settings").click()
     page.locator("#f-web-port").fill("eighty")
     page.locator("#f-schedule-lb_fetch").fill("2h")
     page.get_by_role("button", name="Save settings").click()
@@ -20,7 +21,7 @@ def test_it_shows_a_settings_error_next_to_the_field(watched_page, live_server, 
 
     page.locator("#f-web-port").fill("8081")
     page.get_by_role("button", name="Save settings").click()
-    expect(page.locator("form#settings .notice.ok")).to_contain_text("Saved: schedule.lb_fetch, web.port")
+    expect(page.locator("form#settings .notice.ok")).to_contain_text("Saved: Time between ListenBrainz runs, Port.")
     expect(page.locator("form#settings .notice.ok")).to_contain_text("Restart Resonance")
     assert repository.saved_settings()["web"]["port"] == 8081
     assert page.console_errors == [] and page.outside_requests == []

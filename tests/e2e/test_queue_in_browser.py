@@ -222,6 +222,7 @@ def test_it_takes_the_readme_screenshots(browser, browser_context_args, live_ser
         page.screenshot(path=str(out / "queue.png"))
         page.goto(f"{live_server.url}/settings")
         page.locator("#f-listenbrainz-username").fill("rob")
+        page.get_by_text("More ListenBrainz settings").click()
         page.locator("#f-listenbrainz-fetch_count").fill("many")
         page.get_by_role("button", name="Save settings").click()
         expect(page.locator("#f-listenbrainz-fetch_count-error")).to_be_visible()

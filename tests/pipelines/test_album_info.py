@@ -17,7 +17,8 @@ def downloader(ctx, sandbox):
 
 
 def cached_album(repository, entry):
-    return (repository.download_record(entry.text) or {}).get("album")
+    record = repository.download_record(entry.text)
+    return record.album if record is not None else None
 
 
 def test_a_reply_cut_short_is_not_remembered_as_no_tracklist(sandbox, slskd_context, repository):

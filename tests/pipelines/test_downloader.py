@@ -51,15 +51,15 @@ def test_it_queues_the_right_folder_for_each_album_of_the_wishlist(sandbox, slsk
     assert len(beatles) == 32  # 30 tracks over two CD folders, cover and log
     assert sorted(repository.downloaded()) == sorted(e.text for e in repository.wishlist_entries())
     record = repository.download_record("Sigur Rós - ( )")
-    assert record["state"] == "queued"
+    assert record.state == "queued"
     assert any("gone_offline is offline" in text for text in events(record))
-    attempt = record["attempts"][-1]
+    attempt = record.attempts[-1]
     assert attempt["outcome"] == "queued" and attempt["chosen"]["user"] == "nordicfan"
     assert attempt["chosen"]["files"] == 8 and attempt["chosen"]["format"] == "flac"
     assert [c["user"] for c in attempt["candidates"][:2]] == ["gone_offline", "nordicfan"]
     assert all(c["reasons"] for c in attempt["candidates"])
-    assert record["album"]["source"] == "musicbrainz" and record["album"]["track_count"] == 8
-    takk = repository.download_record("Sigur Rós - Takk...")["attempts"][-1]["candidates"]
+    assert record.album["source"] == "musicbrainz" and record.album["track_count"] == 8
+    takk = repository.download_record("Sigur Rós - Takk...").attempts[-1]["candidates"]
     low = next(c for c in takk if c["user"] == "liveboot")
     assert low["accepted"] is False and "below the minimum" in " ".join(low["reasons"])
     # Every search was deleted after reading, and each album needed only its first query.
@@ -100,7 +100,7 @@ def test_it_stops_waiting_on_a_slow_search_and_cleans_it_up(sandbox, slskd_conte
     run_once(slskd_context())
     assert time.monotonic() - started < 10
     record = repository.download_record("Sigur Rós - ( )")
-    queries = record["attempts"][-1]["queries"]
+    queries = record.attempts[-1]["queries"]
     assert queries and all(q["timed_out"] for q in queries)
     assert queries[0]["state"] == "Completed, Cancelled"
     slskd = sandbox.requests("slskd")
@@ -112,7 +112,7 @@ def test_it_stops_waiting_on_a_slow_search_and_cleans_it_up(sandbox, slskd_conte
 
 
 def wait_until_due(record):
-    time.sleep(max(0.0, epoch(record["next_retry_at"]) - time.time()) + 0.05)
+    time.sleep(max(0.0, epoch(record.next_retry_at) - time.time()) + 0.05)
 
 
 def test_it_retries_with_backoff_and_finds_the_album_with_a_fallback_query(sandbox, slskd_context, repository):
@@ -121,18 +121,18 @@ def test_it_retries_with_backoff_and_finds_the_album_with_a_fallback_query(sandb
     first = run_once(ctx)
     assert first.summary.startswith("0 of 1 album queued; 1 without an acceptable result")
     record = repository.download_record("Portishead - Dummy")
-    assert record["state"] == "no_result" and record["attempt_count"] == 1
-    assert [q["text"] for q in record["attempts"][0]["queries"]] == ["Portishead Dummy", "Dummy",
+    assert record.state == "no_result" and record.attempt_count == 1
+    assert [q["text"] for q in record.attempts[0]["queries"]] == ["Portishead Dummy", "Dummy",
                                                                       "Portishead Dummy 1994"]
-    assert record["reason"].startswith("no acceptable result: nobody answered")
-    finished = epoch(record["attempts"][0]["finished_at"])
-    assert 1 <= epoch(record["next_retry_at"]) - finished <= 2  # retry_delay, rounded up to the second
+    assert record.reason.startswith("no acceptable result: nobody answered")
+    finished = epoch(record.attempts[0]["finished_at"])
+    assert 1 <= epoch(record.next_retry_at) - finished <= 2  # retry_delay, rounded up to the second
     assert run_once(ctx).summary == "nothing to search"  # not due yet
     wait_until_due(record)
     run_once(ctx)
     record = repository.download_record("Portishead - Dummy")
-    assert record["attempt_count"] == 2
-    assert 2 <= epoch(record["next_retry_at"]) - epoch(record["attempts"][1]["finished_at"]) <= 3  # doubled
+    assert record.attempt_count == 2
+    assert 2 <= epoch(record.next_retry_at) - epoch(record.attempts[1]["finished_at"]) <= 3  # doubled
     mb_calls = len(sandbox.requests("musicbrainz"))
     # Someone now shares the album in a folder without the artist's name: only "Dummy" finds it.
     sandbox.slskd_state.add_user({"username": "anon", "shares": [
@@ -141,10 +141,10 @@ def test_it_retries_with_backoff_and_finds_the_album_with_a_fallback_query(sandb
     result = run_once(ctx)
     assert result.summary.startswith("1 of 1 album queued")
     record = repository.download_record("Portishead - Dummy")
-    assert record["state"] == "queued" and record["next_retry_at"] is None
-    assert [(q["text"], q["responses"]) for q in record["attempts"][2]["queries"]] == [("Portishead Dummy", 0),
+    assert record.state == "queued" and record.next_retry_at is None
+    assert [(q["text"], q["responses"]) for q in record.attempts[2]["queries"]] == [("Portishead Dummy", 0),
                                                                                         ("Dummy", 1)]
-    assert record["attempts"][2]["chosen"]["user"] == "anon"
+    assert record.attempts[2]["chosen"]["user"] == "anon"
     assert len(sandbox.requests("musicbrainz")) == mb_calls  # the tracklist came from the history
     assert repository.downloaded() == ["Portishead - Dummy"]
 
@@ -153,12 +153,12 @@ def test_it_gives_up_after_max_attempts(sandbox, slskd_context, repository):
     wish(repository, ("Portishead", "Dummy"))
     run_once(slskd_context(max_attempts=1))
     record = repository.download_record("Portishead - Dummy")
-    assert record["state"] == "failed" and record["next_retry_at"] is None
+    assert record.state == "failed" and record.next_retry_at is None
     assert events(record)[-1].startswith("failed: gave up after 1 search;")
     assert run_once(slskd_context(max_attempts=1)).summary == "nothing to search"
     # "Retry" on the Downloads page gives it a fresh budget.
     repository.retry_download("Portishead - Dummy")
-    assert repository.download_record("Portishead - Dummy")["state"] == "wanted"
+    assert repository.download_record("Portishead - Dummy").state == "wanted"
     assert run_once(slskd_context(max_attempts=1)).summary.startswith("0 of 1 album queued")
 
 
@@ -168,15 +168,15 @@ def test_it_searches_again_with_the_edited_query(sandbox, slskd_context, reposit
          "pattern": "{n:02} {title}"}]})
     wish(repository, ("Portishead", "Dummy"))
     run_once(slskd_context())
-    assert repository.download_record("Portishead - Dummy")["state"] == "no_result"
+    assert repository.download_record("Portishead - Dummy").state == "no_result"
     repository.search_download_again("Portishead - Dummy", "Bristol  94 ")
     result = run_once(slskd_context())
     texts = [r.json()["searchText"] for r in sandbox.requests("slskd")
              if r.method == "POST" and r.path == "/api/v0/searches"]
     assert texts[-1] == "Bristol 94"
     record = repository.download_record("Portishead - Dummy")
-    assert result.summary.startswith("1 of 1 album queued"), record["reason"]
-    assert record["query"] == "Bristol 94" and record["downloads"][-1]["user"] == "anon"
+    assert result.summary.startswith("1 of 1 album queued"), record.reason
+    assert record.query == "Bristol 94" and record.downloads[-1]["user"] == "anon"
 
 
 def test_it_never_exceeds_the_governor_limits(sandbox, slskd_context, repository):
@@ -207,7 +207,7 @@ def test_it_loses_nothing_on_a_stop_between_entries(sandbox, slskd_context, repo
     assert result.summary.startswith("1 of 3 albums queued")
     for key in ("Múm - Finally We Are No One", "AC/DC - Back in Black"):
         record = repository.download_record(key)
-        assert record is None or record["state"] == "wanted"
+        assert record is None or record.state == "wanted"
     run_once(slskd_context())
     assert len(repository.downloaded()) == 3
     users = [user for user, _files in enqueues(sandbox)]
@@ -221,8 +221,8 @@ def test_it_cancels_the_search_on_a_stop_and_keeps_the_entry_wanted(sandbox, sls
     result = run_once(slskd_context(stop=lambda: time.monotonic() > asked))
     assert "left for the next run" in result.summary
     record = repository.download_record("Sigur Rós - ( )")
-    assert record["state"] == "wanted" and record["attempt_count"] == 0
-    assert record["attempts"][-1]["outcome"] == "stopped"
+    assert record.state == "wanted" and record.attempt_count == 0
+    assert record.attempts[-1]["outcome"] == "stopped"
     assert [r.method for r in sandbox.requests("slskd") if r.path.startswith("/api/v0/searches/")][-1] == "DELETE"
     assert repository.downloaded() == []
 

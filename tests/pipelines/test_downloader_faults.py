@@ -34,7 +34,7 @@ def test_a_search_whose_start_reply_was_lost_is_found_by_its_id_followed_and_del
     assert [r.method for r in sandbox.requests("slskd") if r.path == f"{SEARCHES}/{search_id}"][-1] == "DELETE"
     figures = sandbox.figures()
     assert figures["searches_started"] == 1 and figures["searches_not_deleted"] == 0
-    assert repository.download_record("Sigur Rós - ( )")["state"] == "queued"
+    assert repository.download_record("Sigur Rós - ( )").state == "queued"
 
 
 def test_lost_start_replies_never_put_more_searches_in_flight_than_the_limit(sandbox, slskd_context, repository):
@@ -62,8 +62,8 @@ def test_a_start_slskd_may_not_have_received_is_looked_up_and_deleted_and_the_ne
     assert asked[0] == "GET" and "DELETE" in asked
     assert others and sandbox.figures()["searches_not_deleted"] == 0
     record = repository.download_record("Sigur Rós - ( )")
-    assert record["state"] == "queued"
-    assert [q.get("error") is not None for q in record["attempts"][-1]["queries"]] == [True, False]
+    assert record.state == "queued"
+    assert [q.get("error") is not None for q in record.attempts[-1]["queries"]] == [True, False]
 
 
 def test_a_search_that_runs_but_cannot_be_looked_up_is_deleted_and_counted_until_then(sandbox, slskd_context,
@@ -89,8 +89,8 @@ def test_an_enqueue_whose_reply_was_lost_is_found_in_slskds_list_and_not_sent_ag
     assert [r.path.rsplit("/", 1)[-1] for r in sent] == ["gone_offline", "nordicfan"]  # no other folder after
     assert sandbox.figures()["duplicate_enqueues"] == 0
     record = repository.download_record("Sigur Rós - ( )")
-    assert record["state"] == "queued" and record["downloads"][-1]["user"] == "nordicfan"
-    assert all(f["id"] for f in record["downloads"][-1]["files"])  # the transfers slskd listed
+    assert record.state == "queued" and record.downloads[-1]["user"] == "nordicfan"
+    assert all(f["id"] for f in record.downloads[-1]["files"])  # the transfers slskd listed
     assert any("shows the files queued" in text for text in events(record))
     assert repository.downloaded() == ["Sigur Rós - ( )"]
 
@@ -108,8 +108,9 @@ def test_an_enqueue_not_confirmed_by_slskd_blocks_every_other_folder_until_its_l
     assert posted == ["gone_offline", "nordicfan"] and users == ["nordicfan"]  # the lost one, no other
     assert sandbox.figures()["duplicate_enqueues"] == 0
     record = repository.download_record("Sigur Rós - ( )")
-    assert record["state"] == "queued" and record["downloads"][-1]["user"] == "nordicfan"
-    assert "unconfirmed_enqueue" not in record
+    assert record.state == "queued" and record.downloads[-1]["user"] == "nordicfan"
+    assert record.unconfirmed_enqueue is None
+    assert "unconfirmed_enqueue" not in repository.download_history()["entries"]["Sigur Rós - ( )"]
 
 
 def test_an_entry_whose_searches_keep_failing_is_tried_again_then_left_for_the_next_run(sandbox, slskd_context,
@@ -123,7 +124,7 @@ def test_an_entry_whose_searches_keep_failing_is_tried_again_then_left_for_the_n
     first_query = [r for r in search_starts(sandbox) if r.json()["searchText"] == "Múm Finally We Are No One"]
     assert len(first_query) == 3  # three rounds in the run
     record = repository.download_record("Múm - Finally We Are No One")
-    assert record["state"] == "wanted" and record["attempt_count"] == 0
+    assert record.state == "wanted" and record.attempt_count == 0
     assert sorted(e.text for e in repository.wishlist_entries()) == [
         "AC/DC - Back in Black", "Múm - Finally We Are No One"]
     figures = sandbox.figures()
@@ -137,7 +138,7 @@ def test_a_run_that_did_nothing_because_every_search_failed_fails(sandbox, slskd
     sandbox.faults("slskd").set(error=400, error_body='"Search failed"', method="POST", path=SEARCHES)
     result = run_once(slskd_context())
     assert result.outcome == "failed" and "AC/DC - Back in Black" in result.error
-    assert repository.download_record("AC/DC - Back in Black")["state"] == "wanted"
+    assert repository.download_record("AC/DC - Back in Black").state == "wanted"
 
 
 def test_under_random_faults_the_limits_hold_nothing_is_queued_twice_and_nothing_is_lost(sandbox, slskd_context,
@@ -157,7 +158,7 @@ def test_under_random_faults_the_limits_hold_nothing_is_queued_twice_and_nothing
     assert figures["peak_searches_in_flight"] <= 2
     assert figures["duplicate_enqueues"] == 0 and figures["searches_not_deleted"] == 0
     assert sorted(e.text for e in repository.wishlist_entries()) == wanted
-    states = {key: repository.download_record(key)["state"] for key in wanted}
+    states = {key: repository.download_record(key).state for key in wanted}
     assert set(states.values()) <= {"queued", "downloading", "completed"}, states
     users_per_album = {}
     for user, files in enqueues(sandbox):

@@ -21,6 +21,6 @@ def test_it_keeps_no_secret_in_a_failed_entry(sandbox, slskd_context, repository
     monkeypatch.setattr(downloader.Downloader, "process", crash)
     wish(repository, ("Sigur Rós", "( )"))
     result = run_once(context)
-    shown = json.dumps(repository.download_records(), ensure_ascii=False) + result.summary + (result.error or "")
+    shown = json.dumps([r.to_dict() for r in repository.download_records()], ensure_ascii=False) + result.summary + (result.error or "")
     assert "unexpected answer to" in shown
     assert_masked(shown, key)

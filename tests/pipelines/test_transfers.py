@@ -28,7 +28,7 @@ def follow_until(ctx, key, done, timeout=15.0, seen=None):
             seen.append(record)
         if done(record):
             return record
-        assert time.monotonic() < deadline, f"still {record['state']}: {events(record)[-3:]}"
+        assert time.monotonic() < deadline, f"still {record.state}: {events(record)[-3:]}"
         time.sleep(0.2)
 
 
@@ -43,12 +43,12 @@ def test_it_fails_over_to_the_next_candidate_when_a_peer_stalls(sandbox, slskd_c
     ctx = slskd_context(stall_timeout=1)
     run_once(ctx)
     record = repository.download_record(key)
-    assert record["downloads"][-1]["user"] == "stalled_sam"
+    assert record.downloads[-1]["user"] == "stalled_sam"
     # lowq's 128 kbps rip (no attributes) and lockedbox's locked FLAC are not fallbacks.
-    assert [f["user"] for f in record["fallbacks"]] == ["mp3hoarder"]
+    assert [f["user"] for f in record.fallbacks] == ["mp3hoarder"]
     seen: list[dict] = []
-    record = follow_until(ctx, key, lambda r: r["state"] == "completed", seen=seen)
-    first, second = record["downloads"][-2:]
+    record = follow_until(ctx, key, lambda r: r.state == "completed", seen=seen)
+    first, second = record.downloads[-2:]
     assert (first["user"], first["state"]) == ("stalled_sam", "failed")
     assert first["reason"] == "no progress for more than 1 s"
     assert (second["user"], second["state"]) == ("mp3hoarder", "completed")
@@ -63,8 +63,8 @@ def test_it_fails_over_to_the_next_candidate_when_a_peer_stalls(sandbox, slskd_c
     assert users["stalled_sam"]["last_reason"].startswith("no progress")
     assert users["mp3hoarder"]["successes"] == 1
     # Progress was visible on the way: files done of total, bytes, speed.
-    downloading = [r["downloads"][-1]["progress"] for r in seen
-                   if r["state"] == "downloading" and r["downloads"][-1]["user"] == "mp3hoarder"]
+    downloading = [r.downloads[-1]["progress"] for r in seen
+                   if r.state == "downloading" and r.downloads[-1]["user"] == "mp3hoarder"]
     assert any(0 < p["bytes_done"] < p["bytes_total"] for p in downloading)
     # The history tells the story step by step.
     steps = [text.split(":")[0] for text in events(record)]
@@ -84,21 +84,21 @@ def test_it_fails_over_on_a_rejected_transfer_and_searches_an_exhausted_album_ag
     wish(repository, ("Bon Iver", "For Emma, Forever Ago"))
     ctx = slskd_context()
     run_once(ctx)
-    assert repository.download_record(key)["downloads"][-1]["user"] == "rejecta"
-    record = follow_until(ctx, key, lambda r: r["state"] == "wanted")
-    rejected, errored = record["downloads"][-2:]
+    assert repository.download_record(key).downloads[-1]["user"] == "rejecta"
+    record = follow_until(ctx, key, lambda r: r.state == "wanted")
+    rejected, errored = record.downloads[-2:]
     assert rejected["user"] == "rejecta"
     assert "Completed, Rejected (Transfer rejected: File not shared.)" in rejected["reason"]
     assert errored["user"] == "flaky" and "Completed, Errored" in errored["reason"]
-    assert record["reason"].startswith("flaky: ")
+    assert record.reason.startswith("flaky: ")
     assert events(record)[-1] == "wanted: no other folder from the last search; searching again"
     users = repository.download_users()
     assert users["rejecta"]["recent_failures"] == users["flaky"]["recent_failures"] == 1
     # The next run searches again (a new attempt), and both uploaders now rank lower.
     run_once(ctx)
     record = repository.download_record(key)
-    assert record["attempt_count"] == 2
-    candidates = record["attempts"][-1]["candidates"]
+    assert record.attempt_count == 2
+    candidates = record.attempts[-1]["candidates"]
     assert all("failed us 1 time" in " ".join(c["reasons"]) for c in candidates)
 
 
@@ -108,10 +108,10 @@ def test_it_gives_up_on_a_peer_that_keeps_us_remotely_queued(sandbox, slskd_cont
     wish(repository, ("The xx", "xx"))
     ctx = slskd_context(remote_queue_timeout=1)
     run_once(ctx)
-    record = follow_until(ctx, key, lambda r: r["state"] != "queued" or len(r["downloads"]) > 1)
-    first = record["downloads"][0]
+    record = follow_until(ctx, key, lambda r: r.state != "queued" or len(r.downloads) > 1)
+    first = record.downloads[0]
     assert first["user"] == "stalled_sam" and first["reason"] == "remotely queued for more than 1 s"
-    assert record["downloads"][-1]["user"] == "queue_forever"
+    assert record.downloads[-1]["user"] == "queue_forever"
 
 
 def test_it_counts_an_album_complete_despite_a_failed_nfo(sandbox, slskd_context, repository):
@@ -125,9 +125,9 @@ def test_it_counts_an_album_complete_despite_a_failed_nfo(sandbox, slskd_context
     # The peer stops sharing the .nfo before its turn comes: that transfer is rejected, the tracks go on.
     peer = sandbox.catalogue.soulseek_users["vinylripper"]
     peer.files = [f for f in peer.files if not f.filename.endswith("info.nfo")]
-    record = follow_until(ctx, key, lambda r: r["state"] in ("completed", "wanted"))
-    assert record["state"] == "completed"
-    download = record["downloads"][-1]
+    record = follow_until(ctx, key, lambda r: r.state in ("completed", "wanted"))
+    assert record.state == "completed"
+    download = record.downloads[-1]
     nfo = next(f for f in download["files"] if f["filename"].endswith("info.nfo"))
     assert nfo["state"] == "Completed, Rejected" and nfo["audio"] is False
     assert download["progress"]["files_done"] == download["progress"]["files_total"] == 11
@@ -161,7 +161,7 @@ def test_it_cancels_an_active_download_in_slskd_when_removed(sandbox, slskd_cont
     run_once(ctx)
     assert repository.remove_download(key) is True
     assert repository.wishlist_entries() == [] and repository.downloaded() == []
-    assert repository.download_record(key)["state"] == "removed"
+    assert repository.download_record(key).state == "removed"
     assert repository.download_records() == []  # hidden from the page meanwhile
     follow_transfers(ctx)
     assert repository.download_record(key) is None
@@ -179,9 +179,9 @@ def test_it_moves_a_retried_active_download_to_the_next_folder_without_blaming_t
     repository.retry_download(key)
     follow_transfers(ctx)
     record = repository.download_record(key)
-    first, second = record["downloads"][-2:]
+    first, second = record.downloads[-2:]
     assert first["user"] == "vinylripper" and first["reason"] == "retry asked on the Downloads page"
-    assert second["user"] != "vinylripper" and record["state"] == "queued"
+    assert second["user"] != "vinylripper" and record.state == "queued"
     assert "vinylripper" not in repository.download_users()
     assert len(cancelled_ids(sandbox, "vinylripper")) == 13
 
@@ -192,15 +192,15 @@ def test_it_lists_and_counts_downloads_for_the_page(sandbox, slskd_context, repo
     counts = repository.download_counts()
     assert counts["queued"] == 1 and counts["no_result"] == 1 and counts["completed"] == 0
     active = repository.download_records(("queued", "downloading"))
-    assert [r["key"] for r in active] == ["AC/DC - Back in Black"]
-    assert active[0]["downloads"][-1]["progress"]["files_total"] == 10
+    assert [r.key for r in active] == ["AC/DC - Back in Black"]
+    assert active[0].downloads[-1]["progress"]["files_total"] == 10
 
 
 def test_it_only_clears_the_history_when_a_completed_download_is_removed(repository):
     entry, = wish(repository, ("AC/DC", "Back in Black"))
     repository.mark_downloaded([entry.text])
-    repository.update_download_record(entry.text, lambda r: r.update(state="completed"), entry=entry)
-    assert repository.retry_download(entry.text)["state"] == "completed"  # nothing to retry
+    repository.update_download_record(entry.text, lambda r: setattr(r, "state", "completed"), entry=entry)
+    assert repository.retry_download(entry.text).state == "completed"  # nothing to retry
     assert repository.remove_download(entry.text) is True
     assert repository.download_record(entry.text) is None
     assert repository.wishlist_entries() == [entry] and repository.downloaded() == [entry.text]
@@ -213,4 +213,4 @@ def test_it_needs_a_query_to_search_again_and_can_start_a_record(repository):
         repository.search_download_again(entry.text, "   ")
     assert repository.search_download_again(entry.text, "dummy") is None  # no record, no entry given
     record = repository.search_download_again(entry.text, "dummy 1994", entry=entry)
-    assert (record["state"], record["query"], record["attempt_count"]) == ("wanted", "dummy 1994", 0)
+    assert (record.state, record.query, record.attempt_count) == ("wanted", "dummy 1994", 0)

@@ -188,3 +188,43 @@ def test_it_keeps_one_recommendation_feedback_per_user_and_recording(sandbox):
     assert [response.status_code for response, _ in refusals] == [status for _, status in refusals]
     assert all("error" in response.json() for response, _ in refusals)
     assert sandbox.state("listenbrainz").feedback == {"rob": {recording: "hate"}}
+
+
+# --- fresh releases and popularity ---------------------------------------------------------------
+
+
+def test_fresh_releases_list_the_listeners_releases_within_the_days_asked(sandbox, lb):
+    import datetime
+
+    path = "/1/user/rob/fresh_releases"
+    releases = lb(sandbox, path, params={"days": 90}).json()["payload"]["releases"]
+    today = datetime.date.today().isoformat()
+    names = [r["release_name"] for r in releases]
+    assert [r["release_date"] for r in releases] == sorted(r["release_date"] for r in releases)  # sort=release_date
+    assert {"Signal Fires", "Mycelia", "Fourth", "Night Drive", "Sundial"} == set(names)
+    signal_fires = next(r for r in releases if r["release_name"] == "Signal Fires")
+    assert signal_fires["artist_mbids"] == ["93fc545b-9885-53b5-bdcd-bd8f2ecda329"]
+    assert signal_fires["release_group_primary_type"] == "Album" and signal_fires["release_group_secondary_type"] is None
+    # The default window is 14 days; past=false leaves out what came out before today.
+    recent = {r["release_name"] for r in lb(sandbox, path).json()["payload"]["releases"]}
+    assert recent == {"Mycelia", "Night Drive"}
+    ahead = lb(sandbox, path, params={"days": 90, "past": "false"}).json()["payload"]["releases"]
+    assert [r["release_name"] for r in ahead] == ["Fourth"] and ahead[0]["release_date"] > today
+
+
+def test_fresh_releases_refuse_unknown_users_and_more_than_90_days(sandbox, lb):
+    assert lb(sandbox, "/1/user/nobody/fresh_releases").status_code == 404
+    too_many = lb(sandbox, "/1/user/rob/fresh_releases", params={"days": 91})
+    assert too_many.status_code == 400 and too_many.json()["error"] == "days must be between 1 and 90."
+    assert lb(sandbox, "/1/user/newbie/fresh_releases").json()["payload"]["releases"] == []
+
+
+def test_release_group_popularity_answers_a_post_in_the_order_asked(sandbox):
+    url = sandbox.urls["listenbrainz"] + "/1/popularity/release-group"
+    ok_computer = next(g.id for g in sandbox.catalogue.release_groups.values() if g.title == "OK Computer")
+    unknown = "00000000-0000-4000-8000-000000000000"
+    rows = requests.post(url, json={"release_group_mbids": [unknown, ok_computer]}, timeout=5).json()
+    assert rows == [{"release_group_mbid": unknown, "total_listen_count": None, "total_user_count": None},
+                    {"release_group_mbid": ok_computer, "total_listen_count": 9000, "total_user_count": 750}]
+    assert requests.post(url, json={"release_group_mbids": ["nope"]}, timeout=5).status_code == 400
+    assert requests.post(url, json={"release_group_mbids": [unknown] * 1001}, timeout=5).status_code == 400

@@ -127,7 +127,7 @@ def test_it_refuses_an_owned_album_unless_forced(client, repository, data_dir):
 
 def test_it_lists_jobs_and_runs_one(client, repository):
     jobs = client.get("/api/v1/jobs").get_json()["jobs"]
-    assert [j["name"] for j in jobs] == ["lb-fetch", "catalog-discovery", "slskd-downloader"]
+    assert [j["name"] for j in jobs] == ["lb-fetch", "catalog-discovery", "library-discovery", "slskd-downloader"]
     assert jobs[0]["state"] == "never" and jobs[0]["running"] is False and jobs[0]["interval"] == 21600
     response = client.post("/api/v1/jobs/lb-fetch/run")
     assert response.status_code == 202 and response.get_json()["requested_at"]

@@ -83,7 +83,7 @@ def test_it_lists_every_refusal_with_the_error_body(document, path, method):
 
 def test_it_names_the_jobs_a_path_can_take(document):
     [job] = document["paths"]["/api/v1/jobs/{job}/log"]["get"]["parameters"]
-    assert job["schema"]["enum"] == ["lb-fetch", "catalog-discovery", "slskd-downloader"]
+    assert job["schema"]["enum"] == ["lb-fetch", "catalog-discovery", "library-discovery", "slskd-downloader"]
 
 
 # --- the patterns agree with the fields ---------------------------------------------------------

@@ -272,3 +272,40 @@ def test_it_lets_only_the_first_of_simultaneous_setups_save(repository):
     repository.save_settings({"web": {"username": None, "password_hash": None, "api_key": "script-key-0123"}})
     assert not setup(99)
     assert "username" not in repository.saved_settings()["web"]
+
+
+def test_it_signs_in_the_browser_that_used_the_setup_form(make_app, repository):
+    """"Save and sign in" signs in: the next page does not ask for the same credentials (Basic) again."""
+    client = make_app(username="", password="").test_client()
+    client.authorization = None
+    local = {"REMOTE_ADDR": "127.0.0.1"}
+    form = {"csrf_token": client.token("-setup-"), "username": "carol", "password": "long enough",
+            "confirm": "long enough"}
+    saved = client.post("/setup", data=form, environ_base=local)
+    assert saved.status_code == 303 and saved.headers["Location"] == "/welcome"
+    cookie = saved.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires" not in cookie
+    page = client.get("/welcome", environ_base=local)
+    assert page.status_code == 200 and "WWW-Authenticate" not in page.headers
+    assert "Signed in as <strong>carol</strong>" in page.text
+    # ...changes too, with the page's CSRF token:
+    change = client.post("/settings", data={"csrf_token": client.token("carol"), "listenbrainz.username": "rob"},
+                         environ_base=local)
+    assert change.status_code == 303 and repository.saved_settings()["listenbrainz"] == {"username": "rob"}
+    # Another browser (no cookie) is asked for the password as before.
+    other = make_app(username="", password="").test_client()
+    other.authorization = None
+    assert other.get("/", environ_base=local).status_code == 401
+
+
+def test_it_forgets_the_setup_sign_in_when_the_password_or_key_changes(make_app, repository):
+    client = make_app(username="", password="").test_client()
+    client.authorization = None
+    form = {"csrf_token": client.token("-setup-"), "username": "carol", "password": "long enough",
+            "confirm": "long enough"}
+    client.post("/setup", data=form, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert client.get("/").status_code == 200
+    repository.save_settings({"web": {"password_hash": generate_password_hash("another password")}})
+    assert client.get("/").status_code == 401
+    client.set_cookie("resonance_signed_in", "forged.value.here")
+    assert client.get("/").status_code == 401

@@ -115,7 +115,7 @@ def test_it_answers_the_last_poll_with_286_and_the_final_state(client, repositor
     assert polled.status_code == 200
     assert "<html" not in polled.text and section(polled, "active").get("hx-trigger") == "every 3s, poll-now"
 
-    repository.update_download_record("Sigur Rós - ( )", lambda r: r.update(state="completed"))
+    repository.update_download_record("Sigur Rós - ( )", lambda r: setattr(r, "state", "completed"))
     last = client.get("/downloads/active", headers=ACTIVE_POLL)
     assert last.status_code == 286
     assert section(last, "active").get("hx-trigger") is None
@@ -129,7 +129,7 @@ def test_it_sends_the_other_sections_only_when_a_state_changed(client, repositor
     same = client.get(f"/downloads/active?seen={seen}", headers=ACTIVE_POLL)
     assert "hx-swap-oob" not in same.text
 
-    repository.update_download_record("Air - Moon Safari", lambda r: r.update(state="completed"))
+    repository.update_download_record("Air - Moon Safari", lambda r: setattr(r, "state", "completed"))
     changed = client.get(f"/downloads/active?seen={seen}", headers=ACTIVE_POLL)
     assert changed.status_code == 200  # Sigur Rós is still downloading
     page = parse(changed.text)
@@ -155,7 +155,7 @@ def test_it_shows_an_approved_album_at_once_waiting_for_its_search(client, repos
     assert client.get(f"/downloads/active?seen={seen}", headers=ACTIVE_POLL).status_code == 200
 
     # the downloader's run starts its search: the poll brings it over, with the waiting section out of band
-    repository.update_download_record("Air - Moon Safari", lambda r: r.update(state="searching"),
+    repository.update_download_record("Air - Moon Safari", lambda r: setattr(r, "state", "searching"),
                                       entry=WishlistEntry.create("Air", "Moon Safari"))
     changed = client.get(f"/downloads/active?seen={seen}", headers=ACTIVE_POLL)
     assert changed.status_code == 200 and section(changed, "active").get("hx-trigger") == "every 3s, poll-now"
@@ -163,7 +163,7 @@ def test_it_shows_an_approved_album_at_once_waiting_for_its_search(client, repos
     assert parse(changed.text).one("section#downloads-waiting").get("hx-swap-oob") == "true"
     assert parse(changed.text).one("section#downloads-waiting").select("li") == []
 
-    repository.update_download_record("Air - Moon Safari", lambda r: r.update(state="completed"))
+    repository.update_download_record("Air - Moon Safari", lambda r: setattr(r, "state", "completed"))
     assert client.get("/downloads/active", headers=ACTIVE_POLL).status_code == 286  # the final state stops it
 
 
@@ -214,7 +214,7 @@ def test_it_retries_a_failed_entry(client, repository, every_state):
     message = done_message(client.form("/downloads/retry", {"key": "Múm - Finally We Are No One"}))
     assert message == "Múm - Finally We Are No One is searched again at the next run."
     record = repository.download_record("Múm - Finally We Are No One")
-    assert (record["state"], record["attempt_count"]) == ("wanted", 0)
+    assert (record.state, record.attempt_count) == ("wanted", 0)
     assert JOB in repository.run_requests()
     shown = client.get("/downloads?" + urlsplit(client.form("/downloads/retry", {"key": "Air - Moon Safari"})
                                                 .headers["Location"]).query)
@@ -231,13 +231,13 @@ def test_it_puts_a_retried_entry_back_on_the_wishlist(client, repository):
 def test_it_moves_an_active_download_on_to_the_next_folder(client, repository, every_state):
     message = done_message(client.form("/downloads/retry", {"key": "Sigur Rós - ( )"}))
     assert message.startswith("Sigur Rós - ( ): the folder from nordicfan is given up")
-    assert repository.download_record("Sigur Rós - ( )")["failover_requested"] is True
+    assert repository.download_record("Sigur Rós - ( )").failover_requested is True
 
 
 def test_it_refuses_to_retry_a_completed_album(client, repository, every_state):
     response = client.form("/downloads/retry", {"key": "Slowdive - Souvlaki"})
     assert response.status_code == 409 and "already downloaded" in response.text
-    assert repository.download_record("Slowdive - Souvlaki")["state"] == "completed"
+    assert repository.download_record("Slowdive - Souvlaki").state == "completed"
 
 
 def test_it_shows_a_refusal_in_the_toast_instead_of_the_downloads_list(client, repository, every_state):
@@ -251,9 +251,9 @@ def test_it_searches_again_with_an_edited_query(client, repository, every_state)
     response = client.form("/downloads/search-again", {"key": "Sigur Rós - ( )", "query": "  sigur   ros  untitled "})
     assert done_message(response) == "Sigur Rós - ( ) is searched as “sigur ros untitled” at the next run."
     record = repository.download_record("Sigur Rós - ( )")
-    assert (record["state"], record["query"]) == ("wanted", "sigur ros untitled")
-    assert record["downloads"][-1]["state"] == "cancelled"
-    assert {item["id"] for item in record["cancel"]} == {f"id-{n}" for n in range(4, 9)}
+    assert (record.state, record.query) == ("wanted", "sigur ros untitled")
+    assert record.downloads[-1]["state"] == "cancelled"
+    assert {item["id"] for item in record.cancel} == {f"id-{n}" for n in range(4, 9)}
     assert JOB in repository.run_requests()
 
 
@@ -262,7 +262,7 @@ def test_it_searches_again_with_an_edited_query(client, repository, every_state)
 def test_it_refuses_an_empty_or_long_query(client, repository, every_state, query, message):
     response = client.form("/downloads/search-again", {"key": "Portishead - Dummy", "query": query})
     assert response.status_code == 400 and message in response.text
-    assert repository.download_record("Portishead - Dummy")["state"] == "no_result"
+    assert repository.download_record("Portishead - Dummy").state == "no_result"
     assert repository.run_requests() == {}
 
 
@@ -279,7 +279,7 @@ def test_it_removes_an_active_download_keeping_the_wishlist_line(client, reposit
     assert message == "Removed Sigur Rós - ( ); its transfers are cancelled in slskd within a minute; " \
                       "it stays on the wishlist."
     record = repository.download_record("Sigur Rós - ( )")
-    assert record["state"] == "removed" and record["cancel"]  # cancelled at the next transfer check
+    assert record.state == "removed" and record.cancel  # cancelled at the next transfer check
     assert "Sigur Rós - ( )" in [e.text for e in repository.wishlist_entries()]
     assert "Sigur Rós - ( )" not in keys_in(section(client.get("/downloads"), "active"))
 

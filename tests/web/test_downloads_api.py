@@ -93,7 +93,7 @@ def test_it_retries_through_the_api(client, repository, seeded):
 def test_it_searches_again_through_the_api(client, repository, seeded):
     response = client.post("/api/v1/downloads/search-again", json={"key": "Portishead - Dummy", "query": "portishead"})
     assert response.status_code == 200 and response.json["download"]["query"] == "portishead"
-    assert repository.download_record("Portishead - Dummy")["state"] == "wanted"
+    assert repository.download_record("Portishead - Dummy").state == "wanted"
     blank = client.post("/api/v1/downloads/search-again", json={"key": "Portishead - Dummy", "query": "   "})
     assert blank.status_code == 400 and blank.json["error"]["details"] == {"query": ["The query is empty."]}
     absent = client.post("/api/v1/downloads/search-again", json={"key": "Portishead - Dummy"})
@@ -144,7 +144,7 @@ def test_it_refuses_a_form_post_and_a_cross_site_call(client, repository, seeded
     assert form.status_code == 415 and form.json["error"]["code"] == "unsupported_media_type"
     cross = client.post(path, json={"key": "Portishead - Dummy"}, headers={"Origin": "https://evil.example"})
     assert cross.status_code == 403
-    assert repository.download_record("Portishead - Dummy")["state"] == "no_result"
+    assert repository.download_record("Portishead - Dummy").state == "no_result"
     assert repository.run_requests() == {}
 
 

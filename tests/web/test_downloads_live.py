@@ -5,11 +5,14 @@ import time
 
 import pytest
 from download_factories import seed_download
-from downloader_support import fresh_governor, sandbox, slskd_context, wish  # noqa: F401
+from downloader_support import fresh_governor, sandbox, settings_for, slskd_context, wish  # noqa: F401
 from websupport import PASSWORD, USER, Client, parse
 
 from app import create_app
+from app.pipelines import JobContext
 from app.pipelines.downloader import run_once
+from app.sandbox import Sandbox, SandboxSettings
+from app.sandbox.core import SystemClock
 
 POLL = {"HX-Request": "true", "HX-Trigger": "downloads-active"}
 KEY = "Sigur Rós - ( )"
@@ -45,27 +48,49 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_it_shows_progress_from_slskd_without_a_runner(sandbox, sandbox_client, slskd_context, repository):
-    sandbox.settings.update(slskd_queue_seconds=0.2, slskd_transfer_seconds=0.25)
-    wish(repository, ("Sigur Rós", "( )"))
-    run_once(slskd_context())
-    assert repository.download_record(KEY)["state"] == "queued"
-    seen, statuses = set(), []
-    signature = parse(sandbox_client.get("/downloads").text).one("#downloads-active").get("hx-vals").split('"')[3]
-    deadline = time.monotonic() + 15
-    while True:
-        response = sandbox_client.get(f"/downloads/active?seen={signature}", headers=POLL)
-        statuses.append(response.status_code)
-        page = parse(response.text)
-        done = page.select("#downloads-active .dl-files-done")
-        if done:
-            seen.add(done[0].text)
-        if response.status_code == 286:
-            break
-        assert time.monotonic() < deadline, f"still active; saw {seen}"
-        time.sleep(0.2)
+class HeldClock(SystemClock):
+    """The system's clock until ``hold()``; from then on time moves only with ``advance()``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held: float | None = None
+
+    def hold(self) -> None:
+        self._held = super().time()
+
+    def advance(self, seconds: float) -> None:
+        assert self._held is not None
+        self._held += seconds
+
+    def time(self) -> float:
+        return super().time() if self._held is None else self._held
+
+
+def test_it_shows_progress_from_slskd_without_a_runner(live_app, repository, tmp_path):
+    clock = HeldClock()
+    settings = SandboxSettings.fast(slskd_search_seconds=0.3, slskd_queue_seconds=0.2, slskd_transfer_seconds=0.25)
+    with Sandbox(settings=settings, clock=clock) as sb:
+        client = live_app(sb.urls["slskd"], sb.credentials["slskd"]["api_key"])
+        wish(repository, ("Sigur Rós", "( )"))
+        run_once(JobContext("slskd-downloader", settings_for(sb, tmp_path), repository, lambda: False))
+        assert repository.download_record(KEY).state == "queued"
+        clock.hold()  # the transfers move only when the test says, however busy the machine
+        seen, statuses = set(), []
+        signature = parse(client.get("/downloads").text).one("#downloads-active").get("hx-vals").split('"')[3]
+        for _ in range(200):
+            response = client.get(f"/downloads/active?seen={signature}", headers=POLL)
+            statuses.append(response.status_code)
+            page = parse(response.text)
+            done = page.select("#downloads-active .dl-files-done")
+            if done:
+                seen.add(done[0].text)
+            if response.status_code == 286:
+                break
+            clock.advance(0.1)
+        else:
+            pytest.fail(f"still active after 20 simulated seconds; saw {seen}")
     assert len(seen) >= 3 and "0 of 8 files" in seen  # it moved, poll after poll
-    assert repository.download_record(KEY)["state"] == "completed"
+    assert repository.download_record(KEY).state == "completed"
     # the last answer stops the polling and moves the album to "Completed", out of band
     assert page.one("#downloads-active").get("hx-trigger") is None
     completed = page.one("#downloads-completed")
@@ -133,6 +158,6 @@ def test_it_says_why_the_progress_stands_still(sandbox, live_app, repository, ch
     seed_download(repository, state="downloading", updated_at="2026-01-01T00:00:00Z")
     response = client.get("/downloads/active", headers=POLL)
     assert parse(response.text).one("#downloads-active .notice.bad").text == f"Progress may be out of date: {message}"
-    assert repository.download_record(KEY)["state"] == "downloading"  # an outage is not a stall
+    assert repository.download_record(KEY).state == "downloading"  # an outage is not a stall
     api = client.get("/api/v1/downloads/?group=active")
     assert api.json["live"]["problem"] == message

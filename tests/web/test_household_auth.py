@@ -116,6 +116,9 @@ def test_it_refuses_a_member_the_settings_page_save_and_changes_nothing(househol
     assert htmx.status_code == 403 and htmx.headers["HX-Retarget"] == "#toast"
     tested = client.form("/settings/test/lastfm", {"lastfm.base_url": "http://127.0.0.1:9/"})
     assert tested.status_code == 403
+    assert client.form("/settings/secret-key").status_code == 403
+    assert client.form("/welcome/lastfm", {"lastfm.api_key": "k" * 32}).status_code == 403
+    assert client.form("/welcome/lastfm/test", {"lastfm.api_key": "k" * 32}).status_code == 403
     assert repository.saved_settings() == before
 
 

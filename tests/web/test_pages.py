@@ -139,9 +139,9 @@ def test_it_removes_an_entry(client, repository):
 # --- jobs -----------------------------------------------------------------------------------
 
 
-def test_it_lists_the_three_jobs_even_before_they_ran(client):
+def test_it_lists_the_jobs_even_before_they_ran(client):
     page = parse(client.get("/jobs").data)
-    assert [h.text for h in page.select("article.job h2")] == ["lb-fetch", "catalog-discovery", "slskd-downloader"]
+    assert [h.text for h in page.select("article.job h2")] == ["lb-fetch", "catalog-discovery", "library-discovery", "slskd-downloader"]
     assert all(badge.text == "not run yet" for badge in page.select("article.job .badge"))
     assert page.one("section#jobs").get("hx-trigger") is None  # nothing to wait for: no polling
 
@@ -224,3 +224,25 @@ def test_it_edits_the_block_list(client, repository):
 def test_it_keeps_a_place_for_downloads(client):
     page = parse(client.get("/downloads").data)
     assert page.one("nav.nav a[aria-current=page]").text == "Downloads"
+
+
+# --- library-discovery's cards ---------------------------------------------------------------------
+
+
+def test_the_queue_shows_why_a_new_release_or_a_missing_album_is_there(client, repository):
+    repository.add_pending([
+        make_queue_item(artist="Portishead", album="Fourth", source="new release", similar_to=[],
+                        release_date="2999-02-05"),
+        make_queue_item(artist="Radiohead", album="In Rainbows", source="missing", similar_to=[],
+                        library_gap={"owned": 2, "total": 4, "rank": 2}),
+    ])
+    page = parse(client.get("/").data)
+    cards = {card.one(".album").text.strip(): card for card in page.select("article")
+             if card.select(".album")}
+    assert cards["Fourth"].one(".why").text == "new album by Portishead, out on 2999-02-05"
+    assert cards["Fourth"].one(".badge.new.release").text == "New release"
+    assert cards["In Rainbows"].one(".why").text == "you have 2 of 4 Radiohead albums; this one is their 2nd most played"
+    assert cards["In Rainbows"].one(".badge.missing").text == "Missing album"
+    # Both sources are in the queue's filter.
+    options = [o.get("value") for o in page.select("select[name=source] option")]
+    assert {"new release", "missing"} <= set(options)

@@ -3,7 +3,16 @@ from datetime import datetime, timezone
 import pytest
 
 from app.text import count_of
-from app.web.present import every_text, local_time, sentence, transfer_state
+from app.web.present import (
+    every_text,
+    library_gap_reason,
+    local_time,
+    new_release_reason,
+    ordinal,
+    sentence,
+    transfer_state,
+    why,
+)
 
 
 @pytest.mark.parametrize("number,expected", [(0, "0 files"), (1, "1 file"), (2, "2 files")])
@@ -45,3 +54,32 @@ def test_it_shows_a_time_in_the_households_zone(new_york):
     (None, "asked for"), ("Completed, Rejected", "refused by the uploader")])
 def test_it_says_a_transfer_state_in_words(state, expected):
     assert transfer_state(state) == expected
+
+
+# --- library-discovery's reasons ------------------------------------------------------------------
+
+
+def test_a_new_release_says_out_or_out_on_while_its_date_is_ahead():
+    assert new_release_reason("Radiohead", "2026-11-14", today="2026-12-07") == "new album by Radiohead, out 2026-11-14"
+    assert new_release_reason("Radiohead", "2026-12-07", today="2026-12-07") == "new album by Radiohead, out 2026-12-07"
+    assert new_release_reason("Portishead", "2027-02-05", today="2026-12-07") == \
+        "new album by Portishead, out on 2027-02-05"
+
+
+@pytest.mark.parametrize("rank,expected", [
+    (1, "you have 3 of 9 Radiohead albums; this one is their most played"),
+    (2, "you have 3 of 9 Radiohead albums; this one is their 2nd most played"),
+    (13, "you have 3 of 9 Radiohead albums; this one is their 13th most played"),
+    (None, "you have 3 of 9 Radiohead albums"),
+])
+def test_a_missing_album_says_how_many_the_household_has_and_its_place(rank, expected):
+    assert library_gap_reason("Radiohead", {"owned": 3, "total": 9, "rank": rank}) == expected
+
+
+def test_the_reasons_come_from_the_queue_item():
+    new = {"artist": "Björk", "album": "Mycelia", "source": "new release", "release_date": "2000-01-01"}
+    gap = {"artist": "Björk", "album": "Post", "source": "missing", "library_gap": {"owned": 2, "total": 5, "rank": 1}}
+    assert why(new) == "new album by Björk, out 2000-01-01"
+    assert why(gap) == "you have 2 of 5 Björk albums; this one is their most played"
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 21, 22, 101)] == \
+        ["1st", "2nd", "3rd", "4th", "11th", "12th", "21st", "22nd", "101st"]

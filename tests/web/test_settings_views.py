@@ -26,7 +26,9 @@ def form_fields(page) -> dict:
 def test_it_groups_every_setting_by_service(client):
     page = parse(client.get("/settings").data)
     legends = [legend.text for legend in page.select("fieldset legend")]
-    assert legends[:2] == ["General", "Web UI and sign-in"] and "slskd downloads" in legends
+    # The four services first, the web server and sign-in last.
+    assert legends[:4] == ["ListenBrainz", "Last.fm", "Subsonic / Navidrome", "slskd downloads"]
+    assert legends[-1] == "Web UI and sign-in" and "General" in legends[4:-1]
     assert page.one("#f-schedule-lb_fetch").get("value") == "6h"
     assert page.one("#f-slskd-preferred_formats").get("value") == "flac, mp3"
     assert [b.text for b in page.select("fieldset .test-row button")] == ["Test connection"] * 4
@@ -53,7 +55,9 @@ def test_it_saves_only_what_changed_and_keeps_blank_secrets(client, repository):
     values.update({"csrf_token": client.token(), "schedule.lb_fetch": "12h", "listenbrainz.username": "rob",
                    "slskd.api_key": "new-slskd-key"})
     response = client.post("/settings", data=values)
-    assert response.status_code == 303 and response.headers["Location"] == "/settings?saved=1"
+    assert response.status_code == 303
+    assert response.headers["Location"] == ("/settings?saved=1&changed=listenbrainz.username"
+                                            "&changed=schedule.lb_fetch&changed=slskd.api_key")
     assert repository.saved_settings() == {
         "web": {"secret_key": repository.saved_settings()["web"]["secret_key"]},
         "schedule": {"lb_fetch": 43200}, "listenbrainz": {"username": "rob"}, "slskd": {"api_key": "new-slskd-key"},
@@ -171,3 +175,77 @@ def test_it_shows_the_household_read_only_with_secrets_masked(repository, write_
     assert not page.select("#section-household input")  # edited in config.yaml only
     for secret in (b"alice-token-1234", b"alice-secret-topic", b"bob-api-key-5678"):
         assert secret not in response.data
+
+
+def test_it_labels_each_setting_for_a_person_with_its_key_small(client):
+    page = parse(client.get("/settings").data)
+    label = page.one("label[for=f-listenbrainz-username]")
+    assert label.text.startswith("ListenBrainz user name") and label.one("code.key").text == "listenbrainz.username"
+    assert page.one("label[for=f-slskd-min_bitrate]").text.startswith("Lowest bitrate (kbps)")
+    # The connection's own fields come first; the tuning waits under "More settings".
+    slskd = page.one("#section-slskd")
+    more = {n.get("name") for n in slskd.one("details.more").select("input")}
+    assert [n.get("name") for n in slskd.select("input") if n.get("name") not in more] == [
+        "slskd.base_url", "slskd.api_key"]
+    assert slskd.one("details.more summary").text == "More slskd downloads settings"
+    assert slskd.one("details.more").get("open") is None
+
+
+def test_it_makes_a_label_from_the_key_for_a_setting_without_one():
+    from marshmallow import fields
+
+    from app.config import Setting
+
+    assert Setting("notify", "smtp_base_url", fields.String(), "", "help").title == "SMTP base URL"
+    assert Setting("notify", "retry_delay", fields.String(), "", "help", label="Wait").title == "Wait"
+
+
+def test_it_shows_secret_key_and_password_hash_as_set_not_as_fields(client, repository):
+    page = parse(client.get("/settings").data)
+    for name in ("web.secret_key", "web.password_hash"):
+        assert not page.select(f'input[name="{name}"]'), name
+    assert page.one("#f-web-secret_key .badge").text == "set"  # generated at the first request
+    assert page.one("#f-web-password_hash .badge").text == "not set"  # the test app signs in with a plain password
+    old_key = repository.saved_settings()["web"]["secret_key"]
+    response = client.post("/settings/secret-key", data={"csrf_token": client.token()})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/settings?saved=1&changed=web.secret_key"
+    assert repository.saved_settings()["web"]["secret_key"] not in ("", old_key)
+    assert "Saved: Signing key." in parse(client.get(response.headers["Location"]).data).one(".save-bar").text
+
+
+def test_it_refuses_a_new_secret_key_when_the_environment_sets_it(make_app, monkeypatch, repository):
+    monkeypatch.setenv("RESONANCE_WEB__SECRET_KEY", "k" * 40)
+    client = make_app().test_client()
+    page = parse(client.get("/settings").data)
+    assert not page.select("#f-web-secret_key button")
+    assert "set by RESONANCE_WEB__SECRET_KEY" in page.one("#section-web").text
+    assert client.post("/settings/secret-key", data={"csrf_token": client.token()}).status_code == 409
+
+
+def test_it_marks_env_values_read_only_in_words(make_app, monkeypatch):
+    monkeypatch.setenv("RESONANCE_SLSKD__BASE_URL", "http://slskd:5030")
+    page = parse(make_app().test_client().get("/settings").data)
+    field = page.one("#f-slskd-base_url")
+    assert field.get("readonly") is not None and field.get("value") == "http://slskd:5030"
+    assert page.one("#section-slskd .field.fixed .fixed-by").text == (
+        "Read-only: set by RESONANCE_SLSKD__BASE_URL; change it there.")
+
+
+def test_it_answers_next_to_the_save_button_and_focuses_the_first_error(client):
+    values = {**form_fields(parse(client.get("/settings").data)), "csrf_token": client.token(),
+              "web.port": "eighty", "listenbrainz.fetch_count": "many", "slskd.min_bitrate": "-5"}
+    response = client.post("/settings", data=values, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    page = parse(response.data)
+    bar = page.one(".save-bar")
+    assert "Nothing was saved: 3 values to fix, starting with Recommendations per run" in bar.one(".notice").text
+    assert bar.one("button").text == "Save settings"
+    # The page's first field with an error (services come first), and only it, takes the focus;
+    # its "More settings" opens so it can.
+    assert [n.get("id") for n in page.select("[autofocus]")] == ["f-listenbrainz-fetch_count"]
+    assert page.one("#section-listenbrainz details.more").get("open") is not None
+    saved = client.post("/settings", data={**values, "web.port": "8080", "listenbrainz.fetch_count": "100",
+                                           "slskd.min_bitrate": "192", "listenbrainz.username": "rob"},
+                        headers={"HX-Request": "true"})
+    assert parse(saved.data).one(".save-bar .notice").text == "Saved: ListenBrainz user name."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.config import MASK, SECTIONS, SETTINGS, Duration, Setting, StringList
+from app.downloads import STATES as DOWNLOAD_STATES
 from app.fields import Name, Text
 from app.learning import REJECT_REASONS
 from app.records import QueueItemSchema
@@ -147,7 +148,8 @@ class WishlistRowSchema(Schema):
     kind = fields.String()
     text = fields.String(metadata={"description": "'Artist - Title', as slskd tools read it"})
     state = fields.String(metadata={"description": "wanted, searching, queued, downloading, completed, failed, "
-                                                   "no_result (the downloader's record), or sent (in downloaded.json)"})
+                                                   "no_result, verifying, importing, in_library, quarantined (the "
+                                                   "download's record), or sent (in downloaded.json)"})
     label = fields.String()
     detail = fields.String(allow_none=True)
 
@@ -422,13 +424,18 @@ class DownloadEventSchema(Schema):
     text = fields.String()
 
 
+SHOWN_STATES = tuple(state for state in DOWNLOAD_STATES if state != "removed")  # a removed one is never shown
+
+
 class DownloadSchema(Schema):
     key = fields.String()
     artist = fields.String()
     title = fields.String()
     kind = fields.String(metadata={"description": "album or track"})
-    state = fields.String(metadata={"description": "wanted, searching, queued, downloading, completed, failed, "
-                                                   "no_result"})
+    state = fields.String(validate=validate.OneOf(SHOWN_STATES),
+                          metadata={"description": "wanted, searching, queued, downloading, completed (downloaded), "
+                                                   "failed, no_result; then the import stage's verifying, "
+                                                   "importing, in_library, quarantined"})
     label = fields.String()
     state_since = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
@@ -441,6 +448,12 @@ class DownloadSchema(Schema):
     download = fields.Nested(TransferSchema, allow_none=True, metadata={"description": "The latest folder queued"})
     attempt = fields.Nested(AttemptSchema, allow_none=True, metadata={"description": "The latest search"})
     events = fields.List(fields.Nested(DownloadEventSchema), metadata={"description": "Newest first"})
+    import_reason = fields.String(allow_none=True, metadata={"description": "Why the import stage quarantined it"})
+    import_failed_track = fields.String(allow_none=True,
+                                        metadata={"description": "The track that failed verification or import"})
+    import_note = fields.String(allow_none=True, metadata={"description": "What the import stage tried next"})
+    library_path = fields.String(allow_none=True, metadata={"description": "Where the album is in the library"})
+    library_url = fields.String(allow_none=True, metadata={"description": "The album in Navidrome (http or https)"})
 
 
 class DownloadDetailSchema(DownloadSchema):

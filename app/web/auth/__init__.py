@@ -3,7 +3,7 @@
 ``current_member()``) and ``g.user`` (the member's name). Its rooms: ``passwords`` (comparing
 secrets, password hashes), ``members`` (which member a credential is; the admin-only rule),
 ``addresses`` (proxies and address trust), ``limiter`` (failed sign-ins), ``setup`` (a fresh
-install).
+install), ``remembered`` (the browser that used the setup form stays signed in).
 
 - basic: HTTP Basic: each member of household.members with a password_hash signs in with
   their name; web.username with web.password (or web.password_hash, which wins when both
@@ -60,6 +60,7 @@ from app.web.auth.members import (
     member_for_proxy,
     no_sign_in_member,
 )
+from app.web.auth.remembered import remembered_user
 from app.web.auth.setup import bp, setup_allowed, setup_possible
 from app.web.context import PUBLIC_ENDPOINTS, is_api
 from app.web.errors import error_response
@@ -175,6 +176,11 @@ def authenticate():
         return None
     if not any_password_account(g.settings) and (web.auth == "basic" or not any_api_key(g.settings)):
         return first_run(web)
+    if basic_configured(web) and not request.headers.get("Authorization", "").strip():
+        user = remembered_user(web, g.secret_key)  # the browser that just used the setup form
+        if user is not None:
+            g.user, g.auth_method = user, "basic"
+            return None
     return check_credentials(web)
 
 

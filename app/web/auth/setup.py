@@ -13,6 +13,7 @@ from app.web.auth.addresses import (
     is_loopback_name,
 )
 from app.web.auth.passwords import CREDENTIAL_KEYS, MIN_PASSWORD, any_credential_set
+from app.web.auth.remembered import remember
 from app.web.context import repository
 
 bp = Blueprint("auth", __name__)
@@ -69,4 +70,5 @@ def setup_save():
     if not repository().save_settings_unless_set("web", login, CREDENTIAL_KEYS):
         abort(404)  # another setup (or a settings save) got there first
     current_app.extensions["settings_cache"].forget()
-    return redirect(url_for("queue.index"), 303)
+    # Signed in at once: the browser has no Basic credentials of its own, and would ask for them again.
+    return remember(redirect(url_for("welcome.index"), 303), username, login["password_hash"], g.secret_key)
