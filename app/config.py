@@ -551,6 +551,14 @@ SETTINGS: tuple[Setting, ...] = (
     S("catalog", "include_secondary_types", StringList(choices=SECONDARY_TYPES), [],
       "MusicBrainz secondary types to keep (Live, Compilation, Remix, Soundtrack, Demo...; see Value formats); "
       "all are left out by default.", label="Keep album types"),
+    # learning from decisions (docs/discovery.md, "Learning from decisions")
+    S("listenbrainz", "send_feedback", _bool(), False,
+      "Send approvals and rejections of ListenBrainz suggestions back to ListenBrainz as recommendation "
+      "feedback for the recording (with the deciding member's token, else listenbrainz.token; sent by lb-fetch).",
+      label="Send feedback to ListenBrainz"),
+    S("general", "block_offer_after", _int(0, 100), 3,
+      "Rejected albums of one artist before Resonance offers to block them (\"don't like the artist\" "
+      "offers at once); 0 never offers.", label="Offer to block an artist after (rejections)"),
     # library-discovery: new releases and missing albums of the library's artists
     S("schedule", "library_discovery", Duration(), 86400, "How often library-discovery runs.",
       env_aliases=("LIBRARY_INTERVAL",), label="Run library-discovery every"),

@@ -50,6 +50,10 @@ class QueueItemSchema(Schema):
     source_track = fields.String(load_default=None, allow_none=True)
     cover_url = fields.String(load_default=None, allow_none=True)
     year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1000, max=3000))
+    # The ListenBrainz recording behind a listenbrainz suggestion (its feedback goes there).
+    source_recording = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    # How past decisions moved a catalog suggestion ("ranked lower: 3 of 4 albums similar to Muse were rejected").
+    ranking = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
     # library-discovery's reasons: a new album's (first) release date, YYYY[-MM[-DD]], possibly ahead;
     # a missing album's place in the artist's discography.
     release_date = fields.String(load_default=None, allow_none=True,
@@ -88,7 +92,8 @@ def load_queue_items(raw_items: list[dict]) -> list[dict]:
     for item in items:
         item["added_at"] = item["added_at"] or now
         # Keep the file lean: optional fields that carry nothing are left out.
-        for key in ("score", "source_track", "cover_url", "year", "release_date", "library_gap"):
+        for key in ("score", "source_track", "cover_url", "year", "release_date", "library_gap", "source_recording",
+                    "ranking"):
             if item.get(key) is None:
                 item.pop(key, None)
         if not item["similar_to"]:

@@ -42,6 +42,8 @@ READERS = {
     "download_history.json": (lambda r: r.download_history(), {}),
     "job_log.lb-fetch.json": (lambda r: r.job_log("lb-fetch"), []),
     "settings.json": (lambda r: r.saved_settings(), {}),
+    "lb_feedback.json": (lambda r: r.unsent_feedback(), []),
+    "block_offers_dismissed.json": (lambda r: r.dismissed_block_offers(), []),
 }
 
 # (file, content, where the reason must say it is wrong)
@@ -64,6 +66,10 @@ DAMAGE = [
     ("queue_undo.json", {"abc": {k: v for k, v in UNDO.items() if k != "at"}}, '["abc"].at: expected text, found nothing'),
     ("queue_undo.json", {"abc": {**UNDO, "action": "explode"}}, '["abc"].action: expected one of "approve", "reject"'),
     ("queue_undo.json", {"abc": {**UNDO, "kept_on_wishlist": [1]}}, '["abc"].kept_on_wishlist[0]: expected text'),
+    ("lb_feedback.json", {"album": "m-1"}, "the whole file: expected an array, found an object"),
+    ("lb_feedback.json", [{"album": "m-1", "recording_mbid": "r-1", "queued_at": "2026-12-07T03:00:00Z"}],
+     "[0].rating: expected text, found nothing"),
+    ("block_offers_dismissed.json", ["Muse", 3], "[1]: expected text, found a number"),
     ("processed.json", {"not": "a list"}, "the whole file: expected an array, found an object"),
     ("processed.json", ["m-1", 2], "[1]: expected text, found a number"),
     ("downloaded.json", "Justice - Cross", "the whole file: expected an array, found text"),

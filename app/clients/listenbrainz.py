@@ -258,6 +258,30 @@ class ListenBrainzClient:
             self.validate_token()
         return bool(self._token_valid)
 
+    # -- recommendation feedback ---------------------------------------------------
+
+    def submit_recommendation_feedback(self, recording_mbid: str, rating: str, *, token: str | None = None) -> None:
+        """``POST /1/recommendation/feedback/submit`` ``{"recording_mbid", "rating"}`` for the user of ``token``
+        (this client's own by default). ``rating``: love, like, dislike, hate or bad_recommendation.
+
+        ListenBrainz keeps one rating per user and recording (a second submit replaces it), so sending
+        it again after a reply was lost changes nothing: it is retried like a read. A 400 (a rating or
+        MBID it refuses) raises BadRequest, a missing or wrong token AuthError: neither is retried.
+        """
+        token = token or self.token
+        if not token:
+            raise AuthError(SERVICE, "no ListenBrainz token to send feedback with", retryable=False)
+        self.http.add_secret(token)
+        self.window.wait()
+        response = self.http.request(
+            "POST", self._url("recommendation/feedback/submit"), headers={"Authorization": f"Token {token}"},
+            json={"recording_mbid": recording_mbid, "rating": rating}, check=self._check, expect_json=True,
+            retry_unsafe=True,
+        )
+        data = self.http.json(response)
+        if not isinstance(data, dict) or data.get("status") != "ok":
+            raise self.http.bad_shape(response, "feedback answer is not {\"status\": \"ok\"}")
+
     # -- CF recommendations ------------------------------------------------------
 
     def recommendations(self, user: str, count: int = 100, offset: int = 0) -> Recommendations:

@@ -11,7 +11,9 @@
 3. Ranking: candidates are ranked by the sum of their Last.fm matches over
    the library artists they are similar to (matches below
    ``catalog.min_similarity`` left out), so an artist similar to several of
-   yours ranks above one similar to a single artist. The queue score is
+   yours ranks above one similar to a single artist. Each match is weighed
+   by how the earlier suggestions through that library artist were decided
+   (``learn_from_decisions``). The queue score is
    ``100 × (1 - e^-sum)``: 0-100, in the same order, comparable across runs.
    Candidates in the library, blocked, or already discovered are dropped.
 4. Albums: for the best candidates, release groups of primary type Album with
@@ -49,6 +51,7 @@ from app.clients.http import (
     safe_url,
 )
 from app.clients.http import stats as http_stats
+from app.learning import Tally, similar_tallies, weigh
 from app.library import Library
 from app.matching import artist_key, title_key
 from app.pipelines import JobContext, RunResult, upstream
@@ -166,9 +169,11 @@ class Candidate:
     key: str
     name: str
     mbid: str | None
-    total: float  # sum of the matches: the ranking
+    total: float  # sum of the matches (weighed by past decisions, see learn_from_decisions): the ranking
     best: float = 0.0  # the strongest single match
     similar_to: list[str] = field(default_factory=list)  # library artists, strongest match first
+    sources: list[tuple[str, float]] = field(default_factory=list)  # (library artist, match), strongest first
+    ranking_note: str | None = None  # how past decisions moved it, in words for the card
 
     @property
     def score(self) -> float:
@@ -217,10 +222,29 @@ def rank_candidates(answers: Mapping[str, Mapping[str, Any]], min_similarity: fl
         candidates.append(Candidate(
             key=key, name=name, mbid=mbid, total=round(sum(matches), 6), best=matches[0],
             similar_to=list(dict.fromkeys(library_names[library_key] for library_key, _ in ordered)),
+            sources=[(library_names[library_key], match) for library_key, (match, _, _) in ordered],
         ))
+    return _in_rank_order(candidates)
+
+
+def _in_rank_order(candidates: list[Candidate]) -> list[Candidate]:
     # Equal sums: more sources first (broader support), then the stronger single match.
     candidates.sort(key=lambda c: (-c.total, -len(c.similar_to), -c.best, c.key))
     return candidates
+
+
+def learn_from_decisions(candidates: list[Candidate], tallies: Mapping[str, Tally]) -> list[Candidate]:
+    """The candidates with each match weighed by how the suggestions of its library artist were decided
+    (``app.learning.weigh``: ``Σ match × 2(approved + 2)/(decided + 4)``), in their new order; each moved
+    one carries its note ("ranked lower: 3 of 4 albums similar to Muse were rejected")."""
+    if not tallies:
+        return candidates
+    for candidate in candidates:
+        if not candidate.sources:
+            continue
+        weighed = weigh(candidate.sources, tallies)
+        candidate.total, candidate.ranking_note = weighed.total, weighed.note
+    return _in_rank_order(candidates)
 
 
 @dataclass
@@ -481,6 +505,7 @@ class CatalogRun:
 
     def candidates(self, library: Library) -> list[Candidate]:
         ranked = rank_candidates(self.repository.similar_answers(), self.catalog.min_similarity)
+        ranked = learn_from_decisions(ranked, similar_tallies(self.repository.decision_records()))
         filtered = filter_candidates(ranked, library, Discovered.from_entries(self.repository.catalog_discovered()),
                                      self.repository.blocked_artists())
         log.info("%d candidate artists (%d already in the library, %d discovered before, %d blocked)",
@@ -579,7 +604,7 @@ class CatalogRun:
                 artist=group.artist_credit_name or name, album=group.title, mbid=group.mbid,
                 score=candidate.score, source=SOURCE, year=group.year,
                 cover_url=upstream.cover_url(self.settings, group.mbid),
-                similar_to=candidate.similar_to, artist_mbid=mbid,
+                similar_to=candidate.similar_to, artist_mbid=mbid, ranking=candidate.ranking_note,
             )
             for group in albums
         ])

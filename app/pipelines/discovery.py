@@ -41,6 +41,8 @@ class Suggestion:
     similar_to: list[str] = field(default_factory=list)
     source_track: str | None = None
     artist_mbid: str | None = None
+    source_recording: str | None = None  # the ListenBrainz recording behind it (feedback goes there)
+    ranking: str | None = None  # how past decisions moved it ("ranked lower: …"), shown on the card
     release_date: str | None = None  # new releases: when it came or comes out
     library_gap: dict | None = None  # missing albums: {"owned", "total", "rank"}
     for_members: list[str] = field(default_factory=list)  # the household members it was recommended to
@@ -51,6 +53,7 @@ class Suggestion:
             "artist": normalise_name(self.artist), "album": normalise_name(self.album), "mbid": self.mbid, "type": self.type,
             "score": self.score, "source": self.source, "year": self.year, "cover_url": self.cover_url,
             "similar_to": self.similar_to, "source_track": self.source_track,
+            "source_recording": self.source_recording, "ranking": self.ranking,
             "release_date": self.release_date, "library_gap": self.library_gap,
             "for_members": self.for_members or None,
         }

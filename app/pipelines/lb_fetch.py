@@ -35,7 +35,7 @@ from app.clients.http import NotFound, UpstreamError
 from app.clients.http import stats as http_stats
 from app.clients.musicbrainz import best_album_release_group
 from app.household import listening_members
-from app.pipelines import JobContext, RunResult, upstream
+from app.pipelines import JobContext, RunResult, feedback, upstream
 from app.pipelines.discovery import Suggestion, publish
 from app.text import count_of
 
@@ -256,6 +256,7 @@ class ListenBrainzSource:
                 score=round(min(100.0, score), 1), source=SOURCE, year=best.year,
                 cover_url=None if track_mode else upstream.cover_url(self.settings, mbid),
                 source_track=best.recording_title or best.recording.title, artist_mbid=best.artist_mbid,
+                source_recording=best.recording.recording_mbid,
                 for_members=sorted(scores, key=lambda name: order.index(name) if name in order else len(order)),
             ))
         suggestions.sort(key=lambda s: s.score or 0, reverse=True)
@@ -328,6 +329,7 @@ def _widen_pending(ctx: JobContext, suggestions: list[Suggestion]) -> int:
 
 def run_once(ctx: JobContext, source: ListenBrainzSource | None = None) -> RunResult:
     settings = ctx.settings
+    feedback.send_queued(ctx)  # the ratings decisions queued since the last run (app/pipelines/feedback.py)
     if not listening_members(settings):
         return RunResult("set listenbrainz.username (or a member's listenbrainz_user) to fetch recommendations",
                          skipped=True)

@@ -11,6 +11,7 @@ parts of one ``Repository``:
     queue       the pending queue, approved and rejected albums, block list,
                 the undo of bulk decisions
     history     the decided albums' records: history/YYYY-MM.jsonl, appended to
+    feedback    ListenBrainz feedback queued by decisions (lb_feedback.json), dismissed block offers
     lists       wishlist.txt, processed.json, downloaded.json
     jobs        job status, run requests, job locks and logs, saved settings
     catalog     the library snapshot and catalog-discovery's findings
@@ -39,7 +40,7 @@ reject appends its lines under the queue's lock, and its marks appended to
 rewritten only by other changes, now and then (``history.py``).
 
 When two files change together, locks are always taken in the same order:
-pending_queue, then queue_undo, then wishlist (or blocked_artists);
+pending_queue, then queue_undo, then wishlist (or blocked_artists), then lb_feedback;
 download_history, then wishlist, then downloaded. Locks of nested
 transactions are held until the outermost one ends.
 """
@@ -64,6 +65,7 @@ from app.repository.downloads import (
     new_download_record,
     set_download_state,
 )
+from app.repository.feedback import FeedbackRecords
 from app.repository.history import History
 from app.repository.jobs import JobRecords
 from app.repository.library_sources import LibrarySourceRecords
@@ -106,7 +108,7 @@ __all__ = [
 
 
 class Repository(QueueRecords, ListRecords, JobRecords, CatalogRecords, DownloadRecords, PacingRecords,
-                 PreviewRecords, LibrarySourceRecords, NotificationRecords):
+                 PreviewRecords, LibrarySourceRecords, NotificationRecords, FeedbackRecords):
     """Domain operations on the data dir, each one transaction (or a fixed order of them)."""
 
     #: How long a write probe's answer is reused: /health is public and may be asked often.

@@ -6,8 +6,11 @@ check, the MBIDs approved and rejected, is ``decided.txt``: one ``approve MBID``
 parsed per process and read on from where it was. The full record of each
 decided album goes to a segment, one JSON line per decision (``{"action":
 "approve", "at": "…", "item": {…}}``), in the segment of the decision's month.
-Only the History page, an undo and an un-reject read the segments, newest
-first, a block at a time from the end of the newest one.
+Only the History page, an undo, an un-reject and what learns from decisions
+(app/learning.py) read the segments, newest first, a block at a time from
+the end of the newest one. A reason given to a reject after it was made is
+its line appended again with ``"reason"`` and ``"noted_at"`` (same ``at``,
+no new mark in decided.txt): an album's newest line is its record.
 
 A decision costs what it changes, not the size of the queue: approving or
 rejecting appends to these two files and does not rewrite the queue file.
@@ -70,11 +73,15 @@ def segment_for(at: str | None) -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m.jsonl")
 
 
-def history_line(action: str, at: str | None, item: dict, decided_by: str | None = None) -> dict:
-    """One decision: what, when, the album's record, and which member made it (when known)."""
+def history_line(action: str, at: str | None, item: dict, decided_by: str | None = None,
+                 reason: str | None = None) -> dict:
+    """One decision: what, when, the album's record, which member made it (when known) and, for a
+    reject, its reason (app.learning.REJECT_REASONS) when given."""
     line = {"action": action, "at": at, "item": item}
     if decided_by:
         line["decided_by"] = decided_by
+    if reason:
+        line["reason"] = reason
     return line
 
 
@@ -414,7 +421,8 @@ class History:
             return found, since
         last_at: str | None = None
         for line in self.lines(back_to=segment_for(at) if at else None, action=action):
-            if at is not None and (line.get("at") or "") < at:
+            # A reason added later is appended later (noted_at): reading on past it is not reading older lines.
+            if at is not None and (line.get("noted_at") or line.get("at") or "") < at:
                 break
             if not wanted and line.get("at") != last_at:
                 break  # the decisions made with the last one found are read too

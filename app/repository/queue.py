@@ -9,15 +9,17 @@ at each decision costs the same after years of them. The decided albums are in
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
+from app.learning import REJECT_REASONS
 from app.matching import artist_key
 from app.records import utc_iso, utc_now_iso
-from app.repository.history import History, history_line
+from app.repository.history import DECIDED, History, history_line
 from app.repository.store import BLOCKED_ARTISTS, PENDING_QUEUE, PROCESSED, QUEUE_UNDO, StorageError
 from app.wishlist import WishlistEntry, entry_for_item, normalise_name
 
@@ -32,6 +34,8 @@ DECISIONS = ("approve", "reject")
 #: Decisions appended after the queue file was last written, at most; the next one rewrites it.
 #: Each costs a set lookup per pending album on a page; a rewrite costs a few ms at 10,000 pending.
 REWRITE_AFTER = 500
+#: Reject lines the block offers look at, newest first (docs/discovery.md): a page load reads only these.
+RECENT_REJECTIONS = 1000
 #: Marks a queue given by ``_decision_transaction`` that is not written back.
 APPENDED_ONLY = "appended only"
 
@@ -199,30 +203,114 @@ class QueueRecords:
             ]
         return items[offset : offset + limit], len(items)
 
-    def approve(self, mbids: list[str], decided_by: str | None = None) -> list[dict]:
+    def approve(self, mbids: list[str], decided_by: str | None = None, *, feedback: bool = False) -> list[dict]:
         """Move pending items to approved and put them on the wishlist.
 
         The wishlist transaction is nested in the queue's (lock order:
         pending_queue, then wishlist), so both files are written together or
         neither is: a failed write leaves the item pending and off the wishlist.
+        ``feedback``: queue ListenBrainz feedback for them (feedback.py).
         """
         now = utc_now_iso()
         with self._decision_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
             self.add_to_wishlist([_wishlist_entry_for(item) for item in moved])
-            self._record_decided(queue, "approve", moved, now, decided_by)
+            self._record_decided(queue, "approve", moved, now, decided_by, feedback=feedback)
         return moved
 
-    def reject(self, mbids: list[str], decided_by: str | None = None) -> list[dict]:
-        """Move pending items to rejected; their mbids are never suggested again."""
+    def reject(self, mbids: list[str], decided_by: str | None = None, *, reason: str | None = None,
+               feedback: bool = False) -> list[dict]:
+        """Move pending items to rejected; their mbids are never suggested again.
+
+        ``reason``: one of ``app.learning.REJECT_REASONS``, kept in the decision's record.
+        """
+        _check_reason(reason)
         now = utc_now_iso()
         with self._decision_transaction() as queue:
             moved = _take_pending(queue, set(mbids))
-            self._record_decided(queue, "reject", moved, now, decided_by)
+            self._record_decided(queue, "reject", moved, now, decided_by, reason=reason, feedback=feedback)
         return moved
 
+    def give_reason(self, mbid: str, reason: str, *, feedback: bool = False) -> dict | None:
+        """The reason of a reject already made, added to its record; the record, or None when the album
+        is not rejected now (undone, or never).
+
+        The history is never rewritten: the decision's line is appended again, the
+        same but for its reason and ``noted_at`` (its ``at`` unchanged, so an undo still finds it);
+        every reader takes an album's newest line. Under the queue's lock.
+        """
+        _check_reason(reason)
+        with self._decision_transaction() as queue:
+            if mbid not in self._decided(queue)[1]:
+                return None
+            found, _ = self.history.find("reject", {mbid})
+            line = found.get(mbid)
+            if line is None:
+                return None
+            if line.get("reason") == reason:
+                return line
+            line = {**line, "reason": reason, "noted_at": utc_now_iso()}
+            self.history.append(queue, [line], [], rewritten=APPENDED_ONLY not in queue)
+            if feedback:
+                self._queue_feedback([("reject", line["item"], reason)], line.get("at") or utc_now_iso(),
+                                     line.get("decided_by"))
+        return line
+
+    def decision_records(self) -> list[dict]:
+        """The newest history line of every album decided now, newest first: what decisions teach
+        (app/learning.py). The lines of albums undone since are left out. Reads the whole history once per
+        change of it (kept per process: the queue page asks at every load). Shared and read-only."""
+        queue = self.queue()
+        version = self._history_version()
+        kept = getattr(self, "_kept_records", None)
+        if kept is not None and kept[0] is queue and kept[1] == version:
+            return kept[2]
+        records = self._read_decision_records(queue)
+        self._kept_records = (queue, version, records)
+        return records
+
+    def recent_rejections(self) -> list[dict]:
+        """The newest line of each album among the ``RECENT_REJECTIONS`` newest reject lines, newest first:
+        what the queue page's block offers count. Reads only that much of the history's end, once per
+        change of it (kept per process), and not decided.txt: some may have been undone since (see
+        ``rejected_now``). Shared and read-only."""
+        version = self._history_version()
+        kept = getattr(self, "_kept_rejections", None)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        seen: set[str] = set()
+        records = []
+        for line in itertools.islice(self.history.lines(action="reject"), RECENT_REJECTIONS):
+            if line["item"]["mbid"] not in seen:
+                seen.add(line["item"]["mbid"])
+                records.append(line)
+        self._kept_rejections = (version, records)
+        return records
+
+    def rejected_now(self, mbids: set[str]) -> set[str]:
+        """Those of ``mbids`` rejected now (decided.txt replayed whole: read it only when it matters)."""
+        return mbids & self._decided(self.queue())[1].keys()
+
+    def _history_version(self) -> tuple:
+        """Changes whenever a decision, an undo or a reason is written (decided.txt, the newest segment)."""
+        return (_stat_key(self.history.folder / DECIDED),
+                *(_stat_key(self.history.folder / name) for name in self.history.segments()[:1]))
+
+    def _read_decision_records(self, queue: dict) -> list[dict]:
+        approved, rejected = self._decided(queue)
+        seen: set[str] = set()
+        records = []
+        for line in self.history.lines():
+            mbid = line["item"]["mbid"]
+            if mbid in seen:
+                continue
+            seen.add(mbid)
+            if mbid in (approved if line["action"] == "approve" else rejected):
+                records.append(line)
+        return records
+
     def decide_many(self, action: str, mbids: list[str], *, now: datetime | None = None,
-                    decided_by: str | None = None) -> tuple[list[dict], str | None]:
+                    decided_by: str | None = None, feedback: bool = False) -> tuple[list[dict], str | None]:
         """Approve or reject pending items as ``approve``/``reject`` do, and remember how to undo it.
 
         Returns the items moved and the id ``undo_decision`` takes (None when
@@ -245,7 +333,7 @@ class QueueRecords:
                 if action == "approve":
                     added = {entry.key for entry in self.add_to_wishlist([_wishlist_entry_for(i) for i in moved])}
                     kept_on_wishlist = [i["mbid"] for i in moved if _wishlist_entry_for(i).key not in added]
-                self._record_decided(queue, action, moved, at, decided_by)
+                self._record_decided(queue, action, moved, at, decided_by, feedback=feedback)
                 _forget_old_undos(undoable, at, room=1)
                 undo_id = os.urandom(8).hex()  # not secrets.token_hex: it drags OpenSSL into every runner (+2.5 MB)
                 undoable[undo_id] = {
@@ -256,10 +344,10 @@ class QueueRecords:
 
     def decide_matching(self, action: str, *, source: str | None = None, text: str | None = None,
                         member: str | None = None, now: datetime | None = None,
-                        decided_by: str | None = None) -> tuple[list[dict], str | None]:
+                        decided_by: str | None = None, feedback: bool = False) -> tuple[list[dict], str | None]:
         """``decide_many`` for every pending item the filter matches now ("approve all" on the queue page)."""
         mbids = [item["mbid"] for item in self.matching_pending(source=source, text=text, member=member)]
-        return self.decide_many(action, mbids, now=now, decided_by=decided_by)
+        return self.decide_many(action, mbids, now=now, decided_by=decided_by, feedback=feedback)
 
     def undo_decision(self, undo_id: str, *, now: datetime | None = None) -> tuple[str, list[dict]]:
         """Undo a ``decide_many``: (``approve`` or ``reject``, the items back in the pending queue).
@@ -292,6 +380,7 @@ class QueueRecords:
                 _forget_old_undos(undoable, at)
                 if unwanted:
                     self.remove_from_wishlist(unwanted)
+                self._unqueue_feedback(item["mbid"] for item in restored)
         return record["action"], restored
 
     def find_pending(self, mbid: str) -> dict | None:
@@ -338,6 +427,7 @@ class QueueRecords:
                                                         kept_on_wishlist=wanted if keep_wishlist else set())
             if unwanted:
                 self.remove_from_wishlist(unwanted)
+            self._unqueue_feedback(item["mbid"] for item in restored)
         return restored
 
     def unreject(self, mbids: list[str]) -> list[dict]:
@@ -347,7 +437,9 @@ class QueueRecords:
         are returned; a bare MBID from an older file is only forgotten.
         """
         with self._queue_transaction() as queue:
-            return self._restore_rejected(queue, mbids)
+            restored = self._restore_rejected(queue, mbids)
+            self._unqueue_feedback(item["mbid"] for item in restored)
+            return restored
 
     def approved_page(self, *, offset: int = 0, limit: int = 50, text: str | None = None) -> tuple[list[dict], int]:
         """Approved items, newest first, and their total (older files may hold bare MBIDs)."""
@@ -396,7 +488,8 @@ class QueueRecords:
                     and needle not in (item.get("album") or "").casefold():
                 continue
             if offset <= matched < offset + limit:
-                page.append({**item, f"{key}_at": line.get("at"), **_decided_by(line)})
+                page.append({**item, f"{key}_at": line.get("at"), **_decided_by(line),
+                             **({"reason": line["reason"]} if line.get("reason") else {})})
             matched += 1
             if needle is None and matched >= offset + limit:
                 return page, len(decided)
@@ -426,10 +519,14 @@ class QueueRecords:
         return approved, rejected
 
     def _record_decided(self, queue: dict, action: str, items: list[dict], at: str,
-                        decided_by: str | None = None) -> None:
-        """In a queue transaction: the records (and who decided) to their segment, the MBIDs to decided.txt."""
-        self.history.append(queue, [history_line(action, at, item, decided_by) for item in items],
+                        decided_by: str | None = None, *, reason: str | None = None, feedback: bool = False) -> None:
+        """In a queue transaction: the records (who decided, a reject's reason) to their segment, the MBIDs to
+        decided.txt (appended), and with ``feedback`` the ListenBrainz ratings they send queued (lock order:
+        pending_queue, lb_feedback)."""
+        self.history.append(queue, [history_line(action, at, item, decided_by, reason) for item in items],
                             [f"{action} {item['mbid']}" for item in items], rewritten=APPENDED_ONLY not in queue)
+        if feedback:
+            self._queue_feedback([(action, item, reason) for item in items], at, decided_by)
 
     def _record_undone(self, queue: dict, verb: str, mbids: list[str]) -> None:
         self.history.append(queue, [], [f"{verb} {mbid}" for mbid in mbids], rewritten=True)
@@ -530,6 +627,20 @@ def _sorted(items: list[dict], key: Callable[[dict], Any], descending: bool) -> 
     descending (so "newest first" shows a run's albums before an earlier run's of the same second)."""
     order = sorted(range(len(items)), key=lambda i: (key(items[i]), i), reverse=descending)
     return [items[i] for i in order]
+
+
+def _stat_key(path) -> tuple | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _check_reason(reason: str | None) -> None:
+    if reason is not None and reason not in REJECT_REASONS:
+        raise ValueError(f"unknown reject reason {reason!r}")
+
 
 def _sources(items: list[dict]) -> list[str]:
     return sorted({item.get("source") or "manual" for item in items})

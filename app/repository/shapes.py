@@ -318,7 +318,8 @@ QUEUE_ITEM = Record(
     optional={"type": TEXT, "added_at": Maybe(TEXT), "score": Maybe(NUMBER), "source": Maybe(TEXT),
               "similar_to": Maybe(ListOf(TEXT)), "source_track": Maybe(TEXT), "cover_url": Maybe(TEXT),
               "year": Maybe(NUMBER), "for_members": Maybe(ListOf(TEXT)), "release_date": Maybe(TEXT),
-              "library_gap": Maybe(Record(optional={"owned": NUMBER, "total": NUMBER, "rank": Maybe(NUMBER)}))},
+              "library_gap": Maybe(Record(optional={"owned": NUMBER, "total": NUMBER, "rank": Maybe(NUMBER)})),
+              "source_recording": Maybe(TEXT), "ranking": Maybe(TEXT)},
 )
 PENDING_QUEUE = Record(optional={
     "pending": ListOf(QUEUE_ITEM),
@@ -334,14 +335,21 @@ PENDING_QUEUE = Record(optional={
 
 #: One line of a history/YYYY-MM.jsonl segment: a decision and the album's record.
 HISTORY_LINE = Record(required={"action": Choice("approve", "reject"), "item": QUEUE_ITEM},
-                      optional={"at": Maybe(TEXT), "decided_by": Maybe(TEXT)})
+                      optional={"at": Maybe(TEXT), "decided_by": Maybe(TEXT), "reason": Maybe(TEXT),
+                                "noted_at": Maybe(TEXT)})
 
 QUEUE_UNDO = MapOf(Record(
     required={"action": Choice("approve", "reject"), "at": TEXT, "expires_at": TEXT, "mbids": ListOf(TEXT)},
     optional={"kept_on_wishlist": ListOf(TEXT)},
 ))
 
-LIST_OF_TEXT = ListOf(TEXT)  # processed.json, downloaded.json, blocked_artists.json
+LIST_OF_TEXT = ListOf(TEXT)  # processed.json, downloaded.json, blocked_artists.json, block_offers_dismissed.json
+
+#: lb_feedback.json: recommendation feedback for ListenBrainz, queued by decisions, sent by lb-fetch.
+LB_FEEDBACK = ListOf(Record(
+    required={"album": TEXT, "recording_mbid": TEXT, "rating": TEXT, "queued_at": TEXT},
+    optional={"decided_by": Maybe(TEXT), "sent_at": Maybe(TEXT), "failed": Maybe(TEXT), "attempts": Maybe(NUMBER)},
+))
 
 CATALOG_ARTISTS = Record(optional={
     "taken_at": Maybe(TEXT),

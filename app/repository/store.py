@@ -298,6 +298,8 @@ SETTINGS = DataFile("settings.json", dict, _decode_settings, _json_encode, _json
 DOWNLOAD_HISTORY = _json_file("download_history.json", shapes.DOWNLOAD_HISTORY, dict, large=True)
 QUEUE_UNDO = _json_file("queue_undo.json", shapes.QUEUE_UNDO, dict)
 NOTIFICATIONS = _json_file("notifications.json", shapes.NOTIFICATIONS, dict)
+LB_FEEDBACK = _json_file("lb_feedback.json", shapes.LB_FEEDBACK, list)
+BLOCK_OFFERS_DISMISSED = _json_file("block_offers_dismissed.json", shapes.LIST_OF_TEXT, list)
 
 
 def job_log_file(job: str) -> DataFile:

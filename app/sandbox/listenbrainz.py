@@ -1,7 +1,7 @@
 """Fake ListenBrainz API (``/1/``): CF recommendations, created-for playlists,
-playlist fetch, bulk metadata, fresh releases, release-group popularity and
-token validation, with LB's per-IP fixed-window rate limit and
-``X-RateLimit-*`` headers on every response."""
+playlist fetch, bulk metadata, fresh releases, release-group popularity,
+token validation and recommendation feedback, with LB's per-IP fixed-window
+rate limit and ``X-RateLimit-*`` headers on every response."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ COUNTRY_NAMES = {
 }
 PLAYLIST_EXT = "https://musicbrainz.org/doc/jspf#playlist"
 TRACK_EXT = "https://musicbrainz.org/doc/jspf#track"
+#: listenbrainz/db/model/recommendation_feedback.py: get_allowed_ratings()
+FEEDBACK_RATINGS = ("like", "love", "dislike", "hate", "bad_recommendation")
 RATE_LIMIT_TEXT = ("You have exceeded your rate limit. See the X-RateLimit-* response headers for more "
                    "information on your current rate limit.")
 
@@ -49,6 +51,9 @@ class ListenBrainzState:
         self.settings = settings
         self.clock = clock
         self.window = FixedWindow(clock)
+        # Recommendation feedback as ListenBrainz keeps it: user name -> recording MBID -> rating
+        # (one per user and recording: a second submit replaces the first, like LB's upsert).
+        self.feedback: dict[str, dict[str, str]] = {}
 
 
 class ApiError(Exception):
@@ -353,6 +358,46 @@ def _build_app() -> Flask:
             block["tag"] = {"release_group": [{"tag": t, "count": 1 + stable_int(t, group.id, modulo=9)} for t in tags],
                             "artist": []}
         return block
+
+    # ------------------------------------------------------------------ recommendation feedback
+
+    def _user_of_token() -> Any:
+        """validate_auth_header(): the listener whose token the Authorization header carries, else 401."""
+        header = request.headers.get("Authorization", "")
+        if not header:
+            raise ApiError(401, "You need to provide an Authorization header.")
+        scheme, _, token = header.partition(" ")
+        listener = cat.listener_by_token(token.strip()) if scheme.lower() == "token" else None
+        if listener is None:
+            raise ApiError(401, "Invalid authorization token.")
+        return listener
+
+    @app.post("/1/recommendation/feedback/submit")
+    def submit_recommendation_feedback() -> Response:
+        listener = _user_of_token()
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or "recording_mbid" not in data or "rating" not in data:
+            raise ApiError(400, "JSON document must contain recording_mbid and rating")
+        if len(data) > 2:
+            raise ApiError(400, "JSON document must only contain recording_mbid and rating")
+        mbid, rating = data["recording_mbid"], data["rating"]
+        if rating not in FEEDBACK_RATINGS:
+            raise ApiError(400, "Invalid JSON document submitted: rating: Feedback can only have a value in "
+                                f"{list(FEEDBACK_RATINGS)}")
+        if not isinstance(mbid, str) or not _is_uuid(mbid):
+            raise ApiError(400, f"Invalid JSON document submitted: recording_mbid: {mbid} is not a valid UUID")
+        state.feedback.setdefault(listener.user_name, {})[mbid.lower()] = rating
+        return reply({"status": "ok"})
+
+    @app.get("/1/recommendation/feedback/user/<user_name>")
+    def recommendation_feedback(user_name: str) -> Response:
+        listener = cat.listener(user_name)
+        if listener is None:
+            raise ApiError(404, f"Cannot find user: {user_name}")
+        given = state.feedback.get(listener.user_name, {})
+        rows = [{"recording_mbid": mbid, "rating": rating} for mbid, rating in given.items()]
+        return reply({"feedback": rows, "count": len(rows), "total_count": len(rows), "offset": 0,
+                      "user_name": user_name})
 
     # ------------------------------------------------------------------ fresh releases, popularity
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from flask import Flask
 
 from app.household import names_text
+from app.learning import REJECT_REASONS, reason_words
 from app.text import count_of
 
 SOURCE_LABELS = {"listenbrainz": "ListenBrainz", "catalog": "Similar artists", "new release": "New release",
@@ -195,7 +196,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         source_label=source_label, why=why, score=score_text, ago=ago, duration=duration_text, sentence=sentence,
         count=count_of, local_time=local_time, every=every_text, transfer_state=transfer_state,
-        names=names_text,
+        names=names_text, reason=reason_words,
     )
     app.jinja_env.globals.update(decision_text=decision_text)
-    app.jinja_env.globals.update(cover_url=cover_url, musicbrainz_url=musicbrainz_url, listenbrainz_url=listenbrainz_url)
+    app.jinja_env.globals.update(cover_url=cover_url, musicbrainz_url=musicbrainz_url, listenbrainz_url=listenbrainz_url,
+                                 reject_reasons=REJECT_REASONS)

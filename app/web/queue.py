@@ -1,10 +1,13 @@
 """The pending queue (home page): filter, approve, reject, undo, bulk, block artist.
 
 A card's Approve/Reject replaces the card with an Undo notice (htmx), or
-answers 303 back to the queue with the same notice (plain form POST). Bulk
-actions and "block artist" re-render the list for the filter in use; a bulk
-approve or reject (selected, or all matching) offers an Undo that posts only
-the id the repository recorded for it, however many albums it moved.
+answers 303 back to the queue with the same notice (plain form POST). A
+reject's notice offers its reasons in one tap each (none is required), and
+the offer to block an artist whose albums keep being rejected (app/learning.py;
+the offers also head the list). Bulk actions and "block artist" re-render the
+list for the filter in use; a bulk approve or reject (selected, or all
+matching) offers an Undo that posts only the id the repository recorded for
+it, however many albums it moved.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from flask import Blueprint, render_template, request, url_for
 
 from app.household import member_named
+from app.learning import REJECT_REASONS, BlockOffer, block_offers
+from app.matching import artist_key
 from app.repository import SORTS, UNDO_SECONDS, NothingToUndo
 from app.text import count_of
 from app.web.auth import current_member
@@ -29,7 +34,7 @@ bp = Blueprint("queue", __name__)
 
 PAGE_SIZE = 50
 # Query parameters of the notice a plain form POST comes back with (see _notice_from_args).
-NOTICE_ARGS = frozenset({"done", "mbid", "name", "keep", "undo"})
+NOTICE_ARGS = frozenset({"done", "mbid", "name", "keep", "undo", "reason"})
 UNDO_REFUSALS = {
     "unknown": "Nothing to undo: that was already undone, or is too old to undo. Nothing was changed.",
     "expired": f"Too late to undo: a bulk action can be undone for {UNDO_SECONDS // 60} minutes. Nothing was changed.",
@@ -115,10 +120,29 @@ def _list_context(queue_filter: QueueFilter) -> dict:
         "total": total,
         "f": queue_filter,
         "show_head": show_head,
+        "block_offers": list(_block_offers().values()) if show_head else [],
         # An empty queue says what is missing: services not set up, jobs not run or failed.
         "ready": readiness(settings()) if show_head and not items and not filtered else None,
         **card_context(),
     }
+
+
+def _block_offers() -> dict[str, BlockOffer]:
+    """Artists to offer for blocking now (app.learning.block_offers), by artist key; worked out again only
+    when the rejections, the block list, the dismissed offers or the setting changed (every page load asks)."""
+    repo = repository()
+    records, blocked, dismissed = repo.recent_rejections(), repo.blocked_artists(), repo.dismissed_block_offers()
+    threshold = settings().general.block_offer_after
+    inputs = (records, blocked, dismissed, threshold)
+    kept = getattr(repo, "_kept_block_offers", None)
+    if kept is None or any(a is not b for a, b in zip(kept[0][:3], inputs[:3])) or kept[0][3] != threshold:
+        offers = block_offers(records, threshold, blocked=blocked, dismissed=dismissed)
+        if offers:  # only then is decided.txt worth reading whole: a reject undone since must not count
+            live = repo.rejected_now({record["item"]["mbid"] for record in records})
+            offers = block_offers([r for r in records if r["item"]["mbid"] in live], threshold, blocked=blocked,
+                                  dismissed=dismissed)
+        kept = repo._kept_block_offers = (inputs, offers)
+    return kept[1]
 
 
 def _back() -> str:
@@ -149,6 +173,7 @@ def _notice_from_args() -> dict | None:
         "name": request.args.get("name", "")[:300],
         "keep": request.args.get("keep") == "1",
         "undo": request.args.get("undo", "")[:64],
+        "reason": request.args.get("reason") if request.args.get("reason") in REJECT_REASONS else None,
     }
 
 
@@ -191,13 +216,15 @@ def _head_context(queue_filter: QueueFilter) -> dict:
     return {"f": replace(queue_filter, offset=0), "total": total}
 
 
-def _decided(item: dict, was: str, keep: bool = False):
-    """After one card's decision: the Undo notice in the card's place, or 303 back."""
+def _decided(item: dict, was: str, keep: bool = False, reason: str | None = None):
+    """After one card's decision: the Undo notice in the card's place (a reject's with its reasons, and
+    the offer to block the artist when it is due), or 303 back."""
     if is_htmx():
-        return render_template("partials/undo.html", item=item, was=was, keep=keep, next=_back(),
-                               **_head_context(QueueFilter.parse(request.form)))
+        offer = _block_offers().get(artist_key(item.get("artist") or "")) if was == "rejected" else None
+        return render_template("partials/undo.html", item=item, was=was, keep=keep, next=_back(), reason=reason,
+                               offer=offer, **_head_context(QueueFilter.parse(request.form)))
     return see_other(_back(), done=was, mbid=item["mbid"], name=f"{item['artist']} – {item['album']}",
-                     keep="1" if keep else None)
+                     keep="1" if keep else None, reason=reason)
 
 
 @bp.post("/queue/approve")
@@ -207,7 +234,7 @@ def approve():
     if refused:
         raise Problem(422, f"This album cannot be approved: {refused}.", code="not_approvable")
     keep = _on_wishlist(item)  # Undo must not take off an entry that was there before
-    moved = repository().approve([item["mbid"]], decided_by=_decider())
+    moved = repository().approve([item["mbid"]], decided_by=_decider(), feedback=settings().listenbrainz.send_feedback)
     if not moved:
         raise Problem(404, "This album is no longer in the queue.")
     return _decided(moved[0], "approved", keep)
@@ -216,10 +243,42 @@ def approve():
 @bp.post("/queue/reject")
 def reject():
     item = _pending_item(request.form.get("mbid", ""))
-    moved = repository().reject([item["mbid"]], decided_by=_decider())
+    reason = _form_reason(required=False)
+    moved = repository().reject([item["mbid"]], decided_by=_decider(), reason=reason,
+                                feedback=settings().listenbrainz.send_feedback)
     if not moved:
         raise Problem(404, "This album is no longer in the queue.")
-    return _decided(moved[0], "rejected")
+    return _decided(moved[0], "rejected", reason=reason)
+
+
+@bp.post("/queue/reason")
+def reason():
+    """Why a reject was made, added to the decision just made (one tap on the reject's notice)."""
+    reason = _form_reason(required=True)
+    line = repository().give_reason(request.form.get("mbid", ""), reason,
+                                    feedback=settings().listenbrainz.send_feedback)
+    if line is None:
+        raise Problem(409, "This album is not rejected any more (put back in another tab?).")
+    return _decided(line["item"], "rejected", reason=reason)
+
+
+def _form_reason(*, required: bool) -> str | None:
+    reason = request.form.get("reason") or None
+    if reason is None and not required:
+        return None
+    if reason not in REJECT_REASONS:
+        raise Problem(400, f"Which reason? One of: {', '.join(REJECT_REASONS.values())}.", code="invalid_input",
+                      details={"reason": [f"Must be one of: {', '.join(REJECT_REASONS)}."]})
+    return reason
+
+
+@bp.post("/queue/block-offer/dismiss")
+def dismiss_block_offer():
+    """"Not now" on the offer to block an artist: it is not made again."""
+    repository().dismiss_block_offer(form_artist())
+    if is_htmx():
+        return ""
+    return see_other(_back())
 
 
 @bp.post("/queue/undo")
@@ -266,7 +325,9 @@ def _decide_items(action: str, items: list[dict]):
     refused = [item for item in items if action == "approve" and why_not_approvable(item)]
     refused_mbids = {item["mbid"] for item in refused}
     wanted = [item["mbid"] for item in items if item["mbid"] not in refused_mbids]
-    moved, undo_id = repository().decide_many(action, wanted, decided_by=_decider()) if wanted else ([], None)
+    feedback = settings().listenbrainz.send_feedback
+    moved, undo_id = (repository().decide_many(action, wanted, decided_by=_decider(), feedback=feedback)
+                      if wanted else ([], None))
     return _after_many(_decided_many(action, moved, refused), undo_id)
 
 

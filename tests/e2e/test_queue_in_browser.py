@@ -73,6 +73,26 @@ def test_it_rejects_with_undo(watched_page, live_server, repository, seeded):
     assert seeded[2]["mbid"] not in repository.rejected_mbids()
 
 
+def test_a_reject_takes_a_reason_in_one_tap_on_a_phone(watched_page, live_server, repository, seeded):
+    page = watched_page
+    page.goto(live_server.url)
+    card(page, "Moon Safari").get_by_role("button", name="Reject").click()
+    notice = page.locator("article.card.done")
+    expect(notice).to_contain_text("Rejected Air – Moon Safari")
+    assert seeded[2]["mbid"] in repository.rejected_mbids()  # rejected at once, no reason needed
+    chip = notice.get_by_role("button", name="wrong version")
+    box = chip.bounding_box()
+    assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 360  # on screen, thumb sized
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    chip.click()
+
+    expect(notice).to_contain_text("Rejected Air – Moon Safari: wrong version.")
+    expect(notice.get_by_role("button", name="wrong version")).to_have_attribute("aria-pressed", "true")
+    assert repository.rejected_page()[0][0]["reason"] == "wrong_version"
+    assert page.console_errors == []
+
+
 def test_it_approves_a_selection_in_bulk(watched_page, live_server, repository, seeded):
     page = watched_page
     page.goto(live_server.url)
@@ -172,6 +192,20 @@ def test_it_approves_without_javascript(browser, browser_context_args, live_serv
         page.locator(".notice").get_by_role("button", name="Undo").click()
         expect(page.locator(".notice")).to_contain_text("is back in the queue")
         assert repository.find_pending(seeded[0]["mbid"]) is not None
+    finally:
+        context.close()
+
+
+def test_it_rejects_with_a_reason_without_javascript(browser, browser_context_args, live_server, repository, seeded):
+    context = browser.new_context(**browser_context_args, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url)
+        card(page, "Cross").get_by_role("button", name="Reject").click()
+        expect(page.locator(".notice")).to_contain_text("Rejected Justice – Cross")
+        page.locator(".notice").get_by_role("button", name="not my taste").click()
+        expect(page.locator(".notice")).to_contain_text("Rejected Justice – Cross: not my taste.")
+        assert repository.rejected_page()[0][0]["reason"] == "not_my_taste"
     finally:
         context.close()
 

@@ -412,3 +412,43 @@ def test_it_finds_the_same_artists_and_albums_when_a_fifth_of_the_requests_fail(
     assert load(JOB)(JobContext(JOB, load_settings(), clean)).outcome == "ok"
     assert (pending(repository), discovered(repository), set(asked_at(repository))) == (
         pending(clean), discovered(clean), set(asked_at(clean)))
+
+
+# --- learning from decisions (docs/discovery.md, "Learning from decisions") ----------------------------
+
+
+def decide(repository, action, similar_to, count=1, reason=None):
+    from factories import make_queue_item
+
+    items = [make_queue_item(source="catalog", similar_to=similar_to) for _ in range(count)]
+    repository.add_pending(items)
+    mbids = [item["mbid"] for item in items]
+    repository.approve(mbids) if action == "approve" else repository.reject(mbids, reason=reason)
+
+
+def test_a_fixed_history_of_decisions_changes_the_order_of_the_next_runs_suggestions(run, repository):
+    # Without decisions Múm (2.505) comes before Air (2.478) and Röyksopp (2.33): see the first test.
+    decide(repository, "reject", ["Sigur Rós"], count=3)
+    decide(repository, "approve", ["Sigur Rós"])
+    decide(repository, "approve", ["Daft Punk"], count=2)
+    decide(repository, "reject", ["Björk"], reason="already_have")  # says nothing about taste: not counted
+    decide(repository, "reject", ["Cocteau Twins"])
+    undone = repository.unreject(repository.rejected_mbids()[-1:])  # undone: not counted either
+    repository.remove_pending([item["mbid"] for item in undone])
+
+    result = run(catalog__max_artists_per_run=3)
+
+    assert result.outcome == "ok"
+    pending_now = repository.queue()["pending"]
+    assert pending(repository) == [
+        ("Air", "Moon Safari"), ("Röyksopp", "Melody A.M."),
+        ("Múm", "Yesterday Was Dramatic – Today Is OK"), ("Múm", "Finally We Are No One")]
+    # Air: 2.478 + 0.821 × (2·4/6 − 1) = 2.7517; Röyksopp: 2.33 + 0.703 × ⅓ = 2.5643;
+    # Múm: 2.505 − 0.871 × (1 − 2·3/8) = 2.2873 (Sigur Rós: 1 approved, 3 rejected).
+    assert [item["score"] for item in pending_now] == [93.6, 92.3, 89.8, 89.8]
+    assert [item.get("ranking") for item in pending_now] == [
+        "ranked higher: 2 of 2 albums similar to Daft Punk were approved",
+        "ranked higher: 2 of 2 albums similar to Daft Punk were approved",
+        "ranked lower: 3 of 4 albums similar to Sigur Rós were rejected",
+        "ranked lower: 3 of 4 albums similar to Sigur Rós were rejected"]
+    assert [item["similar_to"][0] for item in pending_now] == ["Daft Punk", "Daft Punk", "Sigur Rós", "Sigur Rós"]

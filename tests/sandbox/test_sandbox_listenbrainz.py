@@ -165,6 +165,31 @@ def test_it_starts_a_new_rate_limit_window(clocked_sandbox, manual_clock, lb):
     assert lb(clocked_sandbox, "/1/validate-token", params={"token": "x"}).status_code == 200
 
 
+def test_it_keeps_one_recommendation_feedback_per_user_and_recording(sandbox):
+    url = f"{sandbox.urls['listenbrainz']}/1/recommendation/feedback/submit"
+    recording = "d23f4719-9212-49f0-ad08-ddbfbfc50d6f"
+    auth = {"Authorization": f"Token {ROB_TOKEN}"}
+    assert requests.post(url, json={"recording_mbid": recording, "rating": "like"}, headers=auth,
+                         timeout=10).json() == {"status": "ok"}
+    requests.post(url, json={"recording_mbid": recording, "rating": "hate"}, headers=auth, timeout=10)
+    assert sandbox.state("listenbrainz").feedback == {"rob": {recording: "hate"}}  # replaced, not added
+    listed = requests.get(f"{sandbox.urls['listenbrainz']}/1/recommendation/feedback/user/rob", timeout=10).json()
+    assert listed["feedback"] == [{"recording_mbid": recording, "rating": "hate"}]
+
+    refusals = [
+        (requests.post(url, json={"recording_mbid": recording, "rating": "like"}, timeout=10), 401),
+        (requests.post(url, json={"recording_mbid": recording, "rating": "like"},
+                       headers={"Authorization": "Token nope"}, timeout=10), 401),
+        (requests.post(url, json={"recording_mbid": recording, "rating": "meh"}, headers=auth, timeout=10), 400),
+        (requests.post(url, json={"recording_mbid": "x", "rating": "like"}, headers=auth, timeout=10), 400),
+        (requests.post(url, json={"recording_mbid": recording, "rating": "like", "score": 1}, headers=auth,
+                       timeout=10), 400),
+    ]
+    assert [response.status_code for response, _ in refusals] == [status for _, status in refusals]
+    assert all("error" in response.json() for response, _ in refusals)
+    assert sandbox.state("listenbrainz").feedback == {"rob": {recording: "hate"}}
+
+
 # --- fresh releases and popularity ---------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from app.config import MASK, SECTIONS, SETTINGS, Duration, Setting, StringList
 from app.downloads import STATES as DOWNLOAD_STATES
 from app.fields import Name, Text
+from app.learning import REJECT_REASONS
 from app.records import QueueItemSchema
 from app.repository import DOWNLOAD_GROUPS, SORTS
 from app.text import strip_blanks
@@ -101,6 +102,22 @@ class SelectionSchema(Schema):
         matching = {"title": "SelectionMatching", "type": "object", "required": ["all"], "additionalProperties": False,
                     "properties": {"all": all_true, "source": fields_["source"], "q": fields_["q"]}}
         return {"description": "mbids, or all: true with an optional filter", "oneOf": [by_mbid, matching]}
+
+
+class RejectSelectionSchema(SelectionSchema):
+    """A selection to reject, with an optional reason kept in each decision's record."""
+
+    reason = fields.String(load_default=None, validate=validate.OneOf(tuple(REJECT_REASONS)),
+                           metadata={"description": "Why (optional): " + ", ".join(
+                               f"{key} ({words})" for key, words in REJECT_REASONS.items())})
+
+    @staticmethod
+    def openapi_shape(generated: dict) -> dict:
+        shape = SelectionSchema.openapi_shape(generated)
+        for alternative in shape["oneOf"]:
+            alternative["properties"]["reason"] = generated["properties"]["reason"]
+            alternative["title"] = alternative["title"].replace("Selection", "RejectSelection")
+        return {**shape, "description": shape["description"] + ", and an optional reason"}
 
 
 class RefusalSchema(Schema):

@@ -40,7 +40,7 @@ def queue_list():
 
 
 def _decide(action: str):
-    selection = load_body(s.SelectionSchema())
+    selection = load_body(s.RejectSelectionSchema() if action == "reject" else s.SelectionSchema())
     repo = repository()
     if selection["all"]:
         kwargs = {"source": selection["source"], "text": selection["q"]}
@@ -50,11 +50,14 @@ def _decide(action: str):
         requested = list(dict.fromkeys(selection["mbids"]))
     refused = _not_approvable(requested) if action == "approve" else {}
     chosen = [mbid for mbid in requested if mbid not in refused]
+    feedback = settings().listenbrainz.send_feedback
     if action == "remove":
         moved = repo.remove_pending(chosen)
+    elif action == "approve":
+        moved = repo.approve(chosen, decided_by=current_member().name, feedback=feedback)
     else:
-        decide = repo.approve if action == "approve" else repo.reject
-        moved = decide(chosen, decided_by=current_member().name)
+        moved = repo.reject(chosen, decided_by=current_member().name, reason=selection.get("reason"),
+                            feedback=feedback)
     done = {item["mbid"] for item in moved}
     not_pending = [mbid for mbid in requested if mbid not in done and mbid not in refused]
     refusals = [{"mbid": mbid, "reason": reason} for mbid, reason in refused.items()]
@@ -87,7 +90,8 @@ def queue_approve():
 
 
 @bp.post("/queue/reject")
-@doc("Reject pending albums (never suggested again)", tag="queue", body=s.SelectionSchema,
+@doc("Reject pending albums (never suggested again), optionally saying why", tag="queue",
+     body=s.RejectSelectionSchema,
      responses={200: s.DecisionSchema, **INVALID, **MISSING})
 def queue_reject():
     return _decide("reject")
