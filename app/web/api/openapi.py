@@ -123,7 +123,8 @@ def _setting_taken(self, field, **kwargs) -> dict:
         if inner.choices:
             item["enum"] = list(inner.choices)
         else:
-            item["pattern"] = inner.metadata.get("item_pattern") or text_pattern(Text())
+            # an entry is never blank (a list with one is refused; only comma-separated text may have gaps)
+            item["pattern"] = inner.metadata.get("item_pattern") or text_pattern(Name())
         shape, note = {"type": "array", "maxItems": 100, "items": item}, ""
     else:
         shape = {key: value for key, value in self.field2property(inner).items() if key not in ("default",)}
