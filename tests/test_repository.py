@@ -83,16 +83,6 @@ def test_it_rejects_and_remembers_the_mbid(repository):
     assert repository.rejected_page()[0][0]["album"] == item["album"]
 
 
-def test_newest_first_shows_the_later_of_albums_added_in_the_same_second_first(repository):
-    second = "2026-12-07T04:00:00Z"
-    earlier_run = [make_queue_item(added_at=second, source="new release") for _ in range(2)]
-    later_run = [make_queue_item(added_at=second, source="catalog") for _ in range(2)]
-    repository.add_pending(earlier_run)
-    repository.add_pending(later_run)
-    page, _ = repository.pending_page(sort="date", descending=True)
-    assert [i["mbid"] for i in page] == [i["mbid"] for i in reversed(earlier_run + later_run)]
-
-
 def test_it_pages_filters_and_sorts(repository):
     items = [make_queue_item(score=float(s), source=src) for s, src in
              [(10, "catalog"), (90, "listenbrainz"), (50, "catalog"), (70, "catalog")]]

@@ -185,7 +185,7 @@ class QueueRecords:
         self.move_history_out()
         # Sorted once per version of the file; filtering the sorted list keeps its order.
         items = self.store.derived(PENDING_QUEUE, ("sorted", sort, descending),
-                                   lambda queue: _sorted(queue["pending"], _SORT_KEYS[sort], descending))
+                                   lambda queue: sorted(queue["pending"], key=_SORT_KEYS[sort], reverse=descending))
         removed = self.history.removed(self.store.read(PENDING_QUEUE))
         if removed:  # decided since the file was written
             items = [item for item in items if item["mbid"] not in removed]
@@ -620,27 +620,6 @@ _SORT_KEYS: dict[str, Callable[[dict], Any]] = {
     "year": lambda item: item.get("year") or 0,
 }
 SORTS = tuple(_SORT_KEYS)
-
-
-def _sorted(items: list[dict], key: Callable[[dict], Any], descending: bool) -> list[dict]:
-    """Sorted by ``key``; items that tie keep the order they were added in, the later first when
-    descending (so "newest first" shows a run's albums before an earlier run's of the same second)."""
-    order = sorted(range(len(items)), key=lambda i: (key(items[i]), i), reverse=descending)
-    return [items[i] for i in order]
-
-
-def _stat_key(path) -> tuple | None:
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-def _check_reason(reason: str | None) -> None:
-    if reason is not None and reason not in REJECT_REASONS:
-        raise ValueError(f"unknown reject reason {reason!r}")
-
 
 def _sources(items: list[dict]) -> list[str]:
     return sorted({item.get("source") or "manual" for item in items})
