@@ -90,7 +90,8 @@ def test_its_first_three_cards_are_albums_its_soulseek_delivers(repository, data
 
         downloader = JobRunner("slskd-downloader", repository)
         result = downloader.run(trigger="demo")
-        assert result.summary.startswith("3 of 3 albums queued"), result.summary
+        names = [(item["artist"], item["album"], item["source"]) for item in first_three]
+        assert result.summary.startswith("3 of 3 albums queued"), (result.summary, names)
 
         def all_in_library():
             downloader.check_between_runs()  # follows the transfers and imports, as the runner does between runs

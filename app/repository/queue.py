@@ -621,6 +621,20 @@ _SORT_KEYS: dict[str, Callable[[dict], Any]] = {
 }
 SORTS = tuple(_SORT_KEYS)
 
+
+def _stat_key(path) -> tuple | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _check_reason(reason: str | None) -> None:
+    if reason is not None and reason not in REJECT_REASONS:
+        raise ValueError(f"unknown reject reason {reason!r}")
+
+
 def _sources(items: list[dict]) -> list[str]:
     return sorted({item.get("source") or "manual" for item in items})
 
