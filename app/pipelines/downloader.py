@@ -400,6 +400,7 @@ class Searcher:
 def album_info_from_musicbrainz(mb, entry: WishlistEntry, known_mbid: str | None, now: float) -> dict:
     """The album as MusicBrainz knows it (its most typical official release), or ``source: none``."""
     group_mbid, title, artist, year = known_mbid, entry.title, entry.artist, None
+    first_released = None
     if group_mbid is None:
         wanted_artist, wanted_titles = artist_key(entry.artist), title_keys(entry.title)
         groups = mb.search_release_group(entry.artist, entry.title, limit=10)
@@ -411,6 +412,7 @@ def album_info_from_musicbrainz(mb, entry: WishlistEntry, known_mbid: str | None
                     "fetched_at": iso(now)}
         group = matching[0]
         group_mbid, title, artist, year = group.mbid, group.title, group.artist_credit_name or artist, group.year
+        first_released = group.first_release_date
     release = mb.typical_release(group_mbid)
     if release is None:
         return {"source": "none", "release_group": group_mbid, "reason": "MusicBrainz has no tracklist for it",
@@ -418,7 +420,8 @@ def album_info_from_musicbrainz(mb, entry: WishlistEntry, known_mbid: str | None
     tracks = mb.release_tracklist(release.mbid)
     return {
         "source": "musicbrainz", "release_group": group_mbid, "release": release.mbid, "title": title,
-        "artist": artist, "year": year or release.year, "track_count": len(tracks) or release.track_count,
+        "artist": artist, "year": year or release.year, "date": first_released or release.date,
+        "track_count": len(tracks) or release.track_count,
         "tracks": [{"title": t.title, "length": t.length_s, "disc": t.disc, "position": t.position} for t in tracks],
         "fetched_at": iso(now),
     }
@@ -685,6 +688,10 @@ class Downloader:
             detail = "stopped" if self.ctx.stop_requested() else "MusicBrainz unavailable; searched at the next run"
             self._end_attempt(key, "stopped" if self.ctx.stop_requested() else "postponed", detail, previous)
             return EntryOutcome(key, "stopped" if self.ctx.stop_requested() else "postponed", detail)
+        out_on = not_out_yet(info, now)
+        if out_on:  # an announced album: nobody can share it before its day
+            self._wait_for_release(key, out_on)
+            return EntryOutcome(key, "waiting", f"out on {out_on}")
         expected = ExpectedAlbum.from_info(entry.artist, entry.title, info, is_track=entry.kind != ALBUM)
         users = {name: UserRecord.from_dict(data) for name, data in self.repository.download_users().items()}
         min_score = self.settings.slskd.min_score
@@ -804,6 +811,18 @@ class Downloader:
             notifications.album_given_up(self.ctx, key, reason)
         return EntryOutcome(key, result.get("outcome", "no_result"), reason)
 
+    def _wait_for_release(self, key: str, out_on: str) -> None:
+        """Not searched before its release day (the attempt does not count), then as any other album."""
+        now = iso(self.now())
+
+        def change(r: Download) -> None:
+            if r.attempts and r.attempts[-1].get("outcome") is None:
+                r.attempts.pop()  # nothing was searched
+            r.next_retry_at = f"{out_on}T00:00:00Z"
+            set_state(r, "wanted", now, f"out on {out_on}: searched from that day")
+
+        self.repository.update_download_record(key, change, now=now)
+
     def _end_attempt(self, key: str, outcome: str, detail: str, previous: str) -> None:
         """An attempt that does not count (stopped, postponed): the entry goes back to where it was."""
         now = iso(self.now())
@@ -834,6 +853,9 @@ class Downloader:
                 parts.append(f"{no_result} without an acceptable result")
             if given_up:
                 parts.append(f"{given_up} given up")
+            waiting = tally.count("waiting")
+            if waiting:
+                parts.append(f"{waiting} not out yet")
             postponed = len(unfinished) + tally.count("stopped") + (due - len(tally.outcomes))
             if postponed:
                 parts.append(f"{postponed} left for the next run")
@@ -853,6 +875,15 @@ class Downloader:
         if done:
             return RunResult("; ".join(parts), left="; ".join(problems))
         return RunResult("; ".join(parts), error="; ".join(problems))
+
+
+def not_out_yet(info: dict, now: float) -> str | None:
+    """The release date (YYYY-MM-DD) of an album MusicBrainz lists as coming out after today, else None."""
+    date = info.get("date") or ""
+    if len(date) != 10:  # a year or a month alone: it may well be out
+        return None
+    today = time.strftime("%Y-%m-%d", time.gmtime(now))
+    return date if date > today else None
 
 
 def as_folder(candidate: Candidate) -> dict:

@@ -284,3 +284,18 @@ def test_it_knows_the_release_group_of_an_approved_album_from_the_history(slskd_
     found = downloader.Downloader(slskd_context())
     assert found.known_release_group(WishlistEntry.create("justice", "Cross")) == newer["mbid"]
     assert found.known_release_group(WishlistEntry.create("Air", "Moon Safari")) is None
+
+
+def test_an_announced_album_waits_for_its_release_day_without_a_search(sandbox, slskd_context, repository):
+    wish(repository, ("Portishead", "Fourth"))  # the sandbox's MusicBrainz lists it as out in 60 days
+
+    result = run_once(slskd_context())
+
+    record = repository.download_record("Portishead - Fourth")
+    assert record.state == "wanted" and record.attempts == [] and record.attempt_count == 0
+    out_on = record.next_retry_at[:10]
+    assert out_on > time.strftime("%Y-%m-%d", time.gmtime()) and record.next_retry_at == f"{out_on}T00:00:00Z"
+    assert f"out on {out_on}" in record.events[-1]["text"]
+    assert "1 not out yet" in result.summary and result.error is None and result.left is None
+    assert not [r for r in sandbox.requests("slskd") if r.method == "POST" and r.path == "/api/v0/searches"]
+    assert run_once(slskd_context()).summary.startswith("nothing to search")  # not due before its day

@@ -63,7 +63,7 @@ def test_it_states_the_rule_between_mbids_and_all(document):
     assert by_mbid["required"] == ["mbids"] and by_mbid["properties"]["all"]["enum"] == [False]
     assert set(by_mbid["properties"]) == {"mbids", "all"} and by_mbid["additionalProperties"] is False
     assert matching["required"] == ["all"] and matching["properties"]["all"]["enum"] == [True]
-    assert set(matching["properties"]) == {"all", "source", "q"} and matching["additionalProperties"] is False
+    assert set(matching["properties"]) == {"all", "source", "q", "for"} and matching["additionalProperties"] is False
     assert by_mbid["properties"]["mbids"]["items"]["maxLength"] == 100  # the field's own rules, as generated
 
 

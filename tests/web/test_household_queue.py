@@ -98,3 +98,13 @@ def test_it_filters_the_api_queue_for_me(household):
     assert {item["mbid"] for item in items} == {SHARED, BOBS}
     assert next(item for item in items if item["mbid"] == SHARED)["for_members"] == ["Alice", "Bob"]
     assert bob.get("/api/v1/queue?for=someone").status_code == 400
+
+
+def test_the_api_approves_everything_for_me_only(household, repository):
+    bob = household(BOB)
+    response = bob.post("/api/v1/queue/approve", json={"all": True, "for": "me"})
+    assert response.status_code == 200 and {i["mbid"] for i in response.json["items"]} == {SHARED, BOBS}
+    assert {item["mbid"] for item in repository.queue()["pending"]} == {ALICES, CATALOG}
+    refused = bob.post("/api/v1/queue/reject", json={"mbids": [ALICES], "for": "me"})
+    assert refused.status_code == 400 and "for" in refused.json["error"]["details"]
+    assert {item["mbid"] for item in repository.queue()["pending"]} == {ALICES, CATALOG}

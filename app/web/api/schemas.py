@@ -81,6 +81,8 @@ class SelectionSchema(Schema):
                                                                              "catalog, manual)"})
     q = Text(load_default=None, max_length=200, metadata={"description": "Only items with this text in the "
                                                                          "artist or album"})
+    for_ = fields.String(load_default=None, data_key="for", validate=validate.OneOf(("me",)),
+                         metadata={"description": "me: only albums recommended to the signed-in member"})
 
     @validates_schema
     def one_way(self, data, **kwargs):
@@ -88,9 +90,9 @@ class SelectionSchema(Schema):
             raise ValidationError("Give either mbids or all: true, not both.", "mbids")
         if "mbids" not in data and not data["all"]:
             raise ValidationError("Give mbids, or all: true.", "mbids")
-        for name in ("source", "q"):
+        for name, key in (("source", "source"), ("q", "q"), ("for_", "for")):
             if "mbids" in data and data[name] is not None:
-                raise ValidationError("Goes only with all: true, not with mbids.", name)
+                raise ValidationError("Goes only with all: true, not with mbids.", key)
 
     @staticmethod
     def openapi_shape(generated: dict) -> dict:
@@ -100,7 +102,8 @@ class SelectionSchema(Schema):
         by_mbid = {"title": "SelectionByMbid", "type": "object", "required": ["mbids"], "additionalProperties": False,
                    "properties": {"mbids": fields_["mbids"], "all": {**fields_["all"], "enum": [False]}}}
         matching = {"title": "SelectionMatching", "type": "object", "required": ["all"], "additionalProperties": False,
-                    "properties": {"all": all_true, "source": fields_["source"], "q": fields_["q"]}}
+                    "properties": {"all": all_true, "source": fields_["source"], "q": fields_["q"],
+                                   "for": fields_["for"]}}
         return {"description": "mbids, or all: true with an optional filter", "oneOf": [by_mbid, matching]}
 
 

@@ -43,7 +43,7 @@ def _decide(action: str):
     selection = load_body(s.RejectSelectionSchema() if action == "reject" else s.SelectionSchema())
     repo = repository()
     if selection["all"]:
-        kwargs = {"source": selection["source"], "text": selection["q"]}
+        kwargs = {"source": selection["source"], "text": selection["q"], "member": _for_member(selection["for_"])}
         matching = [item["mbid"] for item in repo.matching_pending(**kwargs)]
         requested = matching
     else:
