@@ -120,7 +120,7 @@ def _list_context(queue_filter: QueueFilter) -> dict:
         "total": total,
         "f": queue_filter,
         "show_head": show_head,
-        "block_offers": list(_block_offers().values()) if show_head else [],
+        "block_offers": _offers_shown(_block_offers()) if show_head else [],
         # An empty queue says what is missing: services not set up, jobs not run or failed.
         "ready": readiness(settings()) if show_head and not items and not filtered else None,
         **card_context(),
@@ -135,7 +135,9 @@ def _block_offers() -> dict[str, BlockOffer]:
     threshold = settings().general.block_offer_after
     inputs = (records, blocked, dismissed, threshold)
     kept = getattr(repo, "_kept_block_offers", None)
-    if kept is None or any(a is not b for a, b in zip(kept[0][:3], inputs[:3])) or kept[0][3] != threshold:
+    # The rejections are kept per history version (the same list while unchanged); the block list and the
+    # dismissed offers are small and compared by value.
+    if kept is None or kept[0][0] is not records or kept[0][1:] != inputs[1:]:
         offers = block_offers(records, threshold, blocked=blocked, dismissed=dismissed)
         if offers:  # only then is decided.txt worth reading whole: a reject undone since must not count
             live = repo.rejected_now({record["item"]["mbid"] for record in records})
@@ -143,6 +145,15 @@ def _block_offers() -> dict[str, BlockOffer]:
                                   dismissed=dismissed)
         kept = repo._kept_block_offers = (inputs, offers)
     return kept[1]
+
+
+#: Offers shown above the queue at once: the artists rejected most (among equals, the one rejected last);
+#: the next come once these are answered.
+OFFERS_SHOWN = 3
+
+
+def _offers_shown(offers: dict[str, BlockOffer]) -> list[BlockOffer]:
+    return sorted(offers.values(), key=lambda offer: (not offer.disliked, -offer.rejected))[:OFFERS_SHOWN]
 
 
 def _back() -> str:

@@ -170,3 +170,18 @@ def test_an_undone_reject_does_not_count_towards_an_offer(client, repository, qu
     assert offers(client.get("/")) == ["Block Muse? 3 of their albums were rejected."]
     client.form("/queue/undo", {"mbid": queue[0]["mbid"], "was": "rejected"}, htmx=True)
     assert offers(client.get("/")) == []
+
+
+def test_the_queue_shows_three_offers_at_once_the_artists_rejected_most_first(client, repository):
+    """Most rejected first; among equals, the one rejected last."""
+    rejections = {"Muse": 5, "Coldplay": 3, "Keane": 4, "Travis": 3, "Snow Patrol": 3}
+    items = {artist: [make_queue_item(artist=artist, album=f"{artist} {n}", source="catalog") for n in range(count)]
+             for artist, count in rejections.items()}
+    repository.add_pending([item for group in items.values() for item in group])
+    for group in items.values():
+        repository.reject([item["mbid"] for item in group])
+    shown = offers(client.get("/"))
+    assert shown == ["Block Muse? 5 of their albums were rejected.", "Block Keane? 4 of their albums were rejected.",
+                     "Block Snow Patrol? 3 of their albums were rejected."]
+    repository.block_artist("Muse")
+    assert len(offers(client.get("/"))) == 3 and "Block Muse?" not in " ".join(offers(client.get("/")))
