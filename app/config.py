@@ -272,8 +272,9 @@ def _text(max_length: int = 1000) -> fields.Field:
     return Text(max_length=max_length)
 
 
-class NotifyUrls(fields.Field):
-    """Apprise URLs (ntfy://..., discord://..., mailto://...): secret, so no message shows one."""
+class NotifyUrls(NotificationUrls):
+    """A member's Apprise URLs in config.yaml: one URL or a list (never split at commas), each checked
+    as ``notifications.urls`` are; secret, so a message says which one, never what it is."""
 
     default_error_messages = {"invalid": "Not a list of notification URLs."}
 
@@ -284,13 +285,12 @@ class NotifyUrls(fields.Field):
             raise self.make_error("invalid")
         urls = [strip_blanks(v) for v in value if strip_blanks(v)]
         for number, url in enumerate(urls, 1):
-            if text_problem(url) or len(url) > 2000 or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S", url):
+            try:
+                self._entry(url)
+            except ValidationError:
                 raise ValidationError(f"URL {number} is not a notification URL (scheme://..., e.g. ntfy://topic); "
-                                      "the value is secret and not shown.")
+                                      "the value is secret and not shown.") from None
         return urls
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return list(value)
 
 
 MEMBER_ROLES = ("admin", "member")
