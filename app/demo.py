@@ -28,8 +28,8 @@ from app.config import ConfigError, load_settings
 from app.logs import setup_logging
 from app.repository import DATA_DIR_ENV, Repository
 
-# library-discovery first: the queue opens newest first, so its cards (an announced album among
-# them, which no one can download yet) come after those of the other two.
+# library-discovery first: the queue opens newest first, so its cards come after those of the other
+# two; an announced album (which no one can download yet) never leads the cards added with it.
 DISCOVERY_JOBS = ("library-discovery", "lb-fetch", "catalog-discovery")
 #: name, role, the sandbox's ListenBrainz user, the demo password (shown when the demo starts)
 DEMO_MEMBERS = (("Alice", "admin", "rob", "alice-demo"), ("Bob", "member", "mia", "bob-demo"))

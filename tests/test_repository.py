@@ -94,6 +94,19 @@ def test_it_pages_filters_and_sorts(repository):
     assert total == 1 and page[0]["mbid"] == items[1]["mbid"]
 
 
+def test_it_opens_newest_first_and_among_cards_added_together_those_out_lead(repository):
+    """An announced album's card waits for its day once approved; the first cards can all be had today."""
+    earlier = [make_queue_item(album="Earlier", added_at="2026-12-01T09:00:00Z")]
+    together = [make_queue_item(album="Announced", release_date="2027-02-05", added_at="2026-12-07T06:00:00Z"),
+                make_queue_item(album="Best gap", added_at="2026-12-07T06:00:00Z"),
+                make_queue_item(album="Out last week", release_date="2026-11-30", added_at="2026-12-07T06:00:00Z"),
+                make_queue_item(album="Next gap", added_at="2026-12-07T06:00:00Z")]
+    repository.add_pending(earlier + together)
+    page, _ = repository.pending_page()
+    # Within the same second the file's order (a run's rank) holds; announced ones follow.
+    assert [i["album"] for i in page] == ["Best gap", "Out last week", "Next gap", "Announced", "Earlier"]
+
+
 def test_it_sees_writes_from_another_repository_instance(data_dir):
     first, second = Repository(data_dir), Repository(data_dir)
     first.add_pending([make_queue_item()])

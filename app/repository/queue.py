@@ -613,8 +613,15 @@ class QueueRecords:
 
 
 
+def _added_then_out(item: dict) -> tuple[str, bool]:
+    """Newest first; among cards added together, those out when added lead an announced album's
+    (which waits for its day once approved), so the first cards can all be had today."""
+    added = item.get("added_at") or ""
+    return added, (item.get("release_date") or "") <= added[:10]
+
+
 _SORT_KEYS: dict[str, Callable[[dict], Any]] = {
-    "date": lambda item: item.get("added_at") or "",
+    "date": _added_then_out,
     "score": lambda item: item.get("score") or 0,
     "artist": lambda item: ((item.get("artist") or "").casefold(), (item.get("album") or "").casefold()),
     "year": lambda item: item.get("year") or 0,
