@@ -18,3 +18,21 @@ def strip_blanks(text: str) -> str:
 def count_of(number: int, noun: str, plural: str | None = None) -> str:
     """``3 files``, ``1 file``; ``plural`` for nouns that do not just take an s (``entries``)."""
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+_UNITS = ((604800, "week"), (86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
+
+
+def every_text(seconds) -> str:
+    """An interval in words: "every hour", "every 6 hours", "every 1 hour 30 minutes"."""
+    seconds = int(seconds or 0)
+    if seconds <= 0:
+        return "never on its own"
+    parts = []
+    for size, unit in _UNITS:
+        if seconds >= size:
+            parts.append(count_of(seconds // size, unit))
+            seconds %= size
+    if len(parts) == 1 and parts[0].startswith("1 "):
+        return "every " + parts[0][2:]
+    return "every " + " ".join(parts)

@@ -38,6 +38,7 @@ from app.pipelines import JobContext, RunResult
 from app.paths import file_version
 from app.records import utc_now_iso
 from app.repository import RUN_REQUESTS, AlreadyLocked, Repository, StorageError
+from app.text import every_text
 
 log = logging.getLogger("resonance.runner")
 
@@ -192,7 +193,7 @@ class JobRunner:
             self.scheduler.clear()
             self.scheduler.every(interval).seconds.do(self.run_now, trigger="schedule")
             self.interval = interval
-            log.info("%s runs every %s", self.job, timedelta(seconds=interval))
+            log.info("%s runs %s", self.job, every_text(interval))
 
     def run_now(self, trigger: str) -> None:
         """A run for the serve loop: in a child process with ``isolate``, else here."""

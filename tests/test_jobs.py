@@ -221,7 +221,7 @@ def test_it_schedules_the_longest_interval_the_settings_take(repository, monkeyp
     assert runner.interval == MAX_DURATION
     assert MAX_DURATION - 60 < runner.scheduler.idle_seconds <= MAX_DURATION
     assert repository.job_statuses()["count"]["state"] == "stopped"
-    assert "count runs every 365 days, 0:00:00" in caplog.messages
+    assert "count runs every 52 weeks 1 day" in caplog.messages
     monkeypatch.setenv("LB_FETCH_INTERVAL", str(MAX_DURATION + 1))  # one second more is refused, not run
     with pytest.raises(ConfigError, match="schedule.lb_fetch: Must be at most 365 days"):
         JobRunner("count", repository).load_settings()

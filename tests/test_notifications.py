@@ -7,12 +7,10 @@ at the hook (publish suggestions, meet a 401), then reads what arrived.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from app import pipelines
 from app.clients.http import NO_RETRY, HttpClient, UpstreamError
 from app.config import load_settings
 from app.notifications import delivery

@@ -24,6 +24,7 @@ from app.config import parse_quiet_hours
 from app.masking import mask_notification_url, mask_notification_urls_in
 from app.notifications.targets import Target, target_named, targets
 from app.records import utc_iso
+from app.text import count_of
 
 log = logging.getLogger("resonance.notifications")
 
@@ -134,7 +135,7 @@ def deliver(repository, settings, messages: list[dict], now: datetime | None = N
     if in_quiet_hours(settings.notifications.quiet_hours, now):
         if messages:
             kept = repository.hold_notifications(messages, now, REPEAT_AFTER)
-            log.info("%d notification(s) held until the quiet hours (%s) end", len(kept),
+            log.info("%s held until the quiet hours (%s) end", count_of(len(kept), "notification"),
                      settings.notifications.quiet_hours)
         return []
     repository.abandon_stale_notifications(now - STALE_AFTER - timedelta(seconds=4 * settings.notifications.timeout),

@@ -549,8 +549,8 @@ class CatalogRun:
             discovered.add(candidate.name, found.mbid)
             if written:
                 self.outcome.new_artists.append(found.name)
-                log.info("%s (score %.1f, similar to %s): %d album(s)", found.name, candidate.score,
-                         ", ".join(candidate.similar_to[:3]), len(written))
+                log.info("%s (score %.1f, similar to %s): %s", found.name, candidate.score,
+                         ", ".join(candidate.similar_to[:3]), count_of(len(written), "album"))
             else:
                 self.outcome.nothing_to_add += 1
 

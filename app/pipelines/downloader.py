@@ -53,7 +53,7 @@ from app.clients.http import (
     UpstreamError,
 )
 from app.clients.slskd import NotConnected, SearchResponse, SearchState, SlskdClient
-from app.downloads import Download, add_event, set_state
+from app.downloads import FALLBACKS_KEPT, Download, add_event, set_state
 from app.masking import mask_secrets
 from app.matching import artist_key, fold, title_key, title_keys
 from app.pipelines import JobContext, RunResult, upstream
@@ -74,7 +74,6 @@ from app.pipelines.search_governor import (
     shared_governor,
 )
 from app.pipelines.transfers import (
-    FALLBACKS_KEPT,
     TransferReport,
     enqueue_folder,
     enqueue_picked,

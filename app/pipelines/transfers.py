@@ -30,7 +30,7 @@ from typing import Any, Callable
 from app import notifications
 from app.clients.http import UpstreamError
 from app.clients.slskd import EnqueueResult, NotConnected, PeerOffline, SlskdClient, Transfer
-from app.downloads import FALLBACKS_KEPT, Download, add_event, set_state
+from app.downloads import Download, add_event, set_state
 from app.pipelines import JobContext, RunResult, upstream
 from app.repository import AlreadyLocked
 from app.text import count_of

@@ -13,7 +13,7 @@ from flask import Flask
 
 from app.household import names_text
 from app.learning import REJECT_REASONS, reason_words
-from app.text import count_of
+from app.text import count_of, every_text
 
 SOURCE_LABELS = {"listenbrainz": "ListenBrainz", "catalog": "Similar artists", "new release": "New release",
                  "missing": "Missing album", "manual": "Added by hand"}
@@ -23,21 +23,25 @@ def source_label(source: str | None) -> str:
     return SOURCE_LABELS.get(source or "manual", (source or "manual").replace("_", " ").capitalize())
 
 
-def why(item: dict) -> str:
-    """Why an album is in the queue, in a few words."""
+def why(item: dict, household: bool = False) -> str:
+    """Why an album is in the queue, in a few words; in a household, whose listening it came from
+    ("from Alice and Bob's listening: Go Do") rather than "your"."""
+    members = names_text(item.get("for_members") or ()) if household else ""
+    for_members = f", for {members}" if members else ""
     similar = [name for name in item.get("similar_to") or [] if name]
     if similar:
         shown = ", ".join(similar[:3]) + (f" and {len(similar) - 3} more" if len(similar) > 3 else "")
-        return f"similar to {shown}"
+        return f"similar to {shown}{for_members}"
     if item.get("source_track"):
-        return f"from your listening: {item['source_track']}"
+        whose = f"{members}'s" if members else "your"
+        return f"from {whose} listening: {item['source_track']}"
     if item.get("release_date") and item.get("source") == "new release":
-        return new_release_reason(item["artist"], item["release_date"])
+        return new_release_reason(item["artist"], item["release_date"]) + for_members
     if isinstance(item.get("library_gap"), dict):
-        return library_gap_reason(item["artist"], item["library_gap"])
+        return library_gap_reason(item["artist"], item["library_gap"]) + for_members
     if item.get("source") == "listenbrainz":
-        return "recommended by ListenBrainz"
-    return source_label(item.get("source")).lower()
+        return f"recommended to {members} by ListenBrainz" if members else "recommended by ListenBrainz"
+    return source_label(item.get("source")).lower() + for_members
 
 
 def new_release_reason(artist: str, release_date: str, today: str | None = None) -> str:
@@ -140,24 +144,6 @@ def local_time(value, now: datetime | None = None) -> str:
     return local.strftime("%H:%M:%S %Z" if local.date() == today else f"{local.day} %b %H:%M %Z")
 
 
-_UNITS = ((604800, "week"), (86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
-
-
-def every_text(seconds) -> str:
-    """An interval in words: "every hour", "every 6 hours", "every 1 hour 30 minutes"."""
-    seconds = int(seconds or 0)
-    if seconds <= 0:
-        return "never on its own"
-    parts = []
-    for size, unit in _UNITS:
-        if seconds >= size:
-            parts.append(count_of(seconds // size, unit))
-            seconds %= size
-    if len(parts) == 1 and parts[0].startswith("1 "):
-        return "every " + parts[0][2:]
-    return "every " + " ".join(parts)
-
-
 # slskd's transfer states ("Completed, Succeeded") as people say them.
 TRANSFER_STATE_WORDS = {
     "Requested": "asked for", "Queued, Remotely": "in the uploader's queue", "Queued, Locally": "queued",
@@ -196,7 +182,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         source_label=source_label, why=why, score=score_text, ago=ago, duration=duration_text, sentence=sentence,
         count=count_of, local_time=local_time, every=every_text, transfer_state=transfer_state,
-        names=names_text, reason=reason_words,
+        reason=reason_words,
     )
     app.jinja_env.globals.update(decision_text=decision_text)
     app.jinja_env.globals.update(cover_url=cover_url, musicbrainz_url=musicbrainz_url, listenbrainz_url=listenbrainz_url,

@@ -1,10 +1,13 @@
 """Deciding on a phone and on a desktop: sections in one tap, tap targets, cards per screen, a grid at 1280 px."""
 
 import pytest
+import yaml
 from browser_checks import SMALL_TARGETS
 from download_factories import seed_download
 from factories import make_queue_item
 from playwright.sync_api import expect
+from websupport import PASSWORD, USER
+from werkzeug.security import generate_password_hash
 
 from app.wishlist import WishlistEntry
 
@@ -111,6 +114,52 @@ def test_it_shows_four_whole_cards_on_a_390_by_844_screen(phone, live_server, se
         expect(first.locator(part)).to_be_visible()
     for name in ("Approve", "Reject"):
         expect(first.get_by_role("button", name=name)).to_be_visible()
+
+
+@pytest.fixture
+def household(live_server, repository, tmp_path):
+    """The live server's config with two members (the browser signs in as the first), and lb-fetch cards
+    for one or both of them, as a household's queue looks."""
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text(encoding="utf-8"))
+    config["household"] = {"members": [
+        {"name": name, "role": role, "password_hash": generate_password_hash(password, "pbkdf2:sha256:1000")}
+        for name, role, password in ((USER, "admin", PASSWORD), ("Bob", "member", "bob-password"))]}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    repository.add_pending([
+        make_queue_item(artist=f"Artist {n}", album=f"Album number {n}", year=2000 + n, score=80 + n % 20,
+                        source="listenbrainz", similar_to=[], source_track=f"Track {n}",
+                        for_members=[USER, "Bob"] if n % 3 == 0 else [USER], added_at=f"2026-01-01T10:{n:02d}:00Z")
+        for n in range(12)])
+
+
+# The text of each filter choice fits its select (a canvas measures it in the select's own font).
+CLIPPED_CHOICES = """() => [...document.querySelectorAll('#filters select')].filter(select => {
+    const style = getComputedStyle(select), context = document.createElement('canvas').getContext('2d');
+    context.font = `${style.fontSize} ${style.fontFamily}`;
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return context.measureText(select.selectedOptions[0].text).width > room;
+  }).map(select => select.name)"""
+
+
+@pytest.mark.parametrize("phone", ["360", "390"], indirect=True)
+def test_a_households_queue_keeps_its_filters_on_two_rows_and_four_cards_on_screen(phone, live_server, household):
+    page = phone
+    page.goto(live_server.url)
+    expect(page.locator("select[name=for]")).to_be_visible()  # "Everyone's / For me": a fourth choice
+    rows = {round(page.locator(f"#filters {part}").bounding_box()["y"])
+            for part in ("input[type=search]", "select[name=source]", "select[name=for]", "select[name=sort]",
+                         "select[name=order]")}
+    assert len(rows) == 2, rows
+    assert page.evaluate(CLIPPED_CHOICES) == []
+    first = page.locator("article.card").first
+    # whose listening, in the words (no badge to wrap onto a line of its own)
+    expect(first.locator(".why")).to_have_text("from alice's listening: Track 11")
+    shared = page.locator("article.card", has_text="Album number 9").locator(".why")
+    expect(shared).to_have_text("from alice and Bob's listening: Track 9")
+    header = page.locator("header.top").bounding_box()["height"]
+    first.evaluate(f"card => window.scrollTo(0, card.getBoundingClientRect().top + window.scrollY - {header})")
+    if page.viewport_size["height"] >= 844:
+        assert page.evaluate(WHOLE_CARDS) >= 4
 
 
 @pytest.mark.parametrize("phone", ["360", "390"], indirect=True)

@@ -79,11 +79,14 @@ def test_it_filters_the_queue_to_what_is_for_me(household):
     assert page.one("select[name=for] option[value=me]").text == "For me (Alice)"
 
 
-def test_it_says_whom_an_album_is_for(household):
+def test_it_says_whose_listening_an_album_came_from(household, repository):
+    go = make_queue_item(artist="Jónsi", album="Go", source="listenbrainz", similar_to=[], source_track="Go Do",
+                         for_members=["Alice", "Bob"])
+    repository.add_pending([go])
     page = parse(household(ALICE).get("/").data)
-    shared = page.one(f"article[data-mbid={SHARED}] .for-members").text
-    assert shared == "for Alice and Bob"
-    assert not page.select(f"article[data-mbid={CATALOG}] .for-members")
+    assert page.one(f"article[data-mbid={go['mbid']}] .why").text == "from Alice and Bob's listening: Go Do"
+    assert page.one(f"article[data-mbid={BOBS}] .why").text == "similar to Daft Punk, Kavinsky, for Bob"
+    assert page.one(f"article[data-mbid={CATALOG}] .why").text == "similar to Daft Punk, Kavinsky"
 
 
 def test_it_approves_all_for_me_only(household, repository):

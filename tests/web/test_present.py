@@ -81,5 +81,11 @@ def test_the_reasons_come_from_the_queue_item():
     gap = {"artist": "Björk", "album": "Post", "source": "missing", "library_gap": {"owned": 2, "total": 5, "rank": 1}}
     assert why(new) == "new album by Björk, out 2000-01-01"
     assert why(gap) == "you have 2 of 5 Björk albums; this one is their most played"
+    household = {"source": "listenbrainz", "source_track": "Roygbiv", "for_members": ["Alice", "Bob", "Carol"]}
+    assert why(household, household=True) == "from Alice, Bob and Carol's listening: Roygbiv"
+    assert why(household) == "from your listening: Roygbiv"  # one listener: "your"
+    assert why({"source": "listenbrainz", "for_members": ["Bob"]}, household=True) == \
+        "recommended to Bob by ListenBrainz"
+    assert why({**gap, "for_members": ["Bob"]}, household=True).endswith("most played, for Bob")
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 21, 22, 101)] == \
         ["1st", "2nd", "3rd", "4th", "11th", "12th", "21st", "22nd", "101st"]

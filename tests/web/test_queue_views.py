@@ -258,7 +258,6 @@ def test_it_undoes_a_bulk_rejection(client, repository, queue):
 
     assert undone.status_code == 200 and "Undone: 2 albums back in the queue." in undone.text
     assert mbids_of(undone) == [item["mbid"] for item in queue]
-    queue_file = repository.queue()
     assert repository.rejected_mbids() == [] and repository.rejected_page() == ([], 0)
     assert [repository.find_pending(item["mbid"]) for item in queue] == queue
 
@@ -273,7 +272,6 @@ def test_it_undoes_everything_a_filter_matched(client, repository, queue, action
 
     assert "Undone: 2 albums back in the queue." in undone.text
     assert [repository.find_pending(item["mbid"]) for item in queue] == queue
-    queue_file = repository.queue()
     assert repository.approved_mbids() == [] and repository.rejected_mbids() == [] and repository.wishlist_entries() == []
 
 
