@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -108,6 +109,32 @@ def test_its_first_three_cards_are_albums_its_soulseek_delivers(repository, data
     names = {(item["artist"], item["album"]) for item in first_three}
     assert {(r.artist, r.title) for r in repository.download_records()} == names
     assert all(r.library_path.startswith(str(data_dir / DEMO_LIBRARY)) for r in repository.download_records())
+
+
+def test_everything_it_suggests_that_is_out_is_shared_on_its_soulseek(repository, data_dir, monkeypatch):
+    """Started twice on the same data (catalog-discovery finds more the second time), every card that is
+    out can be downloaded: the demo never leads a person to "nothing found"."""
+    from app.demo import DISCOVERY_JOBS, demo_environment, share_folders
+    from app import sandbox as sandbox_package
+    from app.sandbox import Sandbox, SandboxSettings
+    from jobs.runner import JobRunner
+
+    data_file = Path(sandbox_package.__file__).parent / "data" / "catalogue.json"
+    catalogue = json.loads(data_file.read_text(encoding="utf-8"))
+    group_of = {release["id"]: group["id"] for group in catalogue["release_groups"] for release in group["releases"]}
+    shared = {group_of[share["release"]] for peer in catalogue["slskd"]["users"] for share in peer["shares"]}
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    with Sandbox(settings=SandboxSettings.fast()) as sandbox:
+        share_folders(sandbox, data_dir)
+        for name, value in demo_environment(sandbox, data_dir, 8080).items():
+            monkeypatch.setenv(name, value)
+        for _ in range(2):
+            for job in DISCOVERY_JOBS:
+                JobRunner(job, repository).run(trigger="demo")
+    pending = repository.queue()["pending"]
+    out = [item for item in pending if (item.get("release_date") or "") <= today]
+    assert len(out) > 40 and len(out) < len(pending)  # an announced album waits for its day
+    assert [(item["artist"], item["album"]) for item in out if item["mbid"] not in shared] == []
 
 
 def test_it_says_when_its_port_is_taken_and_suggests_another(python, subprocess_env, tmp_path):
