@@ -26,12 +26,22 @@ from app.repository import Repository
 from app.wishlist import WishlistEntry, normalise_name
 
 JOB = "slskd-downloader"
+#: Seconds from an approval to the downloader's run: past the Undo on screen, and each approval in a
+#: row pushes it back, so approving card after card makes one run once the person pauses.
+SEARCH_AFTER_APPROVAL = 30
 MAX_KEY = 2000
 MAX_QUERY = 300
 CANDIDATE_ID_LENGTH = 12  # app.downloads.candidate_id: hex digits
 
-__all__ = ["JOB", "MAX_KEY", "MAX_QUERY", "DownloadError", "InvalidInput", "NotAllowedInState", "NotFound",
-           "find", "pick", "remove", "retry", "run_now", "search_again"]
+__all__ = ["JOB", "MAX_KEY", "MAX_QUERY", "SEARCH_AFTER_APPROVAL", "DownloadError", "InvalidInput",
+           "NotAllowedInState", "NotFound", "find", "pick", "remove", "retry", "run_now", "search_again", "search_soon"]
+
+
+def search_soon(repo: Repository, settings) -> None:
+    """Albums just put on the wishlist are searched within a minute, not at the downloader's next
+    scheduled run (hourly by default); nothing is asked while slskd is not set up."""
+    if settings.slskd.base_url:
+        repo.request_run(JOB, after_seconds=SEARCH_AFTER_APPROVAL)
 
 
 def find(repo: Repository, key) -> Download:

@@ -126,6 +126,8 @@ class JobRunner:
         try:
             # A run that could not record its start could not record what it did either.
             self.repository.update_job_status(self.job, state="running", started_at=started, trigger=trigger)
+            # This run does what a run asked for later (after an approval) would: it reads the wishlist now.
+            self.repository.cancel_run_request(self.job)
             log.info("%s run started (%s)", self.job, trigger)
             settings = self.load_settings()
             secrets = settings.secret_values()
@@ -324,6 +326,9 @@ class JobRunner:
         from jobs.standby import say_when_to_wake
 
         idle = self.scheduler.idle_seconds
+        asked_in = self.repository.run_due_in(self.job)  # a run asked for later (after an approval)
+        if asked_in is not None:
+            idle = asked_in if idle is None else min(idle, asked_in)
         if idle is None or idle < STANDBY_MIN_SLEEP:
             return False
         if self.between_runs is not None and self.between_runs.needed(self.repository):

@@ -38,6 +38,12 @@ def test_it_writes_to_the_wishlist_in_auto_mode(context, repository):
     assert repository.wishlist_entries() == [WishlistEntry.create("Sigur Rós", "Takk...")]
     assert repository.queue()["pending"] == []
     assert repository.processed() == ["rg-1"]
+    assert 0 < repository.run_due_in("slskd-downloader") <= 30  # searched soon, not at the downloader's hour
+
+
+def test_it_asks_no_downloader_run_for_albums_that_wait_for_approval(context, repository):
+    publish(context(), [suggestion(1)], Library())
+    assert repository.run_requests() == {}
 
 
 def test_it_skips_seen_owned_blocked_and_repeated(context, repository, data_dir):

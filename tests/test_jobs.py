@@ -74,6 +74,24 @@ def test_it_runs_on_request_and_on_schedule_and_keeps_a_log(repository, monkeypa
     assert any("run ok" in m for m in messages)
 
 
+def test_it_takes_a_run_asked_for_later_when_it_is_due(repository, monkeypatch):
+    monkeypatch.setenv("LB_FETCH_INTERVAL", "3600")
+    runner = JobRunner("count", repository, poll_seconds=0.1)
+    thread = threading.Thread(target=runner.serve, kwargs={"run_on_start": False})
+    thread.start()
+    try:
+        assert wait_for(lambda: repository.job_statuses().get("count", {}).get("next_run"))
+        repository.request_run("count", after_seconds=2)
+        due = repository.run_requests()["count"]
+        assert wait_for(lambda: repository.job_statuses()["count"].get("last_run", {}).get("trigger") == "manual",
+                        timeout=30)
+        assert repository.job_statuses()["count"]["last_run"]["started_at"] >= due  # not before
+        assert repository.run_requests() == {}
+    finally:
+        runner.stop_event.set()
+        thread.join(timeout=10)
+
+
 def test_it_runs_each_run_in_a_child_process_when_isolated(python, repository, subprocess_env, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", subprocess_env["PYTHONPATH"])
     runner = JobRunner("whoami", repository, poll_seconds=0.1, isolate=True, child_command=[python, str(SCRIPT), "job"])

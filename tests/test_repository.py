@@ -258,3 +258,19 @@ def test_it_hands_a_run_request_to_one_taker(repository):
     repository.request_run("lb-fetch")
     assert repository.take_run_request("lb-fetch")
     assert repository.take_run_request("lb-fetch") is None
+
+
+def test_a_run_asked_for_later_waits_is_pushed_back_and_never_puts_off_one_asked_for_now(repository):
+    job = "slskd-downloader"
+    repository.request_run(job, after_seconds=30)  # an approval
+    first = repository.run_requests()[job]
+    assert repository.take_run_request(job) is None and 28 <= repository.run_due_in(job) <= 30
+    repository.request_run(job, after_seconds=60)  # the next approval pushes it back
+    assert repository.run_requests()[job] > first and repository.take_run_request(job) is None
+    repository.request_run(job)  # "Run now": due at once
+    assert repository.run_due_in(job) == 0
+    repository.request_run(job, after_seconds=30)  # an approval after it does not put it off
+    assert repository.take_run_request(job) is not None and repository.run_due_in(job) is None
+    repository.request_run(job, after_seconds=30)
+    repository.cancel_run_request(job)  # a run started: it answers what was asked
+    assert repository.run_requests() == {}

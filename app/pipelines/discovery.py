@@ -16,6 +16,7 @@ from typing import Protocol
 from marshmallow import ValidationError
 
 from app import notifications
+from app.download_actions import search_soon
 from app.library import Library, load_library
 from app.matching import artist_key
 from app.pipelines import JobContext
@@ -115,8 +116,8 @@ def publish(ctx: JobContext, suggestions: list[Suggestion], library: Library | N
     if mode == "manual":
         repository.add_pending(records)
         notifications.suggestions_waiting(ctx, records)
-    else:
-        repository.add_to_wishlist([WishlistEntry.create(s.artist, s.album, s.type) for s in valid])
+    elif repository.add_to_wishlist([WishlistEntry.create(s.artist, s.album, s.type) for s in valid]):
+        search_soon(repository, ctx.settings)  # auto mode: the downloader need not wait for its hour
     repository.mark_processed([s.mbid for s in valid])
     report.written = valid
     return report

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
-from app.records import utc_now_iso
+from app.records import utc_iso, utc_now_iso
 from app.repository.store import (
     JOB_STATUS,
     RUN_REQUESTS,
@@ -30,16 +31,48 @@ class JobRecords:
             statuses[job] = status
         return status
 
-    def request_run(self, job: str) -> None:
+    def request_run(self, job: str, after_seconds: float = 0) -> None:
+        """Ask the job's runner for a run: now ("Run now"), or ``after_seconds`` from now.
+
+        A request is the time the run is due. One asked for now is never put off; a later one
+        is pushed back by the next such ask, so a person approving card after card gets one run,
+        once they pause."""
+        now = datetime.now(timezone.utc)
+        due, now_text = utc_iso(now + timedelta(seconds=after_seconds)), utc_iso(now)
         with self.store.transaction(RUN_REQUESTS) as requests:
-            requests.setdefault(job, utc_now_iso())
+            asked = requests.get(job)
+            if asked is None:
+                requests[job] = due
+            elif asked > now_text:  # not due yet
+                requests[job] = min(asked, due) if after_seconds <= 0 else max(asked, due)
 
     def take_run_request(self, job: str) -> str | None:
-        """The time a run was asked for, clearing the request; None when nobody asked."""
-        if job not in self.store.read(RUN_REQUESTS):
+        """The time a due run was asked for, clearing the request; None when none is due."""
+        asked = self.store.read(RUN_REQUESTS).get(job)
+        if asked is None or asked > utc_now_iso():
             return None  # cheap check first: runners poll this every few seconds
         with self.store.transaction(RUN_REQUESTS) as requests:
-            return requests.pop(job, None)
+            asked = requests.get(job)
+            if asked is None or asked > utc_now_iso():
+                return None
+            return requests.pop(job)
+
+    def cancel_run_request(self, job: str) -> None:
+        """A run starts: any run asked for so far, due or not, is answered by it."""
+        if job in self.store.read(RUN_REQUESTS):
+            with self.store.transaction(RUN_REQUESTS) as requests:
+                requests.pop(job, None)
+
+    def run_due_in(self, job: str) -> float | None:
+        """Seconds until the job's requested run is due (0 when it is); None when none is asked for."""
+        asked = self.store.read(RUN_REQUESTS).get(job)
+        if asked is None:
+            return None
+        try:
+            due = datetime.fromisoformat(asked.replace("Z", "+00:00"))
+        except ValueError:
+            return 0.0
+        return max(0.0, (due - datetime.now(timezone.utc)).total_seconds())
 
     def run_requests(self) -> dict[str, str]:
         return self.store.read(RUN_REQUESTS)

@@ -390,7 +390,7 @@ def page_context(message: str | None = None) -> dict:
     unsearched = unsearched_records()
     waiting = [download_view(r) | {"unsearched": True} for r in unsearched] + \
         [d for d in groups["waiting"] if d["state"] != "no_result"]
-    moving = bool(groups["active"]) or job["running"] or waiting_for_runner(job)
+    moving = bool(groups["active"]) or job["running"] or waiting_for_runner(job) or bool(job["due_at"])
     return {
         "message": message,
         "active_items": groups["active"],

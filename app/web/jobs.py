@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, request
 
 from app import pipelines
+from app.records import utc_now_iso
 from app.web.context import is_htmx, render, repository, see_other, settings
 from app.web.errors import Problem
 from app.web.present import parse_time
@@ -47,13 +48,16 @@ def job_view(name: str, statuses: dict, requests: dict, current) -> dict:
     else:
         state = "never"
     title, interval_setting = JOBS.get(name, (name, None))
+    asked = requests.get(name)
     return {
         "name": name,
         "title": title,
         "state": state,
         "running": running,
         "started_at": status.get("started_at") if run_state else None,
-        "requested_at": requests.get(name),
+        # a run asked for now ("Run now"), and one asked for later (after an approval)
+        "requested_at": asked if asked and asked <= utc_now_iso() else None,
+        "due_at": asked if asked and asked > utc_now_iso() else None,
         "last_run": status.get("last_run") or None,
         "next_run": status.get("next_run") if state in ("idle", "running", "interrupted") else None,
         "interval": current.get(interval_setting) if interval_setting else None,

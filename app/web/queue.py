@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, render_template, request, url_for
 
+from app.download_actions import search_soon
 from app.household import member_named
 from app.learning import REJECT_REASONS, BlockOffer, block_offers
 from app.matching import artist_key
@@ -248,6 +249,7 @@ def approve():
     moved = repository().approve([item["mbid"]], decided_by=_decider(), feedback=settings().listenbrainz.send_feedback)
     if not moved:
         raise Problem(404, "This album is no longer in the queue.")
+    search_soon(repository(), settings())
     return _decided(moved[0], "approved", keep)
 
 
@@ -339,6 +341,8 @@ def _decide_items(action: str, items: list[dict]):
     feedback = settings().listenbrainz.send_feedback
     moved, undo_id = (repository().decide_many(action, wanted, decided_by=_decider(), feedback=feedback)
                       if wanted else ([], None))
+    if action == "approve" and moved:
+        search_soon(repository(), settings())
     return _after_many(_decided_many(action, moved, refused), undo_id)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from app.download_actions import search_soon
 from app.downloads import STATE_LABELS, Download
 from app.library import load_library
 from app.text import count_of
 from app.web.api.schemas import WishlistEntryInSchema
-from app.web.context import is_htmx, render, repository, see_other
+from app.web.context import is_htmx, render, repository, see_other, settings
 from app.web.errors import Problem
 from app.web.forms import FormInvalid, form_values
 from app.wishlist import ALBUM, TRACK, WishlistEntry, match_key
@@ -95,6 +96,7 @@ def add():
                      error=f"{entry.text} is already in your library. Tick “add anyway” to add it.")
     if not repository().add_to_wishlist([entry]):
         return _page(409, form=form, error=f"{entry.text} is already on the wishlist.")
+    search_soon(repository(), settings())
     message = f"Added {entry.text}." + (" (The library has not been read yet, so it was not checked.)"
                                          if in_library is None else "")
     if is_htmx():

@@ -73,7 +73,9 @@ def test_it_shows_an_approved_album_at_once_and_follows_its_search(watched_page,
     waiting = page.locator("#downloads-waiting")
     expect(waiting.locator("li.dl", has_text="( )")).to_contain_text("not searched yet")
     active = page.locator("#downloads-active")
-    expect(active).to_have_attribute("hx-trigger", "every 10s, poll-now")  # it waits for the search, polling
+    # the approval asked for the downloader's run half a minute later: the page says so and follows closely
+    expect(active).to_contain_text("What was just approved is searched in a moment")
+    expect(active).to_have_attribute("hx-trigger", "every 3s, poll-now")
     page.evaluate("window.notReloaded = true")
 
     run_once(slskd_context())  # the downloader's next run: searched and queued in slskd

@@ -192,6 +192,8 @@ class JobSchema(Schema):
     running = fields.Boolean(metadata={"description": "True only while a run holds the job's lock"})
     started_at = fields.String(allow_none=True, metadata={"description": "When the running or interrupted run started"})
     requested_at = fields.String(allow_none=True, metadata={"description": "A pending 'Run now'"})
+    due_at = fields.String(allow_none=True, metadata={
+        "description": "A run asked for later: slskd-downloader's, 30 s after the last approval"})
     last_run = fields.Nested(LastRunSchema, allow_none=True)
     next_run = fields.String(allow_none=True)
     interval = fields.Integer(allow_none=True, metadata={"description": "Seconds between scheduled runs"})

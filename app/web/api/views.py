@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g
 from marshmallow import ValidationError
 
+from app.download_actions import search_soon
 from app.web.api import answer, bp, doc, load_body, load_json_object, load_query
 from app.web.api import schemas as s
 from app.web.auth import admin_only, current_member
@@ -55,6 +56,8 @@ def _decide(action: str):
         moved = repo.remove_pending(chosen)
     elif action == "approve":
         moved = repo.approve(chosen, decided_by=current_member().name, feedback=feedback)
+        if moved:
+            search_soon(repo, settings())
     else:
         moved = repo.reject(chosen, decided_by=current_member().name, reason=selection.get("reason"),
                             feedback=feedback)
@@ -130,6 +133,7 @@ def wishlist_add():
         raise Problem(409, f"{entry.text} is already in your library.", code="owned")
     if not repository().add_to_wishlist([entry]):
         raise Problem(409, f"{entry.text} is already on the wishlist.", code="already_on_wishlist")
+    search_soon(repository(), settings())
     row = {"entry": entry, "state": "wanted", "label": "Waiting", "detail": None}
     return answer(s.WishlistRowSchema(), _row(row), 201)
 
