@@ -265,6 +265,8 @@ def test_a_run_asked_for_later_waits_is_pushed_back_and_never_puts_off_one_asked
     repository.request_run(job, after_seconds=30)  # an approval
     first = repository.run_requests()[job]
     assert repository.take_run_request(job) is None and 28 <= repository.run_due_in(job) <= 30
+    repository.request_run(job, after_seconds=35)  # the next approval within the slack: no write
+    assert repository.run_requests()[job] == first
     repository.request_run(job, after_seconds=60)  # the next approval pushes it back
     assert repository.run_requests()[job] > first and repository.take_run_request(job) is None
     repository.request_run(job)  # "Run now": due at once
