@@ -167,15 +167,15 @@ def sentence(text) -> str:
 
 
 def decision_text(verb: str, by, at, now: datetime | None = None) -> str:
-    """ "Approved by Alice, 3 Dec 14:02" (the day and minute in the household's zone); without a
-    name (decided before households), "approved 5 d ago"."""
+    """ "Approved by Alice, 3 Dec 14:02 CET" (the day and minute in the household's zone, named);
+    without a name (decided before households), "approved 5 d ago"."""
     when = parse_time(at)
     if not by:
         return f"{verb.lower()} {ago(at, now)}" if at else ""
     if when is None:
         return f"{verb} by {by}"
     local = when.astimezone()
-    return f"{verb} by {by}, {local.day} {local.strftime('%b %H:%M')}"
+    return f"{verb} by {by}, {local.day} {local.strftime('%b %H:%M %Z')}"
 
 
 def init_app(app: Flask) -> None:

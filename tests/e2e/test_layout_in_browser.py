@@ -116,6 +116,15 @@ def test_it_shows_four_whole_cards_on_a_390_by_844_screen(phone, live_server, se
         expect(first.get_by_role("button", name=name)).to_be_visible()
 
 
+@pytest.mark.parametrize("phone", ["390", "1280"], indirect=True)
+def test_the_history_search_takes_the_width(phone, live_server, seeded):
+    page = phone
+    page.goto(live_server.url + "/history/approved")
+    search = page.get_by_role("searchbox", name="Search").bounding_box()
+    content = page.locator("#history-list").bounding_box()
+    assert search["width"] >= content["width"] - 1, (search, content)
+
+
 @pytest.fixture
 def household(live_server, repository, tmp_path):
     """The live server's config with two members (the browser signs in as the first), and lb-fetch cards

@@ -1,6 +1,7 @@
 """Who decided (kept in the history, shown on History) and the queue "for me" (page and API)."""
 
 import json
+import time
 
 import pytest
 import yaml
@@ -55,8 +56,9 @@ def test_it_shows_who_decided_and_when_on_history(household, repository):
     page = parse(client.get("/history/approved").data)
     shown = [node.text for node in page.select(".row-item .decided")]
     assert len(shown) == 2 and all(text.startswith("Approved by Bob, ") for text in shown)
-    assert shown[0][len("Approved by Bob, "):].split()[1] in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-                                                            "Aug", "Sep", "Oct", "Nov", "Dec")
+    day, month, minute, zone = shown[0][len("Approved by Bob, "):].split()
+    assert month in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    assert int(day) and minute.count(":") == 1 and zone == time.strftime("%Z")  # the household's zone, named
 
 
 def test_it_records_who_decided_through_the_api(household, repository):
