@@ -253,16 +253,10 @@ def enqueue_picked(ctx: JobContext, client: SlskdClient, key: str, now: float) -
         return "postponed"
     _note(ctx, key, f"the folder chosen by hand could not be queued ({outcome.reason}); trying the next one", now)
     failed_users = {folder["user"]} | {d.get("user") for d in record.downloads if d.get("state") == "failed"}
-    for fallback in list(record.fallbacks):
-        _drop_fallback(ctx, key, fallback, now)
-        if fallback["user"] in failed_users:
-            continue
-        outcome = enqueue_folder(ctx, client, key, fallback, now)
-        if outcome.accepted:
-            return "queued"
-        if outcome.unconfirmed:
-            return "postponed"
-    return None
+    outcome = _queue_next_fallback(ctx, client, record, failed_users, now)
+    if outcome is None:
+        return None
+    return "queued" if outcome.accepted else "postponed"
 
 
 def _note(ctx: JobContext, key: str, text: str, now: float) -> None:
@@ -544,23 +538,19 @@ def _fail_over(ctx: JobContext, client: SlskdClient, record: Download, download:
         ctx.repository.note_download_user(user, ok=False, reason=reason, now=iso(now))
     failed_users = {d.get("user") for d in record.downloads if d.get("state") in ("failed", "cancelled")}
     failed_users.add(user)
-    for folder in list(record.fallbacks):
-        _drop_fallback(ctx, key, folder, now)
-        if folder["user"] in failed_users:
-            continue
-        outcome = enqueue_folder(ctx, client, key, folder, now)
-        if outcome.accepted:
-            report.failed_over += 1
-            return
-        if outcome.unconfirmed:
-            # Maybe queued: nothing else is, until the downloader's next run reads slskd's list.
-            def wait_for_list(r: Download) -> None:
-                r.next_retry_at = iso(now)
-                set_state(r, "wanted", iso(now), "enqueue unconfirmed; slskd's list is read again first")
+    outcome = _queue_next_fallback(ctx, client, record, failed_users, now)
+    if outcome is not None and outcome.accepted:
+        report.failed_over += 1
+        return
+    if outcome is not None:
+        # Maybe queued: nothing else is, until the downloader's next run reads slskd's list.
+        def wait_for_list(r: Download) -> None:
+            r.next_retry_at = iso(now)
+            set_state(r, "wanted", iso(now), "enqueue unconfirmed; slskd's list is read again first")
 
-            ctx.repository.update_download_record(key, wait_for_list, now=iso(now))
-            report.searching_again += 1
-            return
+        ctx.repository.update_download_record(key, wait_for_list, now=iso(now))
+        report.searching_again += 1
+        return
     s = ctx.settings.slskd
     attempts = record.attempt_count
 
@@ -579,6 +569,22 @@ def _fail_over(ctx: JobContext, client: SlskdClient, record: Download, download:
         notifications.album_given_up(ctx, key, f"{user}: {reason}")
     else:
         report.searching_again += 1
+
+
+def _queue_next_fallback(ctx: JobContext, client: SlskdClient, record: Download, failed_users: set,
+                         now: float) -> EnqueueOutcome | None:
+    """Queue the record's next fallback folder not from ``failed_users``, dropping each one tried.
+
+    Returns the outcome that was accepted or unconfirmed (maybe queued: stop there), or None
+    when no fallback could be queued."""
+    for folder in list(record.fallbacks):
+        _drop_fallback(ctx, record.key, folder, now)
+        if folder["user"] in failed_users:
+            continue
+        outcome = enqueue_folder(ctx, client, record.key, folder, now)
+        if outcome.accepted or outcome.unconfirmed:
+            return outcome
+    return None
 
 
 def _drop_fallback(ctx: JobContext, key: str, folder: dict, now: float) -> None:
