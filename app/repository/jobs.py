@@ -41,17 +41,12 @@ class JobRecords:
         is pushed back by the next such ask, so a person approving card after card gets one run,
         once they pause."""
         now = datetime.now(timezone.utc)
-        due, now_text = utc_iso(now + timedelta(seconds=after_seconds)), utc_iso(now)
-        asked = self.store.read(RUN_REQUESTS).get(job)
-        if after_seconds > 0 and asked is not None and (
-                asked <= now_text or asked >= utc_iso(now + timedelta(seconds=after_seconds - PUSH_BACK_SLACK))):
-            return  # due already, or due late enough: an approval a second costs a read, not a write
+        if _next_due(self.store.read(RUN_REQUESTS).get(job), now, after_seconds) is None:
+            return  # nothing to change: an approval a second costs a read, not a write
         with self.store.transaction(RUN_REQUESTS) as requests:
-            asked = requests.get(job)
-            if asked is None:
+            due = _next_due(requests.get(job), now, after_seconds)
+            if due is not None:
                 requests[job] = due
-            elif asked > now_text:  # not due yet
-                requests[job] = min(asked, due) if after_seconds <= 0 else max(asked, due)
 
     def take_run_request(self, job: str) -> str | None:
         """The time a due run was asked for, clearing the request; None when none is due."""
@@ -171,3 +166,14 @@ class JobRecords:
             return values[key]
 
 
+def _next_due(asked: str | None, now: datetime, after_seconds: float) -> str | None:
+    """A request's new due time when a run is asked for ``after_seconds`` from ``now``; None to leave
+    it as it is: due already (never put off), or due within ``PUSH_BACK_SLACK`` of the new time."""
+    due = utc_iso(now + timedelta(seconds=after_seconds))
+    if asked is None:
+        return due
+    if asked <= utc_iso(now):
+        return None
+    if after_seconds <= 0:
+        return due  # "Run now" brings a later request forward
+    return due if asked < utc_iso(now + timedelta(seconds=after_seconds - PUSH_BACK_SLACK)) else None

@@ -48,7 +48,7 @@ def job_view(name: str, statuses: dict, requests: dict, current) -> dict:
     else:
         state = "never"
     title, interval_setting = JOBS.get(name, (name, None))
-    asked = requests.get(name)
+    asked, now = requests.get(name), utc_now_iso()
     return {
         "name": name,
         "title": title,
@@ -56,8 +56,8 @@ def job_view(name: str, statuses: dict, requests: dict, current) -> dict:
         "running": running,
         "started_at": status.get("started_at") if run_state else None,
         # a run asked for now ("Run now"), and one asked for later (after an approval)
-        "requested_at": asked if asked and asked <= utc_now_iso() else None,
-        "due_at": asked if asked and asked > utc_now_iso() else None,
+        "requested_at": asked if asked and asked <= now else None,
+        "due_at": asked if asked and asked > now else None,
         "last_run": status.get("last_run") or None,
         "next_run": status.get("next_run") if state in ("idle", "running", "interrupted") else None,
         "interval": current.get(interval_setting) if interval_setting else None,
